@@ -1,0 +1,100 @@
+"""The Python entry point: build a pipeline from a config and run it on text."""
+
+from __future__ import annotations
+
+import logging
+import os
+import traceback
+from collections.abc import Sequence
+from typing import Any, overload
+
+from pipeline.config import PipelineConfig, load_config
+from pipeline.registry import FAMILIES, Stage, build_stage
+from pipeline.types import Article
+
+logger = logging.getLogger(__name__)
+
+
+class Pipeline:
+    """split -> translate -> summarize over batches of articles.
+
+    >>> pipe = Pipeline.from_config("default", overrides={"translate.num_beams": 2})
+    >>> article = pipe("Presiden meresmikan jembatan baru di Jakarta.")
+    """
+
+    def __init__(self, config: PipelineConfig):
+        self.config = config
+        self.stages: list[tuple[str, Stage]] = [
+            (family, stage)
+            for family in FAMILIES
+            if (stage := build_stage(family, config)) is not None
+        ]
+
+    @classmethod
+    def from_config(
+        cls,
+        source: str | os.PathLike[str] | dict[str, Any] | PipelineConfig | None = None,
+        overrides: list[str] | dict[str, Any] | None = None,
+    ) -> Pipeline:
+        return cls(load_config(source, overrides))
+
+    @overload
+    def __call__(self, inputs: str | Article, ids: None = None) -> Article: ...
+    @overload
+    def __call__(
+        self, inputs: Sequence[str | Article], ids: Sequence[str] | None = None
+    ) -> list[Article]: ...
+
+    def __call__(self, inputs: Any, ids: Sequence[str] | None = None) -> Any:
+        single = isinstance(inputs, (str, Article))
+        items = [inputs] if single else list(inputs)
+        names = list(ids) if ids is not None else [f"text-{i}" for i in range(len(items))]
+        if len(names) != len(items):
+            raise ValueError(f"got {len(items)} texts but {len(names)} ids")
+        articles = [
+            item if isinstance(item, Article) else Article(id=name, text=item)
+            for item, name in zip(items, names, strict=True)
+        ]
+        self.process(articles)
+        return articles[0] if single else articles
+
+    def process(self, articles: list[Article]) -> list[Article]:
+        """Run every stage; an article that makes a stage fail is marked, the rest go on."""
+        for family, stage in self.stages:
+            self._run_stage(family, stage, [a for a in articles if a.error is None])
+        return articles
+
+    def _run_stage(self, family: str, stage: Stage, articles: list[Article]) -> None:
+        if not articles:
+            return
+        try:
+            stage(articles)
+            return
+        except Exception as exc:
+            if len(articles) == 1 or _is_setup_error(exc):
+                raise_or_mark(family, articles, exc)
+                return
+            logger.warning(
+                "%s failed on a batch of %d (%s); retrying one by one", family, len(articles), exc
+            )
+        for article in articles:
+            try:
+                stage([article])
+            except Exception as exc:
+                raise_or_mark(family, [article], exc)
+
+
+def _is_setup_error(exc: Exception) -> bool:
+    """Errors no article caused (a missing model): retrying per article cannot help."""
+    from pipeline.models import ModelLoadError
+
+    return isinstance(exc, ModelLoadError)
+
+
+def raise_or_mark(family: str, articles: list[Article], exc: Exception) -> None:
+    if _is_setup_error(exc):
+        raise exc
+    for article in articles:
+        article.error = f"{family}: {type(exc).__name__}: {exc}"
+        article.meta["traceback"] = traceback.format_exc(limit=4)
+        logger.error("article %s failed in %s: %s", article.id, family, exc)

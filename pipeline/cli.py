@@ -1,0 +1,263 @@
+"""The `id2en` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from pipeline import __version__
+
+EXIT_OK, EXIT_FAILED_ARTICLES, EXIT_USAGE, EXIT_MODEL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+EPILOG = """\
+exit codes: 0 all articles done; 1 some articles failed (see their records);
+2 bad arguments, config or input folder; 3 a model could not be loaded;
+130 stopped by Ctrl-C/SIGTERM (run the same command again to resume).
+"""
+
+
+def _config_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-c",
+        "--config",
+        default="default",
+        help="YAML config file, or the name of one in configs/ (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one setting, e.g. --set translate.num_beams=2 --set stages.summarize=null"
+        " (repeatable; the value is read as YAML)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="id2en",
+        description="Indonesian -> English translation and summarization of article folders.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"id2en {__version__}")
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=0, help="more log output (-v info, -vv debug)"
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser(
+        "run",
+        help="translate and summarize every article in a folder",
+        description="Read *.txt, *.md and *.jsonl ({id, text} rows) under INPUT_DIR, recursing "
+        "into subfolders, and write one JSON record per article to OUT_DIR/records/ plus "
+        "OUT_DIR/records.jsonl. Running again on the same OUT_DIR skips finished articles "
+        "and retries failed ones.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    run.add_argument("input_dir", type=Path, metavar="INPUT_DIR", help="folder of articles")
+    run.add_argument(
+        "-o",
+        "--out",
+        type=Path,
+        required=True,
+        metavar="OUT_DIR",
+        help="output folder (created if missing; reused to resume)",
+    )
+    _config_args(run)
+    run.add_argument(
+        "--force",
+        action="store_true",
+        help="continue in OUT_DIR even though its records used other settings",
+    )
+    run.add_argument(
+        "--progress",
+        choices=["auto", "always", "never"],
+        default=None,
+        help="progress bar (default auto: only on a terminal)",
+    )
+
+    translate = sub.add_parser(
+        "translate",
+        help="translate text given as arguments, a file or stdin",
+        description="Translate Indonesian text and print each sentence beside its English.",
+    )
+    translate.add_argument("text", nargs="*", help="text to translate (default: read stdin)")
+    translate.add_argument("-f", "--file", type=Path, help="read the text from this file")
+    translate.add_argument("--json", action="store_true", help="print the full JSON record")
+    _config_args(translate)
+
+    summarize = sub.add_parser(
+        "summarize",
+        help="translate text and print its English summary",
+        description="Translate Indonesian text (arguments, --file or stdin) and print the "
+        "English summary.",
+    )
+    summarize.add_argument("text", nargs="*", help="text (default: read stdin)")
+    summarize.add_argument("-f", "--file", type=Path, help="read the text from this file")
+    _config_args(summarize)
+
+    config = sub.add_parser("config", help="show, validate or list configs")
+    config_sub = config.add_subparsers(dest="config_command", required=True, metavar="ACTION")
+    show = config_sub.add_parser("show", help="print the resolved config as YAML")
+    _config_args(show)
+    validate = config_sub.add_parser("validate", help="check config files; exit 2 on errors")
+    validate.add_argument("files", nargs="+", type=Path, help="YAML files to check")
+    config_sub.add_parser("list", help="list the configs shipped in configs/")
+
+    models = sub.add_parser("models", help="download models for offline use")
+    models_sub = models.add_subparsers(dest="models_command", required=True, metavar="ACTION")
+    download = models_sub.add_parser(
+        "download",
+        help="fetch the configured models into the Hugging Face cache",
+        description="Download the models a config uses, so a machine without internet can run "
+        "later (copy the cache, or use --to and point `model:` at the folders).",
+    )
+    _config_args(download)
+    download.add_argument(
+        "--to", metavar="DIR", help="save each model into DIR/<org>--<name> instead of the cache"
+    )
+
+    report = sub.add_parser("report", help="write an HTML page to read a run's results")
+    report.add_argument("out_dir", type=Path, metavar="OUT_DIR", help="a folder written by run")
+    report.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=None,
+        help="HTML file to write (default: OUT_DIR/report.html)",
+    )
+    return parser
+
+
+def _setup_logging(verbosity: int) -> None:
+    level = logging.WARNING - 10 * min(verbosity, 2)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+
+
+def _read_text(args: argparse.Namespace) -> str:
+    if args.file:
+        return args.file.read_text(encoding="utf-8")
+    if args.text:
+        return " ".join(args.text)
+    return sys.stdin.read()
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from pipeline.config import load_config
+    from pipeline.engines.local import run_folder
+
+    overrides = list(args.overrides)
+    if args.progress:
+        overrides.append(f"run.progress={args.progress}")
+    config = load_config(args.config, overrides)
+    report = run_folder(config, args.input_dir, args.out, force=args.force)
+    print(report.line())
+    for article_id, error in report.failures[:20]:
+        print(f"  failed {article_id}: {error}", file=sys.stderr)
+    if report.interrupted:
+        print(
+            f"stopped early; run the same command again to resume into {args.out}", file=sys.stderr
+        )
+        return EXIT_INTERRUPTED
+    return EXIT_FAILED_ARTICLES if report.failed else EXIT_OK
+
+
+def _cmd_translate(args: argparse.Namespace, *, summary_only: bool = False) -> int:
+    from pipeline.api import Pipeline
+
+    overrides = list(args.overrides)
+    if not summary_only:
+        overrides.append("stages.summarize=null")
+    pipe = Pipeline.from_config(args.config, overrides)
+    article = pipe(_read_text(args))
+    if article.error:
+        print(f"error: {article.error}", file=sys.stderr)
+        return EXIT_FAILED_ARTICLES
+    if summary_only:
+        print(article.summary or "")
+    elif args.json:
+        print(json.dumps(article.to_dict(), ensure_ascii=False, indent=1))
+    else:
+        for sentence in article.sentences:
+            print(f"{sentence.text}\n  -> {sentence.en}")
+    for warning in article.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _cmd_config(args: argparse.Namespace) -> int:
+    from pipeline.config import available_configs, load_config
+
+    if args.config_command == "list":
+        print("\n".join(available_configs()))
+    elif args.config_command == "show":
+        print(load_config(args.config, args.overrides).to_yaml(), end="")
+    else:
+        for path in args.files:
+            load_config(path)
+            print(f"{path}: ok")
+    return EXIT_OK
+
+
+def _cmd_models(args: argparse.Namespace) -> int:
+    from pipeline.config import load_config
+    from pipeline.models import download_models
+
+    config = load_config(args.config, args.overrides)
+    sources = [
+        s
+        for family, s in (("translate", config.translate), ("summarize", config.summarize))
+        if getattr(config.stages, family) not in (None, "summarize.extractive")
+    ]
+    for source, path in zip(sources, download_models(sources, args.to), strict=True):
+        print(f"{source.model}: {path}")
+    return EXIT_OK
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from pipeline.report import write_report
+
+    output = args.output or args.out_dir / "report.html"
+    write_report(args.out_dir, output)
+    print(f"wrote {output}")
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    from pipeline.config import ConfigError
+    from pipeline.engines.local import RunError
+    from pipeline.io import InputError
+    from pipeline.models import ModelLoadError
+
+    args = build_parser().parse_args(argv)
+    _setup_logging(args.verbose)
+    handlers: dict[str, Any] = {
+        "run": _cmd_run,
+        "translate": _cmd_translate,
+        "summarize": lambda a: _cmd_translate(a, summary_only=True),
+        "config": _cmd_config,
+        "models": _cmd_models,
+        "report": _cmd_report,
+    }
+    try:
+        return int(handlers[args.command](args))
+    except (ConfigError, RunError, InputError) as exc:
+        print(f"id2en: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except ModelLoadError as exc:
+        print(f"id2en: {exc}", file=sys.stderr)
+        return EXIT_MODEL
+    except KeyboardInterrupt:
+        print("id2en: interrupted; run the same command again to resume", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

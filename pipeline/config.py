@@ -1,0 +1,275 @@
+"""Validated pipeline configuration: YAML files, dotted overrides, clear errors."""
+
+from __future__ import annotations
+
+import difflib
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+PACKAGED_CONFIG_DIR = Path(__file__).resolve().parent / "configs"
+
+
+class ConfigError(ValueError):
+    """A configuration problem, phrased for the user: where, what, how to fix."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class ModelSource(_Section):
+    """Where a model comes from: a hub id or a local directory."""
+
+    model: str
+    revision: str | None = Field(None, description="hub revision (branch, tag or commit) to pin")
+    cache_dir: str | None = Field(None, description="Hugging Face cache folder (default: HF_HOME)")
+    local_files_only: bool = Field(
+        False, description="never touch the network (also HF_HUB_OFFLINE=1)"
+    )
+
+
+class GenerationOverrides(_Section):
+    """Fields that override the model's own generation_config, one by one.
+
+    None means "keep the model's value". `extra` takes any other generate() field.
+    """
+
+    num_beams: int | None = Field(None, ge=1)
+    max_new_tokens: int | None = Field(None, ge=1)
+    max_length: int | None = Field(None, ge=1)
+    min_length: int | None = Field(None, ge=0)
+    length_penalty: float | None = None
+    no_repeat_ngram_size: int | None = Field(None, ge=0)
+    repetition_penalty: float | None = Field(None, gt=0)
+    early_stopping: bool | None = None
+    do_sample: bool | None = None
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+    def overrides(self) -> dict[str, Any]:
+        names = [name for name in GenerationOverrides.model_fields if name != "extra"]
+        fields = {name: getattr(self, name) for name in names if getattr(self, name) is not None}
+        return {**fields, **self.extra}
+
+
+class SplitSettings(_Section):
+    max_chars: int | None = Field(
+        400, ge=20, description="sentences longer than this are cut at clause boundaries"
+    )
+    extra_abbreviations: list[str] = Field(default_factory=list)
+
+
+class TranslateSettings(ModelSource, GenerationOverrides):
+    model: str = "Helsinki-NLP/opus-mt-id-en"
+    max_batch_tokens: int = Field(
+        6000, ge=64, description="token budget per batch (padded source tokens x beams)"
+    )
+    max_batch_sentences: int = Field(64, ge=1)
+    max_input_tokens: int | None = Field(
+        None, ge=8, description="cut longer sentences at clauses (default: the model's window)"
+    )
+    dedupe: bool = Field(True, description="translate identical sentences once per batch")
+    quantize: Literal["none", "dynamic-int8"] = Field(
+        "none", description="torch dynamic int8 quantization of Linear layers (CPU only)"
+    )
+    cache_path: str | None = Field(
+        None, description="SQLite file of finished translations, reused across runs"
+    )
+    ct2_compute_type: str = Field(
+        "auto", description="CTranslate2: int8 on CPU, int8_float16 on CUDA when 'auto'"
+    )
+    ct2_model_dir: str | None = Field(
+        None, description="where converted CTranslate2 models are kept (default: user cache)"
+    )
+
+
+class GuardSettingsConfig(_Section):
+    enabled: bool = True
+    retry: bool = Field(True, description="retry a flagged item once with safer decoding")
+    length_ratio_min: float = Field(0.4, gt=0)
+    length_ratio_max: float = Field(2.5, gt=0)
+
+
+class SummarizeSettings(ModelSource, GenerationOverrides):
+    model: str = "sshleifer/distilbart-cnn-12-6"
+    long_input: Literal["chunk", "truncate", "error"] = "chunk"
+    max_input_tokens: int | None = Field(
+        None, ge=16, description="window size (default: the model's max positions)"
+    )
+    max_batch_tokens: int = Field(8192, ge=64)
+    max_length_ratio: float | None = Field(
+        None, gt=0, le=1, description="cap summary tokens at this fraction of the input tokens"
+    )
+    extractive_sentences: int = Field(3, ge=1, description="summarize.extractive: sentences kept")
+
+
+class Stages(_Section):
+    split: str | None = "split.rules"
+    translate: str | None = "translate.marian"
+    summarize: str | None = "summarize.seq2seq"
+
+
+class RunSettings(_Section):
+    device: str = Field("auto", description="auto | cpu | cuda | cuda:N | mps")
+    dtype: Literal["auto", "float32", "float16", "bfloat16"] = "auto"
+    threads: int | None = Field(None, ge=1, description="torch CPU threads (default: cores)")
+    batch_articles: int = Field(16, ge=1, description="articles pooled per pipeline batch")
+    formats: list[Literal["jsonl", "parquet"]] = Field(default_factory=lambda: ["jsonl"])
+    progress: Literal["auto", "always", "never"] = "auto"
+
+    @field_validator("device")
+    @classmethod
+    def _check_device(cls, value: str) -> str:
+        ok = value in {"auto", "cpu", "cuda", "mps"} or (
+            value.startswith("cuda:") and value[5:].isdigit()
+        )
+        if not ok:
+            raise ValueError("must be auto, cpu, cuda, cuda:N or mps")
+        return value
+
+
+class PipelineConfig(_Section):
+    stages: Stages = Field(default_factory=Stages)
+    run: RunSettings = Field(default_factory=RunSettings)
+    split: SplitSettings = Field(default_factory=SplitSettings)
+    translate: TranslateSettings = Field(default_factory=TranslateSettings)
+    summarize: SummarizeSettings = Field(default_factory=SummarizeSettings)
+    guards: GuardSettingsConfig = Field(default_factory=GuardSettingsConfig)
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+
+
+def find_config(name: str | os.PathLike[str]) -> Path:
+    """A config path as given, or a name from configs/ ("gpu" -> configs/gpu.yaml)."""
+    path = Path(name)
+    if path.exists():
+        return path
+    for folder in (CONFIG_DIR, PACKAGED_CONFIG_DIR):
+        for candidate in (folder / str(name), folder / f"{name}.yaml"):
+            if candidate.exists():
+                return candidate
+    raise ConfigError(
+        f"config {str(name)!r} not found: give a path to a YAML file or one of "
+        f"{', '.join(sorted(available_configs())) or '(none found)'}"
+    )
+
+
+def available_configs() -> list[str]:
+    names: set[str] = set()
+    for folder in (CONFIG_DIR, PACKAGED_CONFIG_DIR):
+        if folder.is_dir():
+            names.update(p.stem for p in folder.glob("*.yaml"))
+    return sorted(names)
+
+
+def parse_override(item: str) -> tuple[list[str], Any]:
+    """'translate.num_beams=2' -> (['translate', 'num_beams'], 2), value parsed as YAML."""
+    key, sep, raw = item.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(
+            f"override {item!r}: expected SECTION.KEY=VALUE, e.g. translate.num_beams=2"
+        )
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"override {item!r}: value is not valid YAML ({exc})") from None
+    return key.strip().split("."), value
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str] | dict[str, Any]) -> dict[str, Any]:
+    items = (
+        [(key.split("."), value) for key, value in overrides.items()]
+        if isinstance(overrides, dict)
+        else [parse_override(item) for item in overrides]
+    )
+    for path, value in items:
+        node = data
+        for part in path[:-1]:
+            child = node.get(part)
+            if child is None:
+                child = node[part] = {}
+            if not isinstance(child, dict):
+                raise ConfigError(f"override {'.'.join(path)}: {part!r} is not a section")
+            node = child
+        node[path[-1]] = value
+    return data
+
+
+def _describe(error: dict[str, Any], data: dict[str, Any]) -> str:
+    loc = [str(p) for p in error["loc"]]
+    where = ".".join(loc) or "(top level)"
+    if error["type"] == "extra_forbidden":
+        known = _known_keys(loc[:-1])
+        close = difflib.get_close_matches(loc[-1], known, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        return f"{where}: unknown key{hint}; known keys here: {', '.join(known)}"
+    return f"{where}: {error['msg']} (got {error.get('input')!r})"
+
+
+def _known_keys(section_path: list[str]) -> list[str]:
+    model: type[BaseModel] = PipelineConfig
+    for part in section_path:
+        field = model.model_fields.get(part)
+        annotation = getattr(field, "annotation", None)
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return []
+        model = annotation
+    return sorted(model.model_fields)
+
+
+def validate_config(data: dict[str, Any], source: str = "<config>") -> PipelineConfig:
+    try:
+        config = PipelineConfig.model_validate(data)
+    except ValidationError as exc:
+        problems = "\n  ".join(_describe(e, data) for e in exc.errors())
+        raise ConfigError(f"invalid config {source}:\n  {problems}") from None
+    from pipeline.registry import check_stage_names  # late: the registry imports stages
+
+    check_stage_names(config, source)
+    return config
+
+
+def load_config(
+    source: str | os.PathLike[str] | dict[str, Any] | PipelineConfig | None = None,
+    overrides: list[str] | dict[str, Any] | None = None,
+) -> PipelineConfig:
+    """Build a validated config from a file/name, a dict, or defaults, plus overrides."""
+    if isinstance(source, PipelineConfig):
+        data, where = source.model_dump(), "<PipelineConfig>"
+    elif isinstance(source, dict):
+        data, where = dict(source), "<dict>"
+    elif source is None:
+        data, where = {}, "<defaults>"
+    else:
+        path = find_config(source)
+        where = str(path)
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+        if loaded is not None and not isinstance(loaded, dict):
+            raise ConfigError(f"{path}: top level must be a mapping of sections")
+        data = _resolve_relative_paths(loaded or {}, path.parent)
+    if overrides:
+        where += " with overrides " + (
+            ", ".join(overrides) if isinstance(overrides, list) else str(overrides)
+        )
+        data = apply_overrides(data, overrides)
+    return validate_config(data, where)
+
+
+def _resolve_relative_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
+    """`model: ./tiny/marian` in a config file means relative to that file."""
+    for section in ("translate", "summarize"):
+        block = data.get(section)
+        if isinstance(block, dict):
+            for key in ("model", "cache_dir", "cache_path", "ct2_model_dir"):
+                value = block.get(key)
+                if isinstance(value, str) and value.startswith(("./", "../")):
+                    block[key] = str((base / value).resolve())
+    return data

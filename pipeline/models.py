@@ -1,0 +1,232 @@
+"""The one place that loads models and tokenizers and picks device, dtype and threads."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pipeline.config import ModelSource
+
+logger = logging.getLogger(__name__)
+
+_THREADS_LOCK = threading.Lock()
+_threads_set: int | None = None
+
+
+class ModelLoadError(RuntimeError):
+    """A model or tokenizer could not be found or loaded; the message says how to fix it."""
+
+
+def physical_cores() -> int:
+    """Physical cores: hyper-threads slow GEMM-bound inference rather than help it."""
+    try:
+        import psutil  # type: ignore[import-untyped]
+
+        cores = psutil.cpu_count(logical=False)
+        if cores:
+            return int(cores)
+    except ImportError:
+        pass
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def set_threads(threads: int | None) -> int:
+    """Set torch's intra-op threads once per process (torch refuses inter-op changes later)."""
+    global _threads_set
+    import torch
+
+    wanted = threads or physical_cores()
+    with _THREADS_LOCK:
+        if _threads_set != wanted:
+            torch.set_num_threads(wanted)
+            _threads_set = wanted
+    return wanted
+
+
+def resolve_device(spec: str) -> Any:
+    import torch
+
+    if spec == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    device = torch.device(spec)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ModelLoadError(
+            f"device {spec!r} asked for, but this torch build sees no CUDA GPU "
+            f"(torch {torch.__version__}); use device: cpu or install a CUDA build of torch"
+        )
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise ModelLoadError("device 'mps' asked for, but MPS is not available here")
+    return device
+
+
+def resolve_dtype(spec: str, device: Any) -> Any:
+    """auto: bf16 on GPUs that support it, else fp16 on GPU; fp32 on CPU."""
+    import torch
+
+    if spec != "auto":
+        return getattr(torch, spec)
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if device.type == "mps":
+        return torch.float16
+    return torch.float32
+
+
+@dataclass
+class LoadedModel:
+    """A tokenizer, a model on its device, and its resolved generation defaults."""
+
+    name: str
+    revision: str | None
+    tokenizer: Any
+    model: Any
+    device: Any
+    dtype: Any
+    generation_defaults: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def max_input_tokens(self) -> int:
+        """The encoder's window, from the model config (positions), else the tokenizer."""
+        positions = getattr(self.model.config, "max_position_embeddings", None)
+        limit = getattr(self.tokenizer, "model_max_length", None)
+        candidates = [v for v in (positions, limit) if isinstance(v, int) and 0 < v < 1_000_000]
+        return min(candidates) if candidates else 512
+
+    def describe(self) -> dict[str, Any]:
+        commit = getattr(self.model.config, "_commit_hash", None)
+        return {
+            "model": self.name,
+            "revision": self.revision or commit,
+            "device": str(self.device),
+            "dtype": str(self.dtype).replace("torch.", ""),
+        }
+
+
+def _offline(source: ModelSource) -> bool:
+    flag = os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes", "on"}
+    return source.local_files_only or flag
+
+
+def _load_error(source: ModelSource, exc: Exception) -> ModelLoadError:
+    where = "the local folder" if Path(source.model).exists() else "the Hugging Face hub/cache"
+    cache = source.cache_dir or os.environ.get("HF_HOME") or "~/.cache/huggingface"
+    tried = "local files only (offline)" if _offline(source) else "local folder, cache, download"
+    return ModelLoadError(
+        f"could not load model {source.model!r} (revision {source.revision or 'default'}) "
+        f"from {where}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}\n"
+        f"  tried: {tried}"
+        f"; cache: {cache}\n"
+        "  fix: on a connected machine run `id2en models download -c CONFIG` (or "
+        "`id2en models download --to DIR` and copy DIR here), then point `model:` at the "
+        "folder, or set `cache_dir:`/HF_HOME to the cache that holds it"
+    )
+
+
+def generation_defaults(model: Any, task: str | None) -> dict[str, Any]:
+    """The model's own generation settings, with the checkpoint's task-specific ones on top."""
+    defaults = {
+        k: v
+        for k, v in model.generation_config.to_diff_dict().items()
+        if not k.startswith("_") and k != "transformers_version"
+    }
+    task_params = (getattr(model.config, "task_specific_params", None) or {}).get(task or "", {})
+    defaults.update({k: v for k, v in task_params.items() if k != "prefix"})
+    return defaults
+
+
+def load_seq2seq(
+    source: ModelSource,
+    *,
+    device: str = "auto",
+    dtype: str = "auto",
+    task: str | None = None,
+    quantize: str = "none",
+) -> LoadedModel:
+    """Load once per process and configuration; later calls return the same objects."""
+    key = (
+        source.model,
+        source.revision,
+        source.cache_dir,
+        _offline(source),
+        device,
+        dtype,
+        task,
+        quantize,
+    )
+    return _load_cached(key)
+
+
+@lru_cache(maxsize=8)
+def _load_cached(key: tuple[Any, ...]) -> LoadedModel:
+    name, revision, cache_dir, offline, device_spec, dtype_spec, task, quantize = key
+    source = ModelSource(
+        model=name, revision=revision, cache_dir=cache_dir, local_files_only=offline
+    )
+    import torch
+    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+    device = resolve_device(device_spec)
+    dtype = resolve_dtype(dtype_spec, device)
+    kwargs: dict[str, Any] = {
+        "revision": revision,
+        "cache_dir": cache_dir,
+        "local_files_only": offline,
+    }
+    logger.info("loading %s (revision %s) on %s as %s", name, revision or "default", device, dtype)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(name, **kwargs)
+        model = AutoModelForSeq2SeqLM.from_pretrained(name, dtype=dtype, **kwargs)
+    except (OSError, ValueError, ImportError) as exc:
+        raise _load_error(source, exc) from exc
+    model.eval()
+    if quantize == "dynamic-int8":
+        if device.type != "cpu":
+            raise ModelLoadError("quantize: dynamic-int8 works on CPU only; set device: cpu")
+        model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+    else:
+        model.to(device)
+    return LoadedModel(
+        name=name,
+        revision=revision,
+        tokenizer=tokenizer,
+        model=model,
+        device=device,
+        dtype=dtype,
+        generation_defaults=generation_defaults(model, task),
+    )
+
+
+def download_models(sources: list[ModelSource], to: str | None = None) -> list[str]:
+    """Fetch model snapshots into the HF cache (or `to/<name>`) for later offline runs."""
+    from huggingface_hub import snapshot_download
+
+    paths = []
+    for source in sources:
+        if Path(source.model).is_dir():
+            logger.info("%s is a local folder; nothing to download", source.model)
+            paths.append(source.model)
+            continue
+        local_dir = str(Path(to) / source.model.replace("/", "--")) if to else None
+        try:
+            path = snapshot_download(
+                source.model,
+                revision=source.revision,
+                cache_dir=source.cache_dir,
+                local_dir=local_dir,
+            )
+        except Exception as exc:  # network, auth or missing repo: one clear message
+            raise _load_error(source, exc) from exc
+        paths.append(path)
+    return paths

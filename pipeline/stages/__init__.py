@@ -1,0 +1,1 @@
+"""Stage implementations, one module per family; see pipeline.registry for their names."""

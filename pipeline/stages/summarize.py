@@ -1,0 +1,217 @@
+"""summarize.seq2seq (abstractive, map-reduce over long texts) and summarize.extractive."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from pipeline.config import PipelineConfig
+from pipeline.splitter import cut_at_clauses
+from pipeline.stages.base import ModelStage
+from pipeline.types import Article
+
+logger = logging.getLogger(__name__)
+
+MAX_REDUCE_LEVELS = 6
+
+
+class LongInputError(ValueError):
+    """The text exceeds the model window and the configured strategy is 'error'."""
+
+
+def english_sentences(article: Article) -> list[str]:
+    return [s.en for s in article.sentences if s.en]
+
+
+@dataclass
+class _Job:
+    """One article's way through map-reduce: the current level's chunks."""
+
+    article: Article
+    chunks: list[str]
+    input_tokens: int
+    levels: list[list[str]] = field(default_factory=list)
+
+
+class Seq2SeqSummarizeStage(ModelStage):
+    name = "summarize.seq2seq"
+    task = "summarization"
+
+    def __init__(self, config: PipelineConfig):
+        super().__init__(config, config.summarize)
+
+    def __call__(self, articles: list[Article]) -> list[Article]:
+        started = time.perf_counter()
+        jobs = [job for a in articles if (job := self._plan(a)) is not None]
+        while jobs:
+            outputs = self._summarize_chunks([c for job in jobs for c in job.chunks])
+            next_jobs = []
+            for job in jobs:
+                partials = [outputs[c] for c in job.chunks]
+                if len(job.chunks) == 1:
+                    self._finish(job, partials[0])
+                else:
+                    job.levels.append([p.text for p in partials])
+                    if self._next_level(job):
+                        next_jobs.append(job)
+            jobs = next_jobs
+        done = [a for a in articles if a.error is None and a.summary is not None]
+        self.record(done, "summarize", time.perf_counter() - started, [len(a.text) for a in done])
+        return articles
+
+    # -- planning -----------------------------------------------------------------
+
+    def _plan(self, article: Article) -> _Job | None:
+        if article.error is not None or article.summary is not None:
+            return None
+        sentences = english_sentences(article)
+        if not sentences:
+            article.warn("no summary: there is no English text (is the translate stage off?)")
+            return None
+        text = " ".join(sentences)
+        tokens = self._count(text)
+        minimum = int(self.generation_settings.get("min_length") or 0)
+        if tokens < minimum:
+            article.summary = text
+            article.warn(
+                f"summary is the English text itself: {tokens} tokens is under the "
+                f"summary's minimum length ({minimum})"
+            )
+            return None
+        job = _Job(article, [text], tokens)
+        if tokens <= self.window:
+            return job
+        strategy = self.settings.long_input
+        if strategy == "error":
+            article.error = (
+                f"summarize: the English text is {tokens} tokens, over the model's "
+                f"{self.window}-token window, and summarize.long_input is 'error'; "
+                "set it to 'chunk' (map-reduce) or 'truncate'"
+            )
+            return None
+        if strategy == "truncate":
+            job.chunks = [self._truncate(text)]
+            article.warn(
+                f"summary input truncated: {tokens} tokens > {self.window}-token window; "
+                f"only the first {self.window} tokens were summarized"
+            )
+            return job
+        job.chunks = self._pack(sentences)
+        return job
+
+    def _next_level(self, job: _Job) -> bool:
+        """Join the partial summaries; chunk again while they still exceed the window."""
+        joined = " ".join(p for p in job.levels[-1] if p)
+        previous = sum(self._count(c) for c in job.chunks)
+        tokens = self._count(joined)
+        if tokens <= self.window:
+            job.chunks = [joined]
+            return True
+        if len(job.levels) >= MAX_REDUCE_LEVELS or tokens >= previous:
+            # The partials no longer shrink: summarize their first window, and say so.
+            job.chunks = [self._truncate(joined)]
+            job.article.warn(
+                f"map-reduce stopped shrinking at level {len(job.levels)} "
+                f"({tokens} tokens); the last pass summarized the first {self.window} tokens"
+            )
+            return True
+        job.chunks = self._pack(job.levels[-1])
+        return True
+
+    def _finish(self, job: _Job, output: Any) -> None:
+        article = job.article
+        article.summary = output.text
+        article.meta["summary"] = {
+            "strategy": self.settings.long_input if job.levels else "single",
+            "input_tokens": job.input_tokens,
+            "levels": len(job.levels) + 1,
+            "partial_summaries": job.levels,
+        }
+        if output.hit_length_limit:
+            article.warn(
+                f"summary stopped at the maximum length ({output.output_tokens} tokens) "
+                "and may end mid-sentence"
+            )
+
+    # -- tokens -------------------------------------------------------------------
+
+    def _count(self, text: str) -> int:
+        return len(self.generator.token_ids([text])[0])
+
+    def _truncate(self, text: str) -> str:
+        ids = self.generator.token_ids([text], truncate_to=self.window)[0]
+        return self.loaded.tokenizer.decode(ids, skip_special_tokens=True)
+
+    def _pack(self, sentences: list[str]) -> list[str]:
+        """Greedy windows of whole sentences; a sentence over the window is cut at clauses."""
+        budget = self.window - 2  # room for the begin/end tokens the tokenizer adds
+        pieces: list[tuple[str, int]] = []
+        lengths = [len(ids) for ids in self.generator.token_ids(sentences)]
+        for sentence, length in zip(sentences, lengths, strict=True):
+            if length <= budget:
+                pieces.append((sentence, length))
+                continue
+            max_chars = max(8, int(len(sentence) * budget / length * 0.8))
+            for a, b in cut_at_clauses(sentence, max_chars):
+                part = sentence[a:b].strip()
+                if part:
+                    pieces.append((part, min(budget, self._count(part))))
+        chunks: list[str] = []
+        current: list[str] = []
+        used = 0
+        for text, length in pieces:
+            if current and used + length > budget:
+                chunks.append(" ".join(current))
+                current, used = [], 0
+            current.append(text)
+            used += length
+        if current:
+            chunks.append(" ".join(current))
+        return chunks
+
+    def _summarize_chunks(self, chunks: list[str]) -> dict[str, Any]:
+        unique = list(dict.fromkeys(chunks))
+        ids = self.generator.token_ids(unique, truncate_to=self.window)
+        ratio = self.settings.max_length_ratio
+
+        def relative(index: int, gen: dict[str, Any]) -> dict[str, Any]:
+            if ratio is None:
+                return gen
+            cap = max(1, int(len(ids[index]) * ratio))
+            limit = gen.get("max_new_tokens") or gen.get("max_length") or cap
+            adjusted = {**gen, "max_length": None, "max_new_tokens": min(cap, int(limit))}
+            adjusted["min_length"] = min(int(gen.get("min_length") or 0), cap)
+            return adjusted
+
+        outputs = self.generator.generate(ids, self.generation_settings, per_item=relative)
+        return dict(zip(unique, outputs, strict=True))
+
+
+class ExtractiveSummarizeStage:
+    """Picks the most central English sentences: no model, fast on any length."""
+
+    name = "summarize.extractive"
+
+    def __init__(self, config: PipelineConfig):
+        self.settings = config.summarize
+
+    def __call__(self, articles: list[Article]) -> list[Article]:
+        from pipeline.extractive import extractive_summary
+
+        for article in articles:
+            if article.error is not None or article.summary is not None:
+                continue
+            started = time.perf_counter()
+            sentences = english_sentences(article)
+            if not sentences:
+                article.warn("no summary: there is no English text (is the translate stage off?)")
+                continue
+            chosen = extractive_summary(sentences, max_sentences=self.settings.extractive_sentences)
+            article.summary = " ".join(sentences[i] for i in chosen)
+            article.meta["summary"] = {"strategy": "extractive", "sentences": list(chosen)}
+            article.meta.setdefault("models", {})["summarize"] = {"stage": self.name}
+            timings = article.meta.setdefault("timings", {})
+            timings["summarize_s"] = round(time.perf_counter() - started, 4)
+        return articles
