@@ -95,14 +95,7 @@ class LoadedModel:
     device: Any
     dtype: Any
     generation_defaults: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def max_input_tokens(self) -> int:
-        """The encoder's window, from the model config (positions), else the tokenizer."""
-        positions = getattr(self.model.config, "max_position_embeddings", None)
-        limit = getattr(self.tokenizer, "model_max_length", None)
-        candidates = [v for v in (positions, limit) if isinstance(v, int) and 0 < v < 1_000_000]
-        return min(candidates) if candidates else 512
+    max_input_tokens: int = 512  # the encoder's window, read from the model at load time
 
     def describe(self) -> dict[str, Any]:
         commit = getattr(self.model.config, "_commit_hash", None)
@@ -112,6 +105,14 @@ class LoadedModel:
             "device": str(self.device),
             "dtype": str(self.dtype).replace("torch.", ""),
         }
+
+
+def input_window(model: Any, tokenizer: Any) -> int:
+    """The encoder's window: the model's positions, or the tokenizer's limit if smaller."""
+    positions = getattr(model.config, "max_position_embeddings", None)
+    limit = getattr(tokenizer, "model_max_length", None)
+    candidates = [v for v in (positions, limit) if isinstance(v, int) and 0 < v < 1_000_000]
+    return min(candidates) if candidates else 512
 
 
 def _offline(source: ModelSource) -> bool:

@@ -8,8 +8,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline.config import PipelineConfig
+from pipeline.guards import GuardFinding, check_summary
 from pipeline.splitter import cut_at_clauses
 from pipeline.stages.base import ModelStage
+from pipeline.stages.checks import SAFER_DECODING, guard_settings, record_findings, retry_flagged
 from pipeline.types import Article
 
 logger = logging.getLogger(__name__)
@@ -30,9 +32,11 @@ class _Job:
     """One article's way through map-reduce: the current level's chunks."""
 
     article: Article
+    source_text: str
     chunks: list[str]
     input_tokens: int
     levels: list[list[str]] = field(default_factory=list)
+    final_input: str = ""
 
 
 class Seq2SeqSummarizeStage(ModelStage):
@@ -45,6 +49,7 @@ class Seq2SeqSummarizeStage(ModelStage):
     def __call__(self, articles: list[Article]) -> list[Article]:
         started = time.perf_counter()
         jobs = [job for a in articles if (job := self._plan(a)) is not None]
+        finished = list(jobs)
         while jobs:
             outputs = self._summarize_chunks([c for job in jobs for c in job.chunks])
             next_jobs = []
@@ -57,6 +62,8 @@ class Seq2SeqSummarizeStage(ModelStage):
                     if self._next_level(job):
                         next_jobs.append(job)
             jobs = next_jobs
+        if self.config.guards.enabled:
+            self._guard([job for job in finished if job.article.summary is not None])
         done = [a for a in articles if a.error is None and a.summary is not None]
         self.record(done, "summarize", time.perf_counter() - started, [len(a.text) for a in done])
         return articles
@@ -80,7 +87,7 @@ class Seq2SeqSummarizeStage(ModelStage):
                 f"summary's minimum length ({minimum})"
             )
             return None
-        job = _Job(article, [text], tokens)
+        job = _Job(article, text, [text], tokens)
         if tokens <= self.window:
             return job
         strategy = self.settings.long_input
@@ -120,8 +127,39 @@ class Seq2SeqSummarizeStage(ModelStage):
         job.chunks = self._pack(job.levels[-1])
         return True
 
+    def _guard(self, jobs: list[_Job]) -> None:
+        settings = guard_settings(self.config)
+        flagged: dict[str, list[GuardFinding]] = {}
+        by_input: dict[str, list[_Job]] = {}
+        for job in jobs:
+            findings = check_summary(job.source_text, job.article.summary or "", settings)
+            if findings:
+                flagged[job.final_input] = findings
+                by_input.setdefault(job.final_input, []).append(job)
+
+        def check(final_input: str, summary: str) -> list[GuardFinding]:
+            return check_summary(by_input[final_input][0].source_text, summary, settings)
+
+        fixed: dict[str, tuple[str, list[GuardFinding]]] = {}
+        if self.config.guards.retry:
+            fixed = retry_flagged(flagged, self._retry_safer, check)
+        for final_input, findings in flagged.items():
+            for job in by_input[final_input]:
+                if final_input in fixed:
+                    job.article.summary, remaining = fixed[final_input]
+                    kinds = ", ".join(f.kind for f in findings)
+                    job.article.warn(f"summary: retried with safer decoding after: {kinds}")
+                    record_findings(job.article, "summary", remaining)
+                else:
+                    record_findings(job.article, "summary", findings)
+
+    def _retry_safer(self, inputs: list[str]) -> dict[str, str]:
+        outputs = self._summarize_chunks(inputs, SAFER_DECODING)
+        return {text: outputs[text].text for text in inputs}
+
     def _finish(self, job: _Job, output: Any) -> None:
         article = job.article
+        job.final_input = job.chunks[0]
         article.summary = output.text
         article.meta["summary"] = {
             "strategy": self.settings.long_input if job.levels else "single",
@@ -171,7 +209,9 @@ class Seq2SeqSummarizeStage(ModelStage):
             chunks.append(" ".join(current))
         return chunks
 
-    def _summarize_chunks(self, chunks: list[str]) -> dict[str, Any]:
+    def _summarize_chunks(
+        self, chunks: list[str], extra: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         unique = list(dict.fromkeys(chunks))
         ids = self.generator.token_ids(unique, truncate_to=self.window)
         ratio = self.settings.max_length_ratio
@@ -185,7 +225,8 @@ class Seq2SeqSummarizeStage(ModelStage):
             adjusted["min_length"] = min(int(gen.get("min_length") or 0), cap)
             return adjusted
 
-        outputs = self.generator.generate(ids, self.generation_settings, per_item=relative)
+        settings = self.generation_settings | (extra or {})
+        outputs = self.generator.generate(ids, settings, per_item=relative)
         return dict(zip(unique, outputs, strict=True))
 
 

@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline.config import PipelineConfig
+from pipeline.guards import GuardFinding, check_translation
 from pipeline.splitter import cut_at_clauses
 from pipeline.stages.base import ModelStage
+from pipeline.stages.checks import SAFER_DECODING, guard_settings, record_findings, retry_flagged
 from pipeline.types import Article
 
 logger = logging.getLogger(__name__)
@@ -46,6 +48,8 @@ class TorchTranslateStage(ModelStage):
         texts = [piece for unit in units for piece in unit.pieces]
         translated = self.translate_texts(texts)
         self._assign(units, translated)
+        if self.config.guards.enabled:
+            self._guard(units)
         done = [a for a in articles if a.error is None]
         self.record(
             done, "translate", time.perf_counter() - started, [len(a.sentences) for a in done]
@@ -58,6 +62,47 @@ class TorchTranslateStage(ModelStage):
         generator = self.generator
         outputs = generator.generate(generator.token_ids(unique), self.generation_settings)
         return dict(zip(unique, outputs, strict=True))
+
+    def _guard(self, units: list[_Unit]) -> None:
+        settings = guard_settings(self.config)
+
+        def check(source: str, output: str) -> list[GuardFinding]:
+            return check_translation(source, output, settings)
+
+        flagged: dict[str, list[GuardFinding]] = {}
+        for unit in units:
+            sentence = unit.article.sentences[unit.index]
+            findings = check(sentence.text, sentence.en or "")
+            if findings:
+                flagged[sentence.text] = findings
+        fixed: dict[str, tuple[str, list[GuardFinding]]] = {}
+        if self.config.guards.retry:
+            fixed = retry_flagged(flagged, self._retry_safer, check)
+        for unit in units:
+            sentence = unit.article.sentences[unit.index]
+            findings = flagged.get(sentence.text)
+            if not findings:
+                continue
+            where = f"sentence {unit.index}"
+            if sentence.text in fixed:
+                sentence.en, remaining = fixed[sentence.text]
+                kinds = ", ".join(f.kind for f in findings)
+                unit.article.warn(f"{where}: retried with safer decoding after: {kinds}")
+                record_findings(unit.article, where, remaining)
+            else:
+                record_findings(unit.article, where, findings)
+
+    def _retry_safer(self, sources: list[str]) -> dict[str, str]:
+        """Whole sentences again, with loop-breaking decoding (pieces over the window skip)."""
+        window = self.window
+        ids = self.generator.token_ids(sources)
+        fits = [(s, i) for s, i in zip(sources, ids, strict=True) if len(i) <= window]
+        if not fits:
+            return {}
+        outputs = self.generator.generate(
+            [i for _, i in fits], self.generation_settings | SAFER_DECODING
+        )
+        return {s: o.text for (s, _), o in zip(fits, outputs, strict=True)}
 
     def _fit_to_window(self, units: list[_Unit]) -> None:
         """Cut sentences over the model's window at clause boundaries, never silently."""

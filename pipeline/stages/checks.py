@@ -1,0 +1,46 @@
+"""Output guards wired into the stages: findings become warnings, optionally one retry."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from pipeline.config import PipelineConfig
+from pipeline.guards import GuardFinding, GuardSettings
+from pipeline.types import Article
+
+# Decoding that breaks most loops without changing fluent output much: no 3-gram may
+# repeat, and tokens already produced are made less likely.
+SAFER_DECODING = {"no_repeat_ngram_size": 3, "repetition_penalty": 1.3}
+
+
+def guard_settings(config: PipelineConfig) -> GuardSettings:
+    band = (config.guards.length_ratio_min, config.guards.length_ratio_max)
+    return GuardSettings(length_ratio_band=band)
+
+
+def record_findings(article: Article, where: str, findings: Sequence[GuardFinding]) -> None:
+    """One warning per finding, and a per-kind count the run report adds up."""
+    counts = article.meta.setdefault("guards", {})
+    for finding in findings:
+        article.warn(f"{where}: {finding.kind}: {finding.message}")
+        counts[finding.kind] = counts.get(finding.kind, 0) + 1
+
+
+def retry_flagged(
+    flagged: dict[str, list[GuardFinding]],
+    retry: Callable[[list[str]], dict[str, str]],
+    check: Callable[[str, str], list[GuardFinding]],
+) -> dict[str, tuple[str, list[GuardFinding]]]:
+    """Re-run flagged sources with safer decoding; keep a retry only if it has fewer findings."""
+    if not flagged:
+        return {}
+    retried = retry(list(flagged))
+    better: dict[str, tuple[str, list[GuardFinding]]] = {}
+    for source, findings in flagged.items():
+        candidate = retried.get(source)
+        if candidate is None:
+            continue
+        new_findings = check(source, candidate)
+        if len(new_findings) < len(findings):
+            better[source] = (candidate, new_findings)
+    return better

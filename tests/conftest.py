@@ -1,0 +1,48 @@
+"""Shared fixtures: tiny models built once per test session, cached under pytest's cache."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from pipeline.config import PipelineConfig, load_config
+
+BUILDER_VERSION = "1"  # bump when the tiny models' recipe changes, to rebuild the cache
+
+
+@pytest.fixture(scope="session")
+def tiny_models(request: pytest.FixtureRequest) -> Path:
+    """A folder with marian/ and bart/ tiny random-weight models (built once, reused)."""
+    from pipeline.devtools.tiny_models import build_tiny_bart, build_tiny_marian
+
+    root = Path(request.config.cache.mkdir("id2en-tiny-models")) / BUILDER_VERSION
+    done = root / ".complete"
+    if not done.exists():
+        shutil.rmtree(root, ignore_errors=True)
+        build_tiny_marian(root / "marian")
+        build_tiny_bart(root / "bart")
+        done.touch()
+    return root
+
+
+def tiny_config_dict(models: Path, **sections: dict) -> dict:
+    data: dict = {
+        "run": {"device": "cpu", "progress": "never", "batch_articles": 4},
+        "translate": {
+            "model": str(models / "marian"),
+            "local_files_only": True,
+            "num_beams": 2,
+            "max_new_tokens": 12,
+        },
+        "summarize": {"model": str(models / "bart"), "local_files_only": True, "num_beams": 2},
+    }
+    for name, values in sections.items():
+        data.setdefault(name, {}).update(values)
+    return data
+
+
+@pytest.fixture()
+def tiny_config(tiny_models: Path) -> PipelineConfig:
+    return load_config(tiny_config_dict(tiny_models))
