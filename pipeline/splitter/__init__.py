@@ -1,61 +1,69 @@
-"""Indonesian sentence splitter (first, naive version; rules follow)."""
+"""id2en's Indonesian sentence splitter.
+
+    >>> from pipeline.splitter import split_sentences
+    >>> [s.text for s in split_sentences("Menurut dr. Siti, harga naik. Ia kaget.")]
+    ['Menurut dr. Siti, harga naik.', 'Ia kaget.']
+
+`normalize_text` cleans characters (the split stage applies it to the article first);
+`split_sentences` finds the sentences of a string, with offsets into that string;
+`cut_at_clauses` cuts an over-long sentence at clause boundaries. Rules: see rules.py;
+abbreviations: pipeline/data/abbreviations_id.txt.
+"""
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Iterable
 
+from pipeline.splitter.abbreviations import abbreviations
+from pipeline.splitter.clauses import CLAUSE_TIERS, cut_at_clauses, cut_spans
+from pipeline.splitter.normalize import normalize_text
+from pipeline.splitter.rules import boundaries, units
 from pipeline.types import Sentence
 
 __all__ = ["cut_at_clauses", "normalize_text", "split_sentences"]
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_BOUNDARY = re.compile(r"[.!?…]+[\"”’')]*(?=\s+)")
-_PARA = re.compile(r"\n[ \t]*\n")
-
-
-def normalize_text(raw: str) -> str:
-    """NFC, CRLF -> LF, control characters removed."""
-    text = unicodedata.normalize("NFC", raw).replace("\r\n", "\n").replace("\r", "\n")
-    return _CONTROL.sub("", text)
+_WS = " \n\t\r"
 
 
 def split_sentences(
     text: str, *, max_chars: int | None = None, extra_abbreviations: Iterable[str] = ()
 ) -> list[Sentence]:
-    """Split `text` into sentences with offsets into `text`."""
-    out: list[Sentence] = []
-    pos = 0
-    for para_no, block in enumerate(_PARA.split(text)):
-        block_start = text.index(block, pos) if block else pos
-        pos = block_start + len(block)
-        start = 0
-        for m in _BOUNDARY.finditer(block):
-            _emit(out, text, block_start + start, block_start + m.end(), para_no)
-            start = m.end()
-        _emit(out, text, block_start + start, block_start + len(block), para_no)
-    return out
+    """The sentences of `text`, in order, with `start`/`end` offsets into `text`.
+
+    Every non-whitespace character belongs to exactly one sentence. `paragraph` counts
+    blank-line blocks and, inside them, lines broken on purpose (headline, caption, list
+    item). A sentence longer than `max_chars` is cut at clause boundaries into several
+    Sentences whose `cut` says so. `extra_abbreviations` extends the packaged list
+    ("Kol.", or "final:Bhd." for one that may end a sentence).
+    """
+    lexicon = abbreviations(tuple(extra_abbreviations))
+    sentences: list[Sentence] = []
+    for paragraph, (unit_start, unit_end) in enumerate(units(text)):
+        start = unit_start
+        for stop in [*boundaries(text, unit_start, unit_end, lexicon), unit_end]:
+            _add(sentences, text, start, stop, paragraph, max_chars)
+            start = stop
+    return sentences
 
 
-def _emit(out: list[Sentence], text: str, start: int, end: int, para: int) -> None:
-    while start < end and text[start].isspace():
+def _add(
+    out: list[Sentence], text: str, start: int, end: int, paragraph: int, max_chars: int | None
+) -> None:
+    while start < end and text[start] in _WS:
         start += 1
-    while end > start and text[end - 1].isspace():
+    while end > start and text[end - 1] in _WS:
         end -= 1
-    if start < end:
-        out.append(Sentence(" ".join(text[start:end].split()), para, start, end))
-
-
-def cut_at_clauses(text: str, max_chars: int) -> list[tuple[int, int]]:
-    """Spans of `text` no longer than max_chars where possible, cut between words."""
-    spans: list[tuple[int, int]] = []
-    start = 0
-    while len(text) - start > max_chars:
-        cut = text.rfind(" ", start, start + max_chars)
-        if cut <= start:
-            break
-        spans.append((start, cut))
-        start = cut + 1
-    spans.append((start, len(text)))
-    return spans
+    if start == end:
+        return
+    if max_chars is None or end - start <= max_chars:
+        out.append(Sentence(" ".join(text[start:end].split()), paragraph, start, end))
+        return
+    pieces = cut_spans(text[start:end], max_chars)
+    how = "clause" if all(tier in CLAUSE_TIERS for _, _, tier in pieces[:-1]) else "word"
+    # The message goes on every piece, so each translated unit says it was cut.
+    cut = f"cut at {how} boundary: {end - start} chars > {max_chars}"
+    if len(pieces) == 1:
+        cut = f"not cut, no space to cut at: {end - start} chars > {max_chars}"
+    for piece_start, piece_end, _ in pieces:
+        a, b = start + piece_start, start + piece_end
+        out.append(Sentence(" ".join(text[a:b].split()), paragraph, a, b, cut=cut))

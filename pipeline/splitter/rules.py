@@ -1,0 +1,244 @@
+"""Sentence boundaries in Indonesian news text.
+
+Two steps. First the text is cut into units: blocks between blank lines, and inside a
+block the lines that were broken on purpose (a headline, a caption, a list item) rather
+than hard-wrapped. Then each unit is cut after ".", "?", "!" or an ellipsis when the rules
+below say the sentence really ends there. Offsets always index the string given.
+"""
+
+from __future__ import annotations
+
+import re
+from itertools import pairwise
+
+from pipeline.splitter.abbreviations import Lexicon
+
+# One or more blank lines (whitespace-only lines count as blank) separate paragraphs.
+_BLANK = re.compile(r"\n[^\S\n]*\n\s*")
+# Sentence-final punctuation with its closing quotes and brackets, before a space or the
+# end; or a period glued to the next sentence ("tersebut.Sementara") in scraped text.
+_CANDIDATE = re.compile(
+    r"[.!?…]+(?P<close>[\"'”’»)\]]*)(?=\s|$)|(?<=[a-z]{3})[.!?](?=[A-Z][a-z]+(?:[\s,;:.!?]|$))"
+)
+_OPENERS = "\"'“‘«([{"
+# What may stand before the first letter of a sentence: quotes, brackets, dashes, bullets.
+_LEAD = re.compile(r"\s*([\"'“‘«(\[{*_•\-–—]*)(.)", re.DOTALL)
+# A list item at the start of a line: a bullet, "1.", "1)", "a.", "(a)".
+_BULLET = re.compile(r"(?:[-–—•*·▪●◦‣]|\(?\d{1,2}[.)]|\(?[a-zA-Z][.)]|\(\d{1,2}\))\s")
+# A list marker that ends in a period and must not end a sentence: "1.", "b.", "IV.".
+_MARKER = re.compile(r"\d{1,3}|[A-Za-z]|[IVXivx]{1,5}")
+# Dotted short forms: "B.J", "S.Kom", "a.n", "Ph.D" (the final period is not part of it).
+_DOTTED = re.compile(r"(?:[A-Za-z]{1,4}\.)+[A-Za-z]{1,4}")
+_WS = " \n\t\r"
+# A line longer than this was not hard-wrapped by anyone; its line break is meant.
+_LONG_LINE = 160
+# Double quotes, and how far a closing one may be for a quote to hold a sentence open.
+_QUOTE = re.compile(r'["“”]')
+_QUOTE_REACH = 600
+# How far a closing bracket may be for a period before it to count as inside the brackets.
+_BRACKET_REACH = 80
+# Nouns that take a letter as a label ("vitamin C", "Grup A"): a capital after them is a
+# label that can end a sentence, not a person's initial.
+_LABEL_NOUN_WORDS = """
+vitamin grup golongan kelas huruf tipe blok tingkat kategori seri zona babak poin opsi
+pilihan kode varian sektor gelombang putaran tahap ruang gedung lantai menara pintu
+gerbang terminal kolom baris tabel gambar lampiran jalur pasal ayat nomor model versi
+"""
+_LABEL_NOUNS = frozenset(_LABEL_NOUN_WORDS.split())
+
+
+def units(text: str) -> list[tuple[int, int]]:
+    """Spans of paragraph blocks and deliberately broken lines, in order.
+
+    Hard-wrapped lines stay together; a line that ends before the wrap width, a list item
+    and a line no one would wrap (over 160 characters) end their unit.
+    """
+    found: list[tuple[int, int]] = []
+    pos = 0
+    for m in _BLANK.finditer(text):
+        _block_units(text, pos, m.start(), found)
+        pos = m.end()
+    _block_units(text, pos, len(text), found)
+    return found
+
+
+def _block_units(text: str, start: int, end: int, found: list[tuple[int, int]]) -> None:
+    if "\n" not in text[start:end]:
+        if text[start:end].strip():
+            found.append((start, end))
+        return
+    lines: list[tuple[int, int]] = []  # (start, end without trailing whitespace)
+    pos = start
+    for line in text[start:end].split("\n"):
+        lines.append((pos, pos + len(line.rstrip())))
+        pos += len(line) + 1
+    widths = [e - s for s, e in lines if e - s <= _LONG_LINE]
+    wrap_width = max(widths) if widths else 0
+    unit_start = start
+    for (a_start, a_end), (b_start, b_end) in pairwise(lines):
+        if _hard_break(text, a_start, a_end, b_start, b_end, wrap_width):
+            found.append((unit_start, a_end))
+            unit_start = b_start
+    if text[unit_start:end].strip():
+        found.append((unit_start, end))
+
+
+def _hard_break(text: str, a_start: int, a_end: int, b_start: int, b_end: int, width: int) -> bool:
+    """Whether the newline between line a and line b is meant, not a wrap."""
+    a = text[a_start:a_end].lstrip()
+    b = text[b_start:b_end].lstrip()
+    if not a or not b:
+        return False
+    first_word = b.split(None, 1)[0]
+    fits = len(text[a_start:a_end]) + 1 + len(first_word) <= width
+    last = a[-1]
+    if _BULLET.match(b) and (last in '.:;!?"”)' or _BULLET.match(a) or fits):
+        return True
+    # A sentence that visibly goes on: a lowercase start, or a line ending in a comma,
+    # a hyphen or a dateline dash ("JAKARTA, KOMPAS.com -").
+    if b[0].islower() or last in ",;-–—(":
+        return False
+    return len(a) > _LONG_LINE or fits
+
+
+def boundaries(text: str, start: int, end: int, lexicon: Lexicon) -> list[int]:
+    """Offsets inside [start, end) where a sentence ends (exclusive end of the sentence)."""
+    first = start
+    while first < end and text[first] in _WS:
+        first += 1
+    last = end
+    while last > first and text[last - 1] in _WS:
+        last -= 1
+    found: list[int] = []
+    sentence_start = first
+    for m in _CANDIDATE.finditer(text, first, last):
+        stop = m.end()
+        if stop >= last:
+            break  # the unit ends here anyway
+        if _is_boundary(text, m, first, sentence_start, last, lexicon):
+            found.append(stop)
+            sentence_start = stop
+    return found
+
+
+def _is_boundary(
+    text: str, m: re.Match[str], first: int, sentence_start: int, end: int, lexicon: Lexicon
+) -> bool:
+    lead = _LEAD.match(text, m.end(), end)
+    if lead is None:
+        return False
+    nxt = lead.group(2)  # first letter or digit of the next sentence, past quotes/brackets
+    p0 = m.start()
+    token_start = max(text.rfind(" ", first, p0), text.rfind("\n", first, p0)) + 1
+    word = text[token_start:p0].lstrip(_OPENERS)
+    close = m.group("close")
+    if close is None:  # glued "tersebut.Sementara"
+        return word.isalpha() and word.islower() and lexicon.kind(word) != "title"
+    if _in_brackets(text, sentence_start, p0, end):
+        return False  # "(SSK. II)", "(Bl.)": brackets close before the sentence does
+    if _in_quote(text, sentence_start, m.end(), end):
+        return False  # '"Kami siap. Semua sudah di lokasi," kata dia.' is one unit
+    punct = text[p0 : m.end() - len(close)]
+    if nxt.islower():
+        # Indonesian sentences start with a capital, so a lowercase next word usually means
+        # an abbreviation or a quote going on ("cukup?" tanyanya). A full word with a bare
+        # "." or "?" before it is a sentence whose writer did not capitalise the next one.
+        return not close and punct in (".", "?", "!") and _full_word(word)
+    if punct != ".":
+        return True  # "?", "!", an ellipsis before a capital, a digit or a quote
+    if close or not word:
+        return True  # "mendesak.” Rapat": an abbreviation does not end inside quotes
+    if token_start == first and _MARKER.fullmatch(word):
+        return False  # "1. Pertama" at the start of a line is a list marker
+    if len(word) == 1 and word.isupper():
+        # "1445 H." and "vitamin C." can end a sentence; "H. Abdul", "B. Sutrisno" cannot.
+        before = _word_before(text, first, token_start)
+        if before[-1:] in (".", "!", "?"):
+            return False  # the letter opens a sentence: "... pukul 14.15. H. Abdul Somad"
+        return before[:1].isdigit() or before.strip(",").lower() in _LABEL_NOUNS
+    kind = lexicon.kind(word)
+    if kind is None and "/" in word:
+        kind = lexicon.kind(word.rsplit("/", 1)[1])  # "RT 03/RW. 05"
+    if kind == "title":
+        return False
+    if kind == "number" and nxt.isdigit():
+        return False
+    if kind == "final":
+        return _name_ends(text, lead, lexicon)
+    if "." in word and _DOTTED.fullmatch(word):
+        parts = word.split(".")
+        if all(len(p) == 1 for p in parts):
+            return False  # initials "B.J." and short forms "a.n.", "s.d.", "e.g."
+        if parts[0][:1].isupper():
+            return _name_ends(text, lead, lexicon)  # a degree not in the list ("S.Kom.")
+    return True
+
+
+def _name_ends(text: str, lead: re.Match[str], lexicon: Lexicon) -> bool:
+    """After "Tbk.", "Ltd.", "S.H.": a boundary only before a capitalised word that does not
+    continue the name ("Co. Ltd.", "Tbk. (BBNI)", "S.H. M.H.")."""
+    if "(" in lead.group(1) or "[" in lead.group(1) or not lead.group(2).isupper():
+        return False
+    token_end = lead.end()
+    while token_end < len(text) and not text[token_end].isspace():
+        token_end += 1
+    token = text[lead.start(2) : token_end].rstrip(",;:")
+    if token.endswith("."):
+        word = token[:-1]
+        if lexicon.kind(word) == "final" or ("." in word and _DOTTED.fullmatch(word)):
+            return False
+    return True
+
+
+def _in_brackets(text: str, sentence_start: int, p0: int, end: int) -> bool:
+    """Whether p0 lies inside "(...)" opened in this sentence and closed soon after."""
+    opened = text.rfind("(", sentence_start, p0)
+    if opened < 0 or text.find(")", opened, p0) >= 0:
+        return False
+    return text.find(")", p0, min(end, p0 + _BRACKET_REACH)) >= 0
+
+
+def _in_quote(text: str, sentence_start: int, pos: int, end: int) -> bool:
+    """Whether a double quote opened in this sentence is still open at pos and closes later
+    in the unit. Unbalanced quotes (never closed) do not hold a sentence open."""
+    if not any(q in text[sentence_start:pos] for q in ('"', "“")):
+        return False
+    is_open = False
+    for m in _QUOTE.finditer(text, sentence_start, pos):
+        is_open = _opens(text, m.start(), is_open)
+    if not is_open:
+        return False
+    # The next mark must close it; if another quote opens first, this one never closed.
+    nxt = _QUOTE.search(text, pos, min(end, pos + _QUOTE_REACH))
+    return nxt is not None and not _opens(text, nxt.start(), True)
+
+
+def _opens(text: str, i: int, is_open: bool) -> bool:
+    """The quote state after the mark at i: curly marks say it, a straight one by context."""
+    mark = text[i]
+    if mark == "“":
+        return True
+    if mark == "”":
+        return False
+    before = text[i - 1] if i > 0 else " "
+    after = text[i + 1] if i + 1 < len(text) else " "
+    if before.isspace() or before in "([{-–—":
+        return not after.isspace()
+    if after.isspace() or after in ".,;:!?)]}":
+        return False
+    return not is_open
+
+
+def _full_word(word: str) -> bool:
+    """A word, number or acronym that is not an abbreviation: "lain", "1879", "II"."""
+    if "." in word or not word.isalnum():
+        return False
+    return len(word) >= 4 or word.isdigit() or (len(word) >= 2 and word.isupper())
+
+
+def _word_before(text: str, first: int, token_start: int) -> str:
+    end = token_start
+    while end > first and text[end - 1] in _WS:
+        end -= 1
+    begin = max(text.rfind(" ", first, end), text.rfind("\n", first, end)) + 1
+    return text[begin:end].lstrip(_OPENERS)
