@@ -198,7 +198,12 @@ def _load_cached(key: tuple[Any, ...]) -> LoadedModel:
         model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
     else:
         model.to(device)
+    window = input_window(model, tokenizer)
+    # The stages count tokens of over-long texts on purpose (to cut or chunk them); the
+    # window lives in LoadedModel, so the tokenizer's own length warning is only noise.
+    tokenizer.model_max_length = 1 << 30
     return LoadedModel(
+        max_input_tokens=window,
         name=name,
         revision=revision,
         tokenizer=tokenizer,

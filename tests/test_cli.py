@@ -1,0 +1,167 @@
+"""`id2en run` end to end on tiny models: records, offsets, order, determinism, resume."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pipeline.cli import EXIT_MODEL, EXIT_OK, EXIT_USAGE, build_parser, main
+from tests.conftest import tiny_config_dict
+
+ARTICLES = {
+    "a.txt": "Presiden meresmikan jembatan baru di Jakarta. Jembatan itu panjang.\n\n"
+    "Warga menyambut baik pembangunan tersebut.",
+    "news/2024/b.txt": "Hujan deras mengguyur Bandung sejak pagi. Banjir merendam rumah warga.",
+    "news/c.md": "Harga beras naik lagi di pasar tradisional.",
+    "rows.jsonl": json.dumps({"id": "r1", "text": "Petani panen raya."})
+    + "\n"
+    + json.dumps({"id": "r2", "text": "Sekolah libur selama seminggu. Siswa senang."})
+    + "\n",
+}
+EXPECTED_IDS = ["a", "news/2024/b", "news/c", "rows/r1", "rows/r2"]
+
+
+@pytest.fixture()
+def folder(tmp_path: Path) -> Path:
+    root = tmp_path / "in"
+    for name, text in ARTICLES.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return root
+
+
+@pytest.fixture()
+def config_file(tmp_path: Path, tiny_models: Path) -> Path:
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(tiny_config_dict(tiny_models)))
+    return path
+
+
+def _records(out: Path) -> dict[str, dict]:
+    lines = (out / "records.jsonl").read_text(encoding="utf-8").splitlines()
+    return {r["id"]: r for r in map(json.loads, lines)}
+
+
+def _stable(record: dict) -> dict:
+    return {k: v for k, v in record.items() if k != "meta"}
+
+
+def test_run_writes_one_valid_record_per_article(
+    folder: Path, config_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    assert main(["run", str(folder), "-o", str(out), "-c", str(config_file)]) == EXIT_OK
+    assert "5 done, 0 failed, 0 skipped" in capsys.readouterr().out
+    records = _records(out)
+    assert sorted(records) == EXPECTED_IDS
+    for record in records.values():
+        assert record["status"] == "ok" and record["error"] is None
+        assert record["sentences"] and all(s["en"] is not None for s in record["sentences"])
+        assert isinstance(record["summary"], str)
+        assert record["meta"]["models"]["translate"]["model"].endswith("marian")
+        for s in record["sentences"]:
+            assert " ".join(record["text"][s["start"] : s["end"]].split()) == s["text"]
+    source = records["a"]
+    assert [s["text"] for s in source["sentences"]] == [
+        "Presiden meresmikan jembatan baru di Jakarta.",
+        "Jembatan itu panjang.",
+        "Warga menyambut baik pembangunan tersebut.",
+    ]
+    assert source["source"].endswith("a.txt")
+    assert (out / "records" / "news" / "2024" / "b.json").exists()
+
+
+def test_two_runs_are_identical(folder: Path, config_file: Path, tmp_path: Path) -> None:
+    for name in ("one", "two"):
+        assert main(["run", str(folder), "-o", str(tmp_path / name), "-c", str(config_file)]) == 0
+    one, two = _records(tmp_path / "one"), _records(tmp_path / "two")
+    assert {k: _stable(v) for k, v in one.items()} == {k: _stable(v) for k, v in two.items()}
+
+
+def test_rerun_skips_finished_articles(
+    folder: Path, config_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    main(["run", str(folder), "-o", str(out), "-c", str(config_file)])
+    first = _records(out)
+    (folder / "news" / "d.txt").write_text("Kereta cepat mulai beroperasi.", encoding="utf-8")
+    capsys.readouterr()
+    assert main(["run", str(folder), "-o", str(out), "-c", str(config_file)]) == EXIT_OK
+    assert "1 done, 0 failed, 5 skipped" in capsys.readouterr().out
+    second = _records(out)
+    assert sorted(second) == sorted([*EXPECTED_IDS, "news/d"])
+    assert all(second[k] == first[k] for k in first)  # untouched, timings included
+
+
+def test_overrides_on_the_command_line(folder: Path, config_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    args = ["run", str(folder), "-o", str(out), "-c", str(config_file)]
+    assert main([*args, "--set", "stages.summarize=null"]) == EXIT_OK
+    assert all(r["summary"] is None for r in _records(out).values())
+
+
+def test_missing_input_folder_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["run", str(tmp_path / "nope"), "-o", str(tmp_path / "o")]) == EXIT_USAGE
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_missing_model_exits_with_model_error(
+    folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        [
+            "run",
+            str(folder),
+            "-o",
+            str(tmp_path / "o"),
+            "--set",
+            f"translate.model={tmp_path / 'missing'}",
+            "--set",
+            "translate.local_files_only=true",
+        ]
+    )
+    assert code == EXIT_MODEL
+    assert "id2en models download" in capsys.readouterr().err
+
+
+def test_bad_override_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["config", "show", "--set", "translate.beams=2"]) == EXIT_USAGE
+    assert "did you mean 'num_beams'" in capsys.readouterr().err
+
+
+def test_config_show_prints_resolved_yaml(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["config", "show", "--set", "translate.num_beams=2"]) == EXIT_OK
+    shown = yaml.safe_load(capsys.readouterr().out)
+    assert shown["translate"]["num_beams"] == 2
+    assert shown["translate"]["model"] == "Helsinki-NLP/opus-mt-id-en"
+
+
+def test_translate_command_prints_pairs(
+    config_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["translate", "-c", str(config_file), "Satu dua.", "Tiga empat."]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "Satu dua.\n  -> " in out and "Tiga empat.\n  -> " in out
+
+
+def test_every_subcommand_has_help_for_every_option() -> None:
+    parser = build_parser()
+    actions = [a for a in parser._actions if a.dest != "help"]
+    subparsers = [a for a in actions if a.__class__.__name__ == "_SubParsersAction"]
+    stack = [(parser, "id2en")]
+    seen = 0
+    while stack:
+        current, name = stack.pop()
+        for action in current._actions:
+            if action.__class__.__name__ == "_SubParsersAction":
+                stack.extend((p, f"{name} {n}") for n, p in action.choices.items())
+            elif action.dest != "help":
+                assert action.help, f"{name}: option {action.dest} has no help text"
+                seen += 1
+    assert subparsers and seen > 15
