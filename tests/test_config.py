@@ -96,7 +96,7 @@ def test_bad_overrides_give_clear_errors(override: str, expected: str) -> None:
 
 
 def test_missing_config_file_lists_the_shipped_ones() -> None:
-    with pytest.raises(ConfigError, match="not found.*default"):
+    with pytest.raises(ConfigError, match=r"not found.*default"):
         load_config("no-such-config")
 
 
