@@ -1,0 +1,437 @@
+"""Write Hugging Face model folders (tiny or full-size random) for tests and benchmarks.
+
+No hub access is needed: tokenizers are trained in process on a small corpus and weights are
+randomly initialised. The folders load through the same ``from_pretrained(local_dir)`` path
+users take with the real checkpoints, and mirror the special-token layout and generation
+defaults of Helsinki-NLP/opus-mt-id-en and sshleifer/distilbart-cnn-12-6.
+
+CLI: ``python -m pipeline.devtools.tiny_models OUT_DIR [--random-real]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import logging
+import time
+import warnings
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sentencepiece as spm
+import torch
+from tokenizers import ByteLevelBPETokenizer
+from transformers import (
+    BartConfig,
+    BartForConditionalGeneration,
+    GenerationConfig,
+    MarianConfig,
+    MarianMTModel,
+    MarianTokenizer,
+    PreTrainedModel,
+    RobertaTokenizer,
+)
+from transformers import initialization as hf_init
+from transformers.utils import logging as hf_logging
+
+from pipeline.devtools.corpus import iter_texts, training_pairs
+
+logger = logging.getLogger(__name__)
+
+OPUS_MT_ID_EN_VOCAB_SIZE = 54796
+DISTILBART_VOCAB_SIZE = 50264
+
+# Marian layout: eos and unk first, pad (= decoder start) is the last id.
+MARIAN_EOS, MARIAN_UNK, MARIAN_PAD = "</s>", "<unk>", "<pad>"
+# BART layout: <s>=0, <pad>=1, </s>=2, <unk>=3, ..., <mask> = last id.
+BART_SPECIALS = ("<s>", "<pad>", "</s>", "<unk>")
+BART_MASK = "<mask>"
+
+
+@dataclass(frozen=True)
+class Seq2SeqDims:
+    """Architecture sizes (plus init scale) shared by the Marian and BART configs."""
+
+    d_model: int
+    encoder_layers: int
+    decoder_layers: int
+    heads: int
+    ffn: int
+    max_positions: int
+    init_std: float = 0.02  # the real checkpoints' value
+
+
+# With std 0.02 a 16-wide random model ignores its input and emits the same tokens for every
+# sentence; 0.3 makes outputs differ per input, so tests can catch batch reordering bugs.
+_TINY_INIT_STD = 0.3
+TINY_MARIAN = Seq2SeqDims(16, 2, 2, 2, 32, 512, _TINY_INIT_STD)
+OPUS_MT_ID_EN = Seq2SeqDims(512, 6, 6, 8, 2048, 512)
+# 128 positions on purpose: tests can overflow the summarizer window with modest text.
+TINY_BART = Seq2SeqDims(16, 2, 2, 2, 32, 128, _TINY_INIT_STD)
+DISTILBART_CNN_12_6 = Seq2SeqDims(1024, 12, 6, 16, 4096, 1024)
+
+# distilbart-cnn-12-6's summarization defaults.
+DISTILBART_SUMMARIZATION = {
+    "early_stopping": True,
+    "length_penalty": 2.0,
+    "max_length": 142,
+    "min_length": 56,
+    "no_repeat_ngram_size": 3,
+    "num_beams": 4,
+}
+# Same knobs with lengths scaled down (56 -> 8, 142 -> 24) so tiny-model tests stay fast
+# while still exercising min/max length handling.
+TINY_SUMMARIZATION = {**DISTILBART_SUMMARIZATION, "min_length": 8, "max_length": 24}
+
+
+# ---------------------------------------------------------------------------- configs
+
+
+def _dims_kwargs(dims: Seq2SeqDims) -> dict[str, Any]:
+    return {
+        "d_model": dims.d_model,
+        "encoder_layers": dims.encoder_layers,
+        "decoder_layers": dims.decoder_layers,
+        "encoder_attention_heads": dims.heads,
+        "decoder_attention_heads": dims.heads,
+        "encoder_ffn_dim": dims.ffn,
+        "decoder_ffn_dim": dims.ffn,
+        "max_position_embeddings": dims.max_positions,
+        "init_std": dims.init_std,
+    }
+
+
+def marian_config(vocab_size: int, dims: Seq2SeqDims = TINY_MARIAN) -> MarianConfig:
+    """Config mirroring opus-mt-id-en (pad = decoder start = last id, eos = 0)."""
+    pad_id = vocab_size - 1
+    return MarianConfig(
+        vocab_size=vocab_size,
+        decoder_vocab_size=vocab_size,
+        **_dims_kwargs(dims),
+        activation_function="swish",
+        scale_embedding=True,
+        share_encoder_decoder_embeddings=True,
+        tie_word_embeddings=True,
+        # Informational only: transformers' Marian always uses static sinusoidal positions.
+        static_position_embeddings=True,
+        dropout=0.1,
+        pad_token_id=pad_id,
+        decoder_start_token_id=pad_id,
+        eos_token_id=0,
+        bos_token_id=0,
+        forced_eos_token_id=0,
+        architectures=["MarianMTModel"],
+    )
+
+
+def marian_generation_config(pad_id: int, num_beams: int = 6) -> GenerationConfig:
+    """generation_config.json as shipped with opus-mt-id-en."""
+    return GenerationConfig(
+        bad_words_ids=[[pad_id]],
+        bos_token_id=0,
+        decoder_start_token_id=pad_id,
+        eos_token_id=0,
+        forced_eos_token_id=0,
+        pad_token_id=pad_id,
+        max_length=512,
+        num_beams=num_beams,
+        # Present in the Helsinki-NLP generation configs; keeps beam scores normalised
+        # after the bad-words processor masks <pad>.
+        renormalize_logits=True,
+    )
+
+
+def bart_config(
+    vocab_size: int,
+    dims: Seq2SeqDims = TINY_BART,
+    summarization: dict[str, Any] | None = None,
+) -> BartConfig:
+    """Config mirroring distilbart-cnn-12-6 (generation knobs live in generation_config)."""
+    return BartConfig(
+        vocab_size=vocab_size,
+        **_dims_kwargs(dims),
+        activation_function="gelu",
+        scale_embedding=False,
+        bos_token_id=0,
+        pad_token_id=1,
+        eos_token_id=2,
+        decoder_start_token_id=2,
+        forced_eos_token_id=2,
+        task_specific_params={"summarization": dict(summarization or TINY_SUMMARIZATION)},
+        architectures=["BartForConditionalGeneration"],
+    )
+
+
+def bart_generation_config(summarization: dict[str, Any] | None = None) -> GenerationConfig:
+    """generation_config.json like distilbart-cnn-12-6's (summarization defaults on top)."""
+    return GenerationConfig(
+        bos_token_id=0,
+        pad_token_id=1,
+        eos_token_id=2,
+        decoder_start_token_id=2,
+        forced_bos_token_id=0,
+        forced_eos_token_id=2,
+        **(summarization or TINY_SUMMARIZATION),
+    )
+
+
+# ------------------------------------------------------------------------- tokenizers
+
+
+def _filler_pieces(n: int, prefix: str, taken: Iterable[str]) -> list[str]:
+    """Word-like dummy pieces that pad a vocab to a fixed size; they decode to ' wN'."""
+    taken_set = set(taken)
+    out: list[str] = []
+    i = 0
+    while len(out) < n:
+        piece = f"{prefix}w{i}"
+        if piece not in taken_set:
+            out.append(piece)
+        i += 1
+    return out
+
+
+def _train_sentencepiece(texts: Iterable[str], vocab_size: int) -> bytes:
+    """Serialized unigram SentencePiece model (no bos/eos: Marian appends </s> itself)."""
+    buf = io.BytesIO()
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(texts),
+        model_writer=buf,
+        vocab_size=vocab_size,
+        model_type="unigram",
+        character_coverage=1.0,
+        hard_vocab_limit=False,  # the corpus may be too small for the requested size
+        bos_id=-1,
+        eos_id=-1,
+        num_threads=1,  # single-threaded training keeps the model byte-identical run to run
+        minloglevel=2,
+    )
+    return buf.getvalue()
+
+
+def _marian_vocab(spm_proto: bytes, vocab_size: int | None) -> dict[str, int]:
+    """vocab.json with the opus-mt layout; padded with filler pieces up to vocab_size."""
+    sp = spm.SentencePieceProcessor(model_proto=spm_proto)
+    pieces = [MARIAN_EOS, MARIAN_UNK]
+    pieces += [
+        sp.id_to_piece(i)
+        for i in range(sp.get_piece_size())
+        if not (sp.is_unknown(i) or sp.is_control(i))
+    ]
+    if vocab_size is not None:
+        if vocab_size < len(pieces) + 1:
+            raise ValueError(f"vocab_size {vocab_size} < {len(pieces) + 1} pieces")
+        pieces += _filler_pieces(vocab_size - len(pieces) - 1, "▁", pieces)
+    pieces.append(MARIAN_PAD)
+    return {piece: i for i, piece in enumerate(pieces)}
+
+
+def write_marian_tokenizer(
+    out_dir: Path, *, vocab_size: int | None = None, spm_vocab_size: int = 1000
+) -> MarianTokenizer:
+    """Train an Indonesian+English SentencePiece model and save a MarianTokenizer folder."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    texts = iter_texts(training_pairs(), indonesian=True, english=True)
+    proto = _train_sentencepiece(texts, spm_vocab_size)
+    for name in ("source.spm", "target.spm"):  # the real model has two; one model serves both
+        (out_dir / name).write_bytes(proto)
+    vocab = _marian_vocab(proto, vocab_size)
+    (out_dir / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
+    tok = MarianTokenizer(
+        source_spm=str(out_dir / "source.spm"),
+        target_spm=str(out_dir / "target.spm"),
+        vocab=str(out_dir / "vocab.json"),
+        source_lang="id",
+        target_lang="en",
+        model_max_length=512,
+    )
+    tok.save_pretrained(out_dir)  # writes tokenizer_config.json with the class name
+    return tok
+
+
+def _train_bpe(
+    texts: Iterable[str], vocab_size: int
+) -> tuple[dict[str, int], list[tuple[str, str]]]:
+    """Byte-level BPE vocab (BART special ids 0-3 first) and merges as pairs."""
+    bpe = ByteLevelBPETokenizer()
+    bpe.train_from_iterator(
+        texts,
+        vocab_size=vocab_size,
+        min_frequency=2,
+        special_tokens=list(BART_SPECIALS),
+        show_progress=False,
+    )
+    model = json.loads(bpe.to_str())["model"]
+    # tokenizers' BPE wants (left, right) tuples; older JSON stores "left right" strings.
+    merges = [tuple(m.split(" ", 1) if isinstance(m, str) else m) for m in model["merges"]]
+    return dict(model["vocab"]), merges
+
+
+def write_bart_tokenizer(
+    out_dir: Path,
+    *,
+    bpe_vocab_size: int = 1000,
+    vocab_size: int | None = None,
+    model_max_length: int = 128,
+) -> RobertaTokenizer:
+    """Train an English byte-level BPE and save it as BART's tokenizer (mask = last id)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    texts = iter_texts(training_pairs(), indonesian=False, english=True)
+    vocab, merges = _train_bpe(texts, bpe_vocab_size)
+    if vocab_size is not None:
+        fillers = _filler_pieces(vocab_size - len(vocab) - 1, "Ġ", vocab)
+        vocab.update({piece: len(vocab) + i for i, piece in enumerate(fillers)})
+    vocab[BART_MASK] = len(vocab)
+    tok = RobertaTokenizer(vocab=vocab, merges=merges, model_max_length=model_max_length)
+    tok.save_pretrained(out_dir)
+    return tok
+
+
+# ----------------------------------------------------------------------------- models
+
+
+@contextlib.contextmanager
+def _quiet_build() -> Iterator[None]:
+    """Silence save-time progress bars and the sacremoses hint: noise in test/CI logs."""
+    bars_were_on = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Recommended: pip install sacremoses")
+            yield
+    finally:
+        if bars_were_on:
+            hf_logging.enable_progress_bar()
+
+
+def _fill_matrices(model: PreTrainedModel, std: float) -> None:
+    """Draw each unique trainable matrix once from N(0, std), flagged so HF's init skips it.
+
+    HF's per-module init re-draws tied embeddings once per owner (4x for BART) on top of
+    torch's constructor init; one pass makes full-size init 2-4x faster (same distribution).
+    """
+    for param in model.parameters():  # parameters() yields tied tensors once
+        if param.ndim >= 2 and param.requires_grad:  # frozen sinusoidal positions excluded
+            param.normal_(0.0, std)
+            param._is_hf_initialized = True
+    for module in model.modules():  # HF zeroes padding rows, but skips flagged weights
+        if isinstance(module, torch.nn.Embedding) and module.padding_idx is not None:
+            module.weight[module.padding_idx].zero_()
+
+
+def _random_model(
+    cls: type[PreTrainedModel], config: MarianConfig | BartConfig, seed: int
+) -> PreTrainedModel:
+    """Randomly initialised model; the seed makes weights identical across builds."""
+    torch.manual_seed(seed)
+    with hf_init.no_init_weights():  # skip torch's constructor init and HF's pass
+        model = cls(config)
+    with torch.no_grad():
+        _fill_matrices(model, config.init_std)
+    model.init_weights()  # the rest: norms, biases, sinusoidal positions, logits bias; ties
+    for param in model.parameters():
+        if hasattr(param, "_is_hf_initialized"):
+            del param._is_hf_initialized  # don't leak the flag into later re-inits
+    return model.eval()
+
+
+def _save_model(model: PreTrainedModel, gen: GenerationConfig, out_dir: Path) -> None:
+    model.generation_config = gen
+    model.save_pretrained(out_dir, safe_serialization=True)
+
+
+def _build_marian(out_dir: Path, dims: Seq2SeqDims, vocab_size: int | None, seed: int) -> Path:
+    start = time.perf_counter()
+    with _quiet_build():
+        tok = write_marian_tokenizer(out_dir, vocab_size=vocab_size)
+        config = marian_config(len(tok.encoder), dims)
+        model = _random_model(MarianMTModel, config, seed)
+        _save_model(model, marian_generation_config(config.pad_token_id), out_dir)
+    logger.info(
+        "marian (%d vocab) -> %s in %.2fs", config.vocab_size, out_dir, time.perf_counter() - start
+    )
+    return out_dir
+
+
+def _build_bart(
+    out_dir: Path,
+    dims: Seq2SeqDims,
+    summarization: dict[str, Any],
+    seed: int,
+    **tok_kwargs: Any,
+) -> Path:
+    start = time.perf_counter()
+    with _quiet_build():
+        tok = write_bart_tokenizer(out_dir, **tok_kwargs)
+        model_vocab = max(len(tok), tok_kwargs.get("vocab_size") or 0)
+        config = bart_config(model_vocab, dims, summarization)
+        model = _random_model(BartForConditionalGeneration, config, seed)
+        _save_model(model, bart_generation_config(summarization), out_dir)
+    logger.info("bart (%d vocab) -> %s in %.2fs", model_vocab, out_dir, time.perf_counter() - start)
+    return out_dir
+
+
+def build_tiny_marian(out_dir: Path, *, seed: int = 0) -> Path:
+    """Tiny MarianMTModel with the opus-mt-id-en token layout; returns out_dir."""
+    return _build_marian(Path(out_dir), TINY_MARIAN, None, seed)
+
+
+def build_tiny_bart(out_dir: Path, *, seed: int = 0) -> Path:
+    """Tiny BART summarizer (128 positions) with distilbart-like generation defaults."""
+    return _build_bart(Path(out_dir), TINY_BART, TINY_SUMMARIZATION, seed)
+
+
+def build_random_marian(out_dir: Path, *, real: bool = True, seed: int = 0) -> Path:
+    """Random-weight Marian with the real 54796-entry vocab layout (pad id 54795).
+
+    ``real=True`` uses the full opus-mt-id-en architecture; ``real=False`` keeps the tiny
+    dims, which is a cheap way to exercise real-sized vocab/id handling.
+    """
+    dims = OPUS_MT_ID_EN if real else TINY_MARIAN
+    return _build_marian(Path(out_dir), dims, OPUS_MT_ID_EN_VOCAB_SIZE, seed)
+
+
+def build_random_distilbart(out_dir: Path, *, seed: int = 0) -> Path:
+    """Random-weight distilbart-cnn-12-6 architecture; tokenizer padded to its 50264 ids."""
+    return _build_bart(
+        Path(out_dir),
+        DISTILBART_CNN_12_6,
+        DISTILBART_SUMMARIZATION,
+        seed,
+        bpe_vocab_size=8000,
+        vocab_size=DISTILBART_VOCAB_SIZE,
+        model_max_length=1024,
+    )
+
+
+# -------------------------------------------------------------------------------- CLI
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out_dir", type=Path)
+    parser.add_argument(
+        "--random-real",
+        action="store_true",
+        help="full-size opus-mt-id-en / distilbart-cnn-12-6 architectures with random weights",
+    )
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    if args.random_real:
+        marian = build_random_marian(args.out_dir / "marian", seed=args.seed)
+        bart = build_random_distilbart(args.out_dir / "bart", seed=args.seed)
+    else:
+        marian = build_tiny_marian(args.out_dir / "marian", seed=args.seed)
+        bart = build_tiny_bart(args.out_dir / "bart", seed=args.seed)
+    print(marian)
+    print(bart)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
