@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -187,8 +190,9 @@ def _load_cached(key: tuple[Any, ...]) -> LoadedModel:
     }
     logger.info("loading %s (revision %s) on %s as %s", name, revision or "default", device, dtype)
     try:
-        tokenizer = AutoTokenizer.from_pretrained(name, **kwargs)
-        model = AutoModelForSeq2SeqLM.from_pretrained(name, dtype=dtype, **kwargs)
+        with _hub_progress_only_on_a_terminal():
+            tokenizer = AutoTokenizer.from_pretrained(name, **kwargs)
+            model = AutoModelForSeq2SeqLM.from_pretrained(name, dtype=dtype, **kwargs)
     except (OSError, ValueError, ImportError) as exc:
         raise _load_error(source, exc) from exc
     model.eval()
@@ -212,6 +216,21 @@ def _load_cached(key: tuple[Any, ...]) -> LoadedModel:
         dtype=dtype,
         generation_defaults=generation_defaults(model, task),
     )
+
+
+@contextmanager
+def _hub_progress_only_on_a_terminal() -> Iterator[None]:
+    """Download/loading bars help on a terminal and clutter batch logs everywhere else."""
+    from transformers.utils import logging as hf_logging
+
+    if sys.stderr.isatty() or not hf_logging.is_progress_bar_enabled():
+        yield
+        return
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        hf_logging.enable_progress_bar()
 
 
 def download_models(sources: list[ModelSource], to: str | None = None) -> list[str]:
