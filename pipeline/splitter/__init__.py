@@ -38,7 +38,7 @@ def split_sentences(
     """
     lexicon = abbreviations(tuple(extra_abbreviations))
     sentences: list[Sentence] = []
-    for paragraph, (unit_start, unit_end) in enumerate(units(text)):
+    for paragraph, (unit_start, unit_end) in enumerate(units(text, lexicon)):
         start = unit_start
         for stop in [*boundaries(text, unit_start, unit_end, lexicon), unit_end]:
             _add(sentences, text, start, stop, paragraph, max_chars)

@@ -14,9 +14,10 @@ kalau kemudian lalu hingga sampai setelah sebelum sesudah maka seperti
 CONJUNCTIONS = frozenset(_CONJUNCTION_WORDS.split())
 
 # Preference order of a cut, best first: after ";", after ":" or a dash, after "," before a
-# conjunction, before a conjunction, after ",", and last at any space between words.
-SEMICOLON, COLON, COMMA_CONJ, CONJ, COMMA, WORD = range(6)
-CLAUSE_TIERS = frozenset({SEMICOLON, COLON, COMMA_CONJ, CONJ, COMMA})
+# conjunction, before a conjunction, before a relative "yang" (it binds to the noun before
+# it, so it is the weakest clause cut), after ",", and last at any space between words.
+SEMICOLON, COLON, COMMA_CONJ, CONJ, RELATIVE, COMMA, WORD = range(7)
+CLAUSE_TIERS = frozenset({SEMICOLON, COLON, COMMA_CONJ, CONJ, RELATIVE, COMMA})
 
 _WORD = re.compile(r"\S+")
 _DASHES = frozenset({"-", "--", "–", "—"})
@@ -37,7 +38,7 @@ def _gaps(text: str) -> list[tuple[int, int, int]]:
         elif last == ":" or text[begin:end] in _DASHES:
             tier = COLON
         elif next_word in CONJUNCTIONS:
-            tier = COMMA_CONJ if last == "," else CONJ
+            tier = COMMA_CONJ if last == "," else RELATIVE if next_word == "yang" else CONJ
         elif last == ",":
             tier = COMMA
         else:

@@ -17,8 +17,9 @@ from pipeline.splitter.abbreviations import Lexicon
 _BLANK = re.compile(r"\n[^\S\n]*\n\s*")
 # Sentence-final punctuation with its closing quotes and brackets, before a space or the
 # end; or a period glued to the next sentence ("tersebut.Sementara") in scraped text.
+# (Both branches start with the punctuation, which lets the regex engine skip ahead fast.)
 _CANDIDATE = re.compile(
-    r"[.!?…]+(?P<close>[\"'”’»)\]]*)(?=\s|$)|(?<=[a-z]{3})[.!?](?=[A-Z][a-z]+(?:[\s,;:.!?]|$))"
+    r"[.!?…]+(?:(?P<close>[\"'”’»)\]]*)(?=\s|$)|(?=[A-Z][a-z]+(?:[\s,;:.!?]|$)))"
 )
 _OPENERS = "\"'“‘«([{"
 # What may stand before the first letter of a sentence: quotes, brackets, dashes, bullets.
@@ -45,9 +46,10 @@ pilihan kode varian sektor gelombang putaran tahap ruang gedung lantai menara pi
 gerbang terminal kolom baris tabel gambar lampiran jalur pasal ayat nomor model versi
 """
 _LABEL_NOUNS = frozenset(_LABEL_NOUN_WORDS.split())
+_LIST_JOINERS = frozenset({"dan", "atau", "serta", "hingga", "sampai", "-", "–"})
 
 
-def units(text: str) -> list[tuple[int, int]]:
+def units(text: str, lexicon: Lexicon) -> list[tuple[int, int]]:
     """Spans of paragraph blocks and deliberately broken lines, in order.
 
     Hard-wrapped lines stay together; a line that ends before the wrap width, a list item
@@ -56,13 +58,15 @@ def units(text: str) -> list[tuple[int, int]]:
     found: list[tuple[int, int]] = []
     pos = 0
     for m in _BLANK.finditer(text):
-        _block_units(text, pos, m.start(), found)
+        _block_units(text, pos, m.start(), lexicon, found)
         pos = m.end()
-    _block_units(text, pos, len(text), found)
+    _block_units(text, pos, len(text), lexicon, found)
     return found
 
 
-def _block_units(text: str, start: int, end: int, found: list[tuple[int, int]]) -> None:
+def _block_units(
+    text: str, start: int, end: int, lexicon: Lexicon, found: list[tuple[int, int]]
+) -> None:
     if "\n" not in text[start:end]:
         if text[start:end].strip():
             found.append((start, end))
@@ -76,14 +80,16 @@ def _block_units(text: str, start: int, end: int, found: list[tuple[int, int]]) 
     wrap_width = max(widths) if widths else 0
     unit_start = start
     for (a_start, a_end), (b_start, b_end) in pairwise(lines):
-        if _hard_break(text, a_start, a_end, b_start, b_end, wrap_width):
+        if _hard_break(text, a_start, a_end, b_start, b_end, wrap_width, lexicon):
             found.append((unit_start, a_end))
             unit_start = b_start
     if text[unit_start:end].strip():
         found.append((unit_start, end))
 
 
-def _hard_break(text: str, a_start: int, a_end: int, b_start: int, b_end: int, width: int) -> bool:
+def _hard_break(
+    text: str, a_start: int, a_end: int, b_start: int, b_end: int, width: int, lexicon: Lexicon
+) -> bool:
     """Whether the newline between line a and line b is meant, not a wrap."""
     a = text[a_start:a_end].lstrip()
     b = text[b_start:b_end].lstrip()
@@ -98,6 +104,11 @@ def _hard_break(text: str, a_start: int, a_end: int, b_start: int, b_end: int, w
     # a hyphen or a dateline dash ("JAKARTA, KOMPAS.com -").
     if b[0].islower() or last in ",;-–—(":
         return False
+    if last == ".":
+        # "Jl.", "Prof." never end a line on purpose; "No." goes on with its number.
+        kind = lexicon.kind(a.rsplit(None, 1)[-1][:-1].lstrip(_OPENERS))
+        if kind == "title" or (kind == "number" and b[0].isdigit()):
+            return False
     return len(a) > _LONG_LINE or fits
 
 
@@ -129,11 +140,12 @@ def _is_boundary(
         return False
     nxt = lead.group(2)  # first letter or digit of the next sentence, past quotes/brackets
     p0 = m.start()
-    token_start = max(text.rfind(" ", first, p0), text.rfind("\n", first, p0)) + 1
+    token_start = _token_start(text, first, p0)
     word = text[token_start:p0].lstrip(_OPENERS)
     close = m.group("close")
-    if close is None:  # glued "tersebut.Sementara"
-        return word.isalpha() and word.islower() and lexicon.kind(word) != "title"
+    if close is None:  # glued "tersebut.Sementara": only after a lowercase word
+        glued = m.end() - p0 == 1 and len(word) >= 3 and word.isalpha() and word.islower()
+        return glued and lexicon.kind(word) != "title"
     if _in_brackets(text, sentence_start, p0, end):
         return False  # "(SSK. II)", "(Bl.)": brackets close before the sentence does
     if _in_quote(text, sentence_start, m.end(), end):
@@ -152,10 +164,15 @@ def _is_boundary(
         return False  # "1. Pertama" at the start of a line is a list marker
     if len(word) == 1 and word.isupper():
         # "1445 H." and "vitamin C." can end a sentence; "H. Abdul", "B. Sutrisno" cannot.
-        before = _word_before(text, first, token_start)
+        before_start, before = _token_before(text, first, token_start)
         if before[-1:] in (".", "!", "?"):
             return False  # the letter opens a sentence: "... pukul 14.15. H. Abdul Somad"
-        return before[:1].isdigit() or before.strip(",").lower() in _LABEL_NOUNS
+        if before[:1].isdigit() or before.strip(",").lower() in _LABEL_NOUNS:
+            return True
+        # The last of a list of letters: "terminal B, C dan D."
+        if before.lower() in _LIST_JOINERS:
+            before = _token_before(text, first, before_start)[1]
+        return len(before.rstrip(",")) == 1 and before[0].isupper()
     kind = lexicon.kind(word)
     if kind is None and "/" in word:
         kind = lexicon.kind(word.rsplit("/", 1)[1])  # "RT 03/RW. 05"
@@ -223,7 +240,8 @@ def _opens(text: str, i: int, is_open: bool) -> bool:
     before = text[i - 1] if i > 0 else " "
     after = text[i + 1] if i + 1 < len(text) else " "
     if before.isspace() or before in "([{-–—":
-        return not after.isspace()
+        # '..., "katanya.' is a misplaced closing mark: a quotation starts with a capital.
+        return not after.isspace() and not (is_open and after.islower())
     if after.isspace() or after in ".,;:!?)]}":
         return False
     return not is_open
@@ -236,9 +254,15 @@ def _full_word(word: str) -> bool:
     return len(word) >= 4 or word.isdigit() or (len(word) >= 2 and word.isupper())
 
 
-def _word_before(text: str, first: int, token_start: int) -> str:
-    end = token_start
+def _token_before(text: str, first: int, pos: int) -> tuple[int, str]:
+    """(start, text) of the token before the whitespace that precedes pos."""
+    end = pos
     while end > first and text[end - 1] in _WS:
         end -= 1
-    begin = max(text.rfind(" ", first, end), text.rfind("\n", first, end)) + 1
-    return text[begin:end].lstrip(_OPENERS)
+    begin = _token_start(text, first, end)
+    return begin, text[begin:end].lstrip(_OPENERS)
+
+
+def _token_start(text: str, first: int, end: int) -> int:
+    """Start of the whitespace-delimited token that ends at `end`, not before `first`."""
+    return max(text.rfind(" ", first, end), text.rfind("\n", first, end), first - 1) + 1
