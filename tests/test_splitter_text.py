@@ -3,6 +3,7 @@ furniture (datelines, headlines, captions, list items), offsets and the public A
 
 from __future__ import annotations
 
+import random
 import textwrap
 import unicodedata
 
@@ -84,6 +85,14 @@ class TestParagraphs:
             (1, "Pemerintah berjanji."),
             (2, "Selesai."),
         ]
+
+    def test_single_newlines_between_unwrapped_paragraphs(self) -> None:
+        # Scraped news often puts each paragraph on one long line, separated by "\n" only.
+        first = "Banjir merendam ribuan rumah di Kecamatan Bekasi Timur pada Selasa pagi. " * 3
+        second = "Warga diminta waspada karena hujan diprediksi turun hingga Kamis. " * 2
+        third = "Informasi tersedia di www.bekasikota.go.id."
+        text = f"{first.strip()}\n{second.strip()}\n{third}"
+        assert [p for p, _ in split(text)] == [0, 0, 0, 1, 1, 2]
 
     def test_paragraph_numbers_have_no_gaps(self) -> None:
         text = "\n\nA satu.\n\n\n\nB dua.\n\n"
@@ -170,3 +179,15 @@ class TestApi:
         assert len(split_sentences(text)) == 3
         sentences = split_sentences(text, extra_abbreviations=["Cpl."])
         assert [s.text for s in sentences] == ["Ia dilantik Letnan Kol. Cpl. Budi.", "Semua hadir."]
+
+    def test_invariants_on_random_text(self) -> None:
+        # Offsets valid, nothing dropped or doubled, paragraphs in order, whatever the input.
+        pieces = [*"aB. ?!…\"“”'()[]\n\n  ,;:-", "dr.", "Jl.", "dll.", "H.", "B.J.", "1."]
+        pieces += ["2,5", "14.15", "www.x.id", "Ia", "dan", "yang", "\r\n", "\t", "- ", "• "]
+        rnd = random.Random(7)
+        for _ in range(2000):
+            text = "".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 60)))
+            sentences = split_sentences(text, max_chars=rnd.choice([None, 5, 20]))
+            check_offsets(text, sentences)
+            numbers = [s.paragraph for s in sentences]
+            assert numbers == sorted(numbers)

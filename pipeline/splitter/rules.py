@@ -78,9 +78,10 @@ def _block_units(
         pos += len(line) + 1
     widths = [e - s for s, e in lines if e - s <= _LONG_LINE]
     wrap_width = max(widths) if widths else 0
+    unwrapped = len(widths) < len(lines)  # some line here was never hard-wrapped
     unit_start = start
     for (a_start, a_end), (b_start, b_end) in pairwise(lines):
-        if _hard_break(text, a_start, a_end, b_start, b_end, wrap_width, lexicon):
+        if _hard_break(text, (a_start, a_end), (b_start, b_end), wrap_width, unwrapped, lexicon):
             found.append((unit_start, a_end))
             unit_start = b_start
     if text[unit_start:end].strip():
@@ -88,15 +89,20 @@ def _block_units(
 
 
 def _hard_break(
-    text: str, a_start: int, a_end: int, b_start: int, b_end: int, width: int, lexicon: Lexicon
+    text: str,
+    line_a: tuple[int, int],
+    line_b: tuple[int, int],
+    width: int,
+    unwrapped: bool,
+    lexicon: Lexicon,
 ) -> bool:
     """Whether the newline between line a and line b is meant, not a wrap."""
-    a = text[a_start:a_end].lstrip()
-    b = text[b_start:b_end].lstrip()
+    a = text[line_a[0] : line_a[1]].lstrip()
+    b = text[line_b[0] : line_b[1]].lstrip()
     if not a or not b:
         return False
-    first_word = b.split(None, 1)[0]
-    fits = len(text[a_start:a_end]) + 1 + len(first_word) <= width
+    # A wrapped line is full: the next word would not have fitted on it.
+    fits = line_a[1] - line_a[0] + 1 + len(b.split(None, 1)[0]) <= width
     last = a[-1]
     if _BULLET.match(b) and (last in '.:;!?"”)' or _BULLET.match(a) or fits):
         return True
@@ -109,7 +115,10 @@ def _hard_break(
         kind = lexicon.kind(a.rsplit(None, 1)[-1][:-1].lstrip(_OPENERS))
         if kind == "title" or (kind == "number" and b[0].isdigit()):
             return False
-    return len(a) > _LONG_LINE or fits
+    if len(a) > _LONG_LINE or fits:
+        return True
+    # Where some lines were never wrapped, one that ends a sentence ends its paragraph.
+    return unwrapped and last in '.!?…"”'
 
 
 def boundaries(text: str, start: int, end: int, lexicon: Lexicon) -> list[int]:
