@@ -347,6 +347,8 @@ class TestLowercaseAndBrackets:
         ),
         # A short unknown form before lowercase is taken as an abbreviation.
         ("Jaraknya 5 km. dari pusat kota.", ["Jaraknya 5 km. dari pusat kota."]),
+        # A listed abbreviation of four letters is not a full word either.
+        ("Rumahnya di Komp. perumahan dosen.", ["Rumahnya di Komp. perumahan dosen."]),
         (
             "Tanaman itu (E. hemisphaerica) berkhasiat. Bandara SSK (SSK. II) ramai.",
             ["Tanaman itu (E. hemisphaerica) berkhasiat.", "Bandara SSK (SSK. II) ramai."],

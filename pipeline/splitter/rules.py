@@ -3,7 +3,21 @@
 Two steps. First the text is cut into units: blocks between blank lines, and inside a
 block the lines that were broken on purpose (a headline, a caption, a list item) rather
 than hard-wrapped. Then each unit is cut after ".", "?", "!" or an ellipsis when the rules
-below say the sentence really ends there. Offsets always index the string given.
+say the sentence really ends there. Offsets always index the string given.
+
+The rules, in the order _is_boundary applies them:
+- punctuation followed by a space: decimals, thousands, times, dates, e-mails and URLs
+  ("2,75", "Rp15.650", "14.15", "(18/6)", "info@bi.go.id") are never candidates;
+- a period inside brackets or inside a quotation that closes later in the paragraph;
+- a lowercase next word: no boundary, unless a full word ends with a bare "." or "?";
+- "?", "!", ellipses, and a period before closing quotes: a boundary;
+- a list marker ("1.") at the start of a line;
+- single capital letters: initials ("H. Abdul Somad"), unless after a number ("1445 H."),
+  a label noun ("vitamin C.", "Grup A.") or in a list of letters ("B, C dan D.");
+- the abbreviation list (pipeline/data/abbreviations_id.txt): titles never end a
+  sentence, "hlm."/"No."-like words not before a number, "dll."/"Tbk."/degrees only
+  before a capital that does not continue the name ("Co. Ltd.", "Tbk. (BBNI)");
+- dotted forms not in the list: initials ("B.J.") never, degrees ("S.Kom.") like "Tbk.".
 """
 
 from __future__ import annotations
@@ -44,6 +58,7 @@ _LABEL_NOUN_WORDS = """
 vitamin grup golongan kelas huruf tipe blok tingkat kategori seri zona babak poin opsi
 pilihan kode varian sektor gelombang putaran tahap ruang gedung lantai menara pintu
 gerbang terminal kolom baris tabel gambar lampiran jalur pasal ayat nomor model versi
+tim regu paket skema lajur loket peron pos wilayah klaster kluster sel kamar
 """
 _LABEL_NOUNS = frozenset(_LABEL_NOUN_WORDS.split())
 _LIST_JOINERS = frozenset({"dan", "atau", "serta", "hingga", "sampai", "-", "–"})
@@ -164,7 +179,8 @@ def _is_boundary(
         # Indonesian sentences start with a capital, so a lowercase next word usually means
         # an abbreviation or a quote going on ("cukup?" tanyanya). A full word with a bare
         # "." or "?" before it is a sentence whose writer did not capitalise the next one.
-        return not close and punct in (".", "?", "!") and _full_word(word)
+        full = _full_word(word) and lexicon.kind(word) is None
+        return not close and punct in (".", "?", "!") and full
     if punct != ".":
         return True  # "?", "!", an ellipsis before a capital, a digit or a quote
     if close or not word:
