@@ -124,6 +124,30 @@ def build_parser() -> argparse.ArgumentParser:
         "--to", metavar="DIR", help="save each model into DIR/<org>--<name> instead of the cache"
     )
 
+    evaluate = sub.add_parser(
+        "eval",
+        help="measure translation quality (BLEU, chrF) and speed on sentence pairs",
+        description="Translate the `text` of each JSONL row and score it against `text_en` with "
+        "sacreBLEU, for the config and for each --variant, side by side in one run.",
+    )
+    _config_args(evaluate)
+    evaluate.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="JSONL with text/text_en (default: the shared UD sentences)",
+    )
+    evaluate.add_argument(
+        "--limit", type=int, default=200, help="first N pairs only (default: %(default)s)"
+    )
+    evaluate.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="NAME=KEY=VALUE[,KEY=VALUE]",
+        help="also run with these overrides, e.g. int8=translate.quantize=dynamic-int8",
+    )
+
     report = sub.add_parser("report", help="write an HTML page to read a run's results")
     report.add_argument("out_dir", type=Path, metavar="OUT_DIR", help="a folder written by run")
     report.add_argument(
@@ -221,6 +245,22 @@ def _cmd_models(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_eval(args: argparse.Namespace) -> int:
+    from pipeline.evaluate import DEFAULT_DATA, format_table, load_pairs, run_variants
+
+    data = args.data or DEFAULT_DATA
+    if not data.exists():
+        print(f"id2en: no evaluation data at {data}; pass --data FILE.jsonl", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        pairs = load_pairs(data, args.limit)
+    except ValueError as exc:
+        print(f"id2en: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(format_table(run_variants(args.config, args.overrides, args.variant, pairs)))
+    return EXIT_OK
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     from pipeline.report import write_report
 
@@ -245,6 +285,7 @@ def main(argv: list[str] | None = None) -> int:
         "config": _cmd_config,
         "models": _cmd_models,
         "report": _cmd_report,
+        "eval": _cmd_eval,
     }
     try:
         return int(handlers[args.command](args))

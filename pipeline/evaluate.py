@@ -1,0 +1,109 @@
+"""`id2en eval`: translation quality (BLEU, chrF) and speed on sentence pairs, per variant."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline.config import PipelineConfig, load_config
+from pipeline.registry import build_stage
+from pipeline.types import Article, Sentence
+
+# The gold data beside the project (see ../shared/data/id-sentences/README.md); its English
+# is machine translation added by the UD maintainers: a weak, smoke-level reference.
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared/data/id-sentences/sentences.jsonl"
+
+
+@dataclass
+class EvalResult:
+    name: str
+    sentences: int
+    bleu: float
+    chrf: float
+    seconds: float
+    warnings: int
+
+    @property
+    def sentences_per_s(self) -> float:
+        return self.sentences / self.seconds if self.seconds else float("inf")
+
+
+def load_pairs(path: Path, limit: int | None = None) -> list[tuple[str, str]]:
+    """(Indonesian, English reference) pairs from JSONL rows with `text` and `text_en`.
+
+    Rows without a reference (the UD data has none for sentences it split in parts) are
+    passed over; a row that is not JSON or has no `text` is an error naming the line.
+    """
+    pairs = []
+    with Path(path).open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except ValueError as exc:
+                raise ValueError(f"{path}:{number}: not a JSON line ({exc})") from None
+            if not isinstance(row, dict) or not isinstance(row.get("text"), str):
+                raise ValueError(f"{path}:{number}: expected an object with 'text' and 'text_en'")
+            if not isinstance(row.get("text_en"), str):
+                continue
+            pairs.append((row["text"], row["text_en"]))
+            if limit is not None and len(pairs) >= limit:
+                break
+    return pairs
+
+
+def evaluate(config: PipelineConfig, pairs: list[tuple[str, str]], name: str) -> EvalResult:
+    """Translate each source as one sentence (no splitting) and score against references."""
+    import sacrebleu
+
+    stage = build_stage("translate", config)
+    if stage is None:
+        raise ValueError("stages.translate is null: nothing to evaluate")
+    articles = [
+        Article(id=str(i), text=src, sentences=[Sentence(src, 0, 0, len(src))])
+        for i, (src, _) in enumerate(pairs)
+    ]
+    stage.loaded  # type: ignore[attr-defined]  # load outside the timing  # noqa: B018
+    started = time.perf_counter()
+    stage(articles)
+    seconds = time.perf_counter() - started
+    hypotheses = [a.sentences[0].en or "" for a in articles]
+    references = [[ref for _, ref in pairs]]
+    return EvalResult(
+        name=name,
+        sentences=len(pairs),
+        bleu=sacrebleu.corpus_bleu(hypotheses, references).score,
+        chrf=sacrebleu.corpus_chrf(hypotheses, references).score,
+        seconds=seconds,
+        warnings=sum(len(a.warnings) for a in articles),
+    )
+
+
+def run_variants(
+    source: str, overrides: list[str], variants: list[str], pairs: list[tuple[str, str]]
+) -> list[EvalResult]:
+    """`variants` are 'NAME=key=value,key=value'; the base config always runs first."""
+    results = [evaluate(load_config(source, overrides), pairs, "base")]
+    for variant in variants:
+        name, _, settings = variant.partition("=")
+        extra = [item for item in settings.split(",") if item]
+        results.append(evaluate(load_config(source, [*overrides, *extra]), pairs, name))
+    return results
+
+
+def format_table(results: list[EvalResult]) -> str:
+    base = results[0]
+    lines = [
+        f"{'variant':<16}{'sents':>7}{'BLEU':>8}{'chrF':>8}{'sent/s':>9}{'x base':>8}"
+        f"{'warnings':>10}"
+    ]
+    for r in results:
+        speedup = r.sentences_per_s / base.sentences_per_s if base.sentences_per_s else 0.0
+        lines.append(
+            f"{r.name:<16}{r.sentences:>7}{r.bleu:>8.2f}{r.chrf:>8.2f}"
+            f"{r.sentences_per_s:>9.2f}{speedup:>8.2f}{r.warnings:>10}"
+        )
+    return "\n".join(lines)
