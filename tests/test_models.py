@@ -27,7 +27,7 @@ def test_cpu_device_and_fp32_by_default() -> None:
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the no-GPU message")
 def test_cuda_without_a_gpu_says_how_to_fix() -> None:
-    with pytest.raises(ModelLoadError, match="sees no CUDA GPU.*device: cpu"):
+    with pytest.raises(ModelLoadError, match=r"sees no CUDA GPU.*device: cpu"):
         resolve_device("cuda:0")
 
 
