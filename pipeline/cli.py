@@ -72,6 +72,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _config_args(run)
     run.add_argument(
+        "--format",
+        dest="formats",
+        action="append",
+        choices=["jsonl", "parquet"],
+        default=None,
+        help="combined outputs besides the per-article records (repeatable; default jsonl): "
+        "OUT_DIR/records.jsonl, OUT_DIR/records.parquet",
+    )
+    run.add_argument(
         "--force",
         action="store_true",
         help="continue in OUT_DIR even though its records used other settings",
@@ -180,6 +189,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     overrides = list(args.overrides)
     if args.progress:
         overrides.append(f"run.progress={args.progress}")
+    if args.formats:
+        overrides.append(f"run.formats=[{', '.join(dict.fromkeys(args.formats))}]")
     config = load_config(args.config, overrides)
     report = run_folder(config, args.input_dir, args.out, force=args.force)
     print(report.line())

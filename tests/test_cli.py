@@ -165,3 +165,16 @@ def test_every_subcommand_has_help_for_every_option() -> None:
                 assert action.help, f"{name}: option {action.dest} has no help text"
                 seen += 1
     assert subparsers and seen > 15
+
+
+def test_format_flag_adds_parquet_beside_jsonl(
+    folder: Path, config_file: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    args = ["run", str(folder), "-o", str(out), "-c", str(config_file)]
+    assert main([*args, "--format", "jsonl", "--format", "parquet"]) == EXIT_OK
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(out / "records.parquet")
+    assert sorted(table.column("id").to_pylist()) == EXPECTED_IDS
+    assert sorted(_records(out)) == EXPECTED_IDS
