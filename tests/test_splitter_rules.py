@@ -88,6 +88,19 @@ class TestTitles:
     def test_title_then_name(self, text: str, expected: list[str]) -> None:
         assert split(text) == expected
 
+    @cases(
+        (
+            "Surat itu diteken Moh. Saleh dan Abd. Karim. Isinya singkat.",
+            ["Surat itu diteken Moh. Saleh dan Abd. Karim.", "Isinya singkat."],
+        ),
+        (
+            "Sambutan dibacakan Muh. Arif, lalu Mhd. Yusuf. Acara ditutup.",
+            ["Sambutan dibacakan Muh. Arif, lalu Mhd. Yusuf.", "Acara ditutup."],
+        ),
+    )
+    def test_abbreviated_first_names(self, text: str, expected: list[str]) -> None:
+        assert split(text) == expected
+
     def test_degree_not_in_list_behaves_like_a_degree(self) -> None:
         text = "Ia lulus sebagai Budi, S.Ars. dari Bandung. Lalu ia pindah."
         assert split(text) == ["Ia lulus sebagai Budi, S.Ars. dari Bandung.", "Lalu ia pindah."]
@@ -113,6 +126,23 @@ class TestAddresses:
         ),
     )
     def test_address_parts(self, text: str, expected: list[str]) -> None:
+        assert split(text) == expected
+
+    @cases(
+        (
+            "Feri tertahan di Tj. Perak karena ombak. Penumpang menunggu.",
+            ["Feri tertahan di Tj. Perak karena ombak.", "Penumpang menunggu."],
+        ),
+        (
+            "Jalur ke Gn. Semeru ditutup dan wisata Kep. Karimun sepi. Warga kecewa.",
+            ["Jalur ke Gn. Semeru ditutup dan wisata Kep. Karimun sepi.", "Warga kecewa."],
+        ),
+        (
+            "Ia mengajar di Univ. Airlangga dan Dept. Kimia. Kini ia pensiun.",
+            ["Ia mengajar di Univ. Airlangga dan Dept. Kimia.", "Kini ia pensiun."],
+        ),
+    )
+    def test_place_and_institution_abbreviations(self, text: str, expected: list[str]) -> None:
         assert split(text) == expected
 
     def test_all_caps_acronym_is_not_the_address_abbreviation(self) -> None:
@@ -211,6 +241,10 @@ class TestNumbers:
         (
             "Lihat hlm. 12 dan Vol. 3 laporan itu. Datanya lengkap.",
             ["Lihat hlm. 12 dan Vol. 3 laporan itu.", "Datanya lengkap."],
+        ),
+        (
+            "Posko dibuka pk. 07.30 dan denahnya ada di gbr. 2 brosur. Relawan berjaga.",
+            ["Posko dibuka pk. 07.30 dan denahnya ada di gbr. 2 brosur.", "Relawan berjaga."],
         ),
         (
             "Peristiwa itu terjadi pada 1445 H. Umat menyambutnya. Korban tewas 2019. 12 orang.",
@@ -380,6 +414,28 @@ class TestListMarkers:
             "2. Pas foto.",
             "3. Surat lamaran.",
         ]
+
+    @cases(
+        (
+            "Peringkat akhir: 1. Persija 2. Persib 3. Arema. Liga usai.",
+            ["Peringkat akhir: 1. Persija 2. Persib 3. Arema.", "Liga usai."],
+        ),
+        (
+            "Ada dua usul: 1. Tunda rapat. 2. Ganti ketua. Keduanya ditolak.",
+            ["Ada dua usul: 1. Tunda rapat.", "2. Ganti ketua.", "Keduanya ditolak."],
+        ),
+        # Without a colon or an earlier marker a small number can end a sentence.
+        (
+            "Ia menempati urutan 1. Rekannya di urutan 2. Keduanya lolos.",
+            ["Ia menempati urutan 1.", "Rekannya di urutan 2.", "Keduanya lolos."],
+        ),
+        (
+            "Skor akhir 3. Pelatih puas: 2 gol lahir dari bola mati.",
+            ["Skor akhir 3.", "Pelatih puas: 2 gol lahir dari bola mati."],
+        ),
+    )
+    def test_numbered_items_run_into_the_text(self, text: str, expected: list[str]) -> None:
+        assert split(text) == expected
 
     def test_enumeration_in_running_text(self) -> None:
         text = "Ada tiga hal yang dibahas. Pertama, soal anggaran. Kedua, soal tenaga kerja!"

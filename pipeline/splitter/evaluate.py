@@ -3,6 +3,11 @@
 Boundaries are compared as counts of non-whitespace characters before each sentence end,
 so plain and hard-wrapped versions of a text share the same gold boundaries and a
 splitter's whitespace handling cannot change its score.
+
+Two boundary counts are kept. The primary one (`tp`/`fp`/`fn`, `f1`) counts every sentence
+end, the text's own end included: the usual boundary F1, the one the data README's
+baseline figures use. The stricter `inner_*` counts leave out the text's end, which every
+splitter gets for free, and so weigh the hard boundaries alone.
 """
 
 from __future__ import annotations
@@ -39,29 +44,48 @@ def _cumulative(segments: Iterable[str]) -> Iterator[int]:
         yield total
 
 
+def _f1(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
+    precision = tp / (tp + fp) if tp + fp else 1.0
+    recall = tp / (tp + fn) if tp + fn else 1.0
+    total = precision + recall
+    return precision, recall, 2 * precision * recall / total if total else 0.0
+
+
 @dataclass
 class Score:
-    """Boundary counts (paragraph ends excluded: they are free) and exact sentences."""
+    """Boundary counts and exact sentences.
+
+    `tp`/`fp`/`fn` count all sentence ends, the end of each text included (the usual
+    boundary F1); `inner_tp`/`inner_fp`/`inner_fn` only the ends inside a text.
+    """
 
     tp: int = 0
     fp: int = 0
     fn: int = 0
+    inner_tp: int = 0
+    inner_fp: int = 0
+    inner_fn: int = 0
     exact: int = 0  # gold sentences found with both ends right
     sentences: int = 0  # gold sentences
     lost: int = 0  # texts whose predicted segments do not cover the text
 
     @property
     def precision(self) -> float:
-        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
+        return _f1(self.tp, self.fp, self.fn)[0]
 
     @property
     def recall(self) -> float:
-        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
+        return _f1(self.tp, self.fp, self.fn)[1]
 
     @property
     def f1(self) -> float:
-        p, r = self.precision, self.recall
-        return 2 * p * r / (p + r) if p + r else 0.0
+        """Boundary F1 over all sentence ends, text ends included."""
+        return _f1(self.tp, self.fp, self.fn)[2]
+
+    @property
+    def inner_f1(self) -> float:
+        """Boundary F1 over the sentence ends inside a text (text ends left out)."""
+        return _f1(self.inner_tp, self.inner_fp, self.inner_fn)[2]
 
     @property
     def accuracy(self) -> float:
@@ -74,9 +98,14 @@ class Score:
         if not pred_ends or pred_ends[-1] != gold_ends[-1]:
             self.lost += 1
         gold_set, pred_set = set(gold_ends[:-1]), set(pred_ends[:-1])
-        self.tp += len(gold_set & pred_set)
-        self.fp += len(pred_set - gold_set)
-        self.fn += len(gold_set - pred_set)
+        inner = len(gold_set & pred_set), len(pred_set - gold_set), len(gold_set - pred_set)
+        self.inner_tp += inner[0]
+        self.inner_fp += inner[1]
+        self.inner_fn += inner[2]
+        gold_all, pred_all = set(gold_ends), set(pred_ends)
+        self.tp += len(gold_all & pred_all)
+        self.fp += len(pred_all - gold_all)
+        self.fn += len(gold_all - pred_all)
         gold_spans = set(zip([0, *gold_ends], gold_ends, strict=False))
         pred_spans = set(zip([0, *pred_ends], pred_ends, strict=False))
         self.exact += len(gold_spans & pred_spans)

@@ -11,7 +11,8 @@ The rules, in the order _is_boundary applies them:
 - a period inside brackets or inside a quotation that closes later in the paragraph;
 - a lowercase next word: no boundary, unless a full word ends with a bare "." or "?";
 - "?", "!", ellipses, and a period before closing quotes: a boundary;
-- a list marker ("1.") at the start of a line;
+- a list marker ("1.") at the start of a line, or run into the text: "1." after a colon,
+  "2." after "1." in the same sentence, a number alone at the start of a sentence;
 - single capital letters: initials ("H. Abdul Somad"), unless after a number ("1445 H."),
   a label noun ("vitamin C.", "Grup A.") or in a list of letters ("B, C dan D.");
 - the abbreviation list (pipeline/data/abbreviations_id.txt): titles never end a
@@ -187,6 +188,8 @@ def _is_boundary(
         return True  # "mendesak.” Rapat": an abbreviation does not end inside quotes
     if token_start == first and _MARKER.fullmatch(word):
         return False  # "1. Pertama" at the start of a line is a list marker
+    if _inline_marker(text, sentence_start, token_start, word):
+        return False  # "Pemenangnya: 1. Budi 2. Ani 3. Citra." is one sentence
     if len(word) == 1 and word.isupper():
         # "1445 H." and "vitamin C." can end a sentence; "H. Abdul", "B. Sutrisno" cannot.
         before_start, before = _token_before(text, first, token_start)
@@ -214,6 +217,21 @@ def _is_boundary(
         if parts[0][:1].isupper():
             return _name_ends(text, lead, lexicon)  # a degree not in the list ("S.Kom.")
     return True
+
+
+def _inline_marker(text: str, sentence_start: int, token_start: int, word: str) -> bool:
+    """Whether the number before "." at token_start numbers an item of a list run into the
+    text: "1." after a colon, "n." when "n-1." is a marker earlier in this sentence, or a
+    number that stands alone at the start of a sentence ("... menang. 2. Ani kalah.")."""
+    if len(word) > 2 or not word.isdigit():
+        return False
+    before = text[sentence_start:token_start].rstrip()
+    if not before:
+        return True
+    number = int(word)
+    if number == 1:
+        return before.endswith(":")
+    return re.search(rf"(?:^|[\s:]){number - 1}\.\s", before) is not None
 
 
 def _name_ends(text: str, lead: re.Match[str], lexicon: Lexicon) -> bool:
