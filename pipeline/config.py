@@ -72,7 +72,16 @@ class TranslateSettings(ModelSource, GenerationOverrides):
     max_input_tokens: int | None = Field(
         None, ge=8, description="cut longer sentences at clauses (default: the model's window)"
     )
-    dedupe: bool = Field(True, description="translate identical sentences once per batch")
+    dedupe: bool = Field(True, description="translate identical sentences once per run")
+    dedupe_memory: int = Field(
+        20000,
+        ge=0,
+        description="recent translations kept in memory so repeats across batches are "
+        "translated once (0: only within a batch)",
+    )
+    adapt_batch_to_memory: bool = Field(
+        True, description="CUDA: shrink max_batch_tokens to what free GPU memory holds"
+    )
     quantize: Literal["none", "dynamic-int8"] = Field(
         "none", description="torch dynamic int8 quantization of Linear layers (CPU only)"
     )
