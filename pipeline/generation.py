@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.batching import token_budget_batches
+from pipeline.batching import (
+    MemoryBudget,
+    longest_first,
+    next_batch_end,
+    prior_bytes_per_token,
+    token_budget_batches,
+)
 from pipeline.models import LoadedModel
 
 logger = logging.getLogger(__name__)
@@ -43,11 +49,22 @@ def is_out_of_memory(exc: BaseException) -> bool:
 class Generator:
     """Runs generate() over many inputs in token-budget batches, halving on out-of-memory."""
 
-    def __init__(self, loaded: LoadedModel, *, max_batch_tokens: int, max_batch_items: int):
+    def __init__(
+        self,
+        loaded: LoadedModel,
+        *,
+        max_batch_tokens: int,
+        max_batch_items: int,
+        adapt_to_memory: bool = False,
+    ):
         self.loaded = loaded
         self.max_batch_tokens = max_batch_tokens
         self.max_batch_items = max_batch_items
         self.oom_retries = 0
+        # On CUDA, shrink the budget to what free memory holds (see MemoryBudget).
+        self.memory_budget: MemoryBudget | None = None
+        if adapt_to_memory and getattr(loaded.device, "type", "cpu") == "cuda":
+            self.memory_budget = MemoryBudget(max_batch_tokens, _prior_bytes(loaded))
 
     def token_ids(self, texts: Sequence[str], *, truncate_to: int | None = None) -> list[list[int]]:
         tok = self.loaded.tokenizer
@@ -65,14 +82,33 @@ class Generator:
         """Generate for each id list; `per_item` may adjust settings per input (length caps)."""
         beams = int(gen.get("num_beams") or 1)
         lengths = [len(x) for x in ids]
-        budget = max(1, self.max_batch_tokens // beams)
         results: list[Generated | None] = [None] * len(ids)
-        for batch in token_budget_batches(lengths, budget, self.max_batch_items):
+        for batch in self._batches(lengths, beams):
             groups = _group_by_settings(batch, gen, per_item)
             for settings, members in groups:
                 for index, out in zip(members, self._run(ids, members, settings), strict=True):
                     results[index] = out
         return [r for r in results if r is not None]
+
+    def _batches(self, lengths: list[int], beams: int) -> Iterator[list[int]]:
+        """Token-budget batches; with a memory budget, each is sized when it is due."""
+        if self.memory_budget is None:
+            budget = max(1, self.max_batch_tokens // beams)
+            yield from token_budget_batches(lengths, budget, self.max_batch_items)
+            return
+        order, start = longest_first(lengths), 0
+        while start < len(order):
+            tokens = min(self.max_batch_tokens, self.memory_budget.budget(_free_cuda_bytes()))
+            end = next_batch_end(
+                order, lengths, start, max(1, tokens // beams), self.max_batch_items
+            )
+            batch = list(order[start:end])
+            before = _cuda_peak_reset()
+            yield batch  # the caller generates it before asking for the next one
+            peak = _cuda_peak() - before
+            padded = max(lengths[i] for i in batch) * len(batch) * beams
+            self.memory_budget.observe(padded, peak)
+            start = end
 
     def _run(
         self, ids: Sequence[Sequence[int]], members: list[int], gen: dict[str, Any]
@@ -121,6 +157,39 @@ class Generator:
             _describe_output(seq, text, gen, loaded)
             for seq, text in zip(sequences, texts, strict=True)
         ]
+
+
+def _prior_bytes(loaded: LoadedModel) -> float:
+    config = loaded.model.config
+    element = loaded.dtype.itemsize if hasattr(loaded.dtype, "itemsize") else 4
+    return prior_bytes_per_token(
+        layers=int(getattr(config, "decoder_layers", None) or getattr(config, "num_layers", 12)),
+        d_model=int(getattr(config, "d_model", None) or getattr(config, "hidden_size", 1024)),
+        ffn=int(getattr(config, "decoder_ffn_dim", None) or 4096),
+        vocab=int(getattr(config, "vocab_size", 50000)),
+        dtype_bytes=int(element),
+    )
+
+
+def _free_cuda_bytes() -> int:
+    """Free device memory plus what torch holds cached but unused (it can reuse that)."""
+    import torch
+
+    free, _ = torch.cuda.mem_get_info()
+    return int(free + torch.cuda.memory_reserved() - torch.cuda.memory_allocated())
+
+
+def _cuda_peak_reset() -> int:
+    import torch
+
+    torch.cuda.reset_peak_memory_stats()
+    return int(torch.cuda.memory_allocated())
+
+
+def _cuda_peak() -> int:
+    import torch
+
+    return int(torch.cuda.max_memory_allocated())
 
 
 def _group_by_settings(

@@ -4,17 +4,31 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
 from pipeline.config import PipelineConfig
+from pipeline.generation import Generator
 from pipeline.guards import GuardFinding, check_translation
 from pipeline.splitter import cut_at_clauses
 from pipeline.stages.base import ModelStage
 from pipeline.stages.checks import SAFER_DECODING, guard_settings, record_findings, retry_flagged
+from pipeline.translation_cache import TranslationCache, TranslationLike, namespace_key
 from pipeline.types import Article
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass
+class TranslateStats:
+    """Where this stage's translations came from, over its lifetime (a run)."""
+
+    requested: int = 0  # texts asked for, repeats included
+    unique: int = 0  # distinct texts among them
+    memo_hits: int = 0  # already translated earlier in this run
+    cache_hits: int = 0  # found in the persistent cache
+    generated: int = 0  # sent to the model
 
 
 @dataclass
@@ -32,6 +46,51 @@ class TorchTranslateStage(ModelStage):
 
     def __init__(self, config: PipelineConfig):
         super().__init__(config, config.translate)
+        self.stats = TranslateStats()
+        # Recent translations (namespace, text) -> output: repeats across the batches of
+        # one run (datelines, boilerplate) are translated once. Bounded, so memory is too.
+        self._memo: OrderedDict[tuple[str, str], TranslationLike] = OrderedDict()
+        self._ids: dict[str, list[int]] = {}  # token ids computed while fitting the window
+        path = self.settings.cache_path
+        self.cache = TranslationCache(path) if path else None
+
+    @property
+    def generator(self) -> Any:
+        if self._generator is None:
+            self._generator = self._make_generator()
+        return self._generator
+
+    def _make_generator(self) -> Any:
+        """The generate step; other engines (CTranslate2) swap in their own here."""
+        return Generator(
+            self.loaded,
+            max_batch_tokens=self.settings.max_batch_tokens,
+            max_batch_items=self.settings.max_batch_sentences,
+            adapt_to_memory=self.settings.adapt_batch_to_memory,
+        )
+
+    @property
+    def engine_id(self) -> str:
+        """What besides model and settings decides the numbers: engine and precision."""
+        dtype = str(self.loaded.dtype).replace("torch.", "")
+        return f"torch/{dtype}/{self.settings.quantize}"
+
+    @property
+    def generation_settings(self) -> dict[str, Any]:
+        settings = super().generation_settings
+        settings.setdefault("use_cache", True)  # the KV cache: never recompute past steps
+        return settings
+
+    def _namespace(self) -> str:
+        """The cache key part besides the sentence; settings are read afresh each call."""
+        loaded = self.loaded
+        revision = loaded.describe()["revision"]
+        key, description = namespace_key(
+            loaded.name, revision, self.engine_id, self.generation_settings
+        )
+        if self.cache is not None:
+            self.cache.register(key, description)
+        return key
 
     def __call__(self, articles: list[Article]) -> list[Article]:
         started = time.perf_counter()
@@ -44,9 +103,12 @@ class TorchTranslateStage(ModelStage):
         ]
         if not units:
             return articles
-        self._fit_to_window(units)
-        texts = [piece for unit in units for piece in unit.pieces]
-        translated = self.translate_texts(texts)
+        try:
+            self._fit_to_window(units)
+            texts = [piece for unit in units for piece in unit.pieces]
+            translated = self.translate_texts(texts)
+        finally:
+            self._ids.clear()
         self._assign(units, translated)
         if self.config.guards.enabled:
             self._guard(units)
@@ -56,12 +118,71 @@ class TorchTranslateStage(ModelStage):
         )
         return articles
 
-    def translate_texts(self, texts: list[str]) -> dict[str, Any]:
-        """Translate each distinct text once; returns text -> Generated."""
-        unique = list(dict.fromkeys(texts)) if self.settings.dedupe else texts
+    def translate_texts(self, texts: list[str]) -> dict[str, TranslationLike]:
+        """Translate each distinct text once: from this run's memory, then the persistent
+        cache, then the model. Returns text -> translation (a Generated or cached entry)."""
+        unique = list(dict.fromkeys(texts))
+        self.stats.requested += len(texts)
+        self.stats.unique += len(unique)
+        space = self._namespace()
+        dedupe = self.settings.dedupe
+        found = self._recall(space, unique) if dedupe else self._from_cache(space, unique)
+        todo = [t for t in (unique if dedupe else texts) if t not in found]
+        fresh: dict[str, TranslationLike] = {}
+        if todo:
+            fresh = dict(zip(todo, self._generate(todo), strict=True))
+            self.stats.generated += len(todo)
+            if self.cache is not None:
+                self.cache.put_many(space, fresh)
+        self._remember(space, fresh)
+        logger.debug(
+            "translate: %d texts, %d distinct, %d recalled, %d generated",
+            len(texts),
+            len(unique),
+            len(found),
+            len(todo),
+        )
+        return found | fresh
+
+    def _generate(self, texts: list[str]) -> list[TranslationLike]:
         generator = self.generator
-        outputs = generator.generate(generator.token_ids(unique), self.generation_settings)
-        return dict(zip(unique, outputs, strict=True))
+        known = self._ids
+        missing = [t for t in texts if t not in known]
+        fresh_ids = generator.token_ids(missing) if missing else []
+        ids_by_text = dict(zip(missing, fresh_ids, strict=True)) | known
+        ids = [ids_by_text[t] for t in texts]
+        return list(generator.generate(ids, self.generation_settings))
+
+    def _recall(self, namespace: str, texts: list[str]) -> dict[str, TranslationLike]:
+        memo = self._memo
+        found: dict[str, TranslationLike] = {}
+        for text in texts:
+            hit = memo.get((namespace, text))
+            if hit is not None:
+                memo.move_to_end((namespace, text))
+                found[text] = hit
+        self.stats.memo_hits += len(found)
+        rest = [t for t in texts if t not in found]
+        return found | self._from_cache(namespace, rest)
+
+    def _from_cache(self, namespace: str, texts: list[str]) -> dict[str, TranslationLike]:
+        if self.cache is None or not texts:
+            return {}
+        hits = self.cache.get_many(namespace, texts)
+        self.stats.cache_hits += len(hits)
+        self._remember(namespace, hits)
+        return dict(hits)
+
+    def _remember(self, namespace: str, outputs: dict[str, TranslationLike]) -> None:
+        limit = self.settings.dedupe_memory if self.settings.dedupe else 0
+        if limit <= 0:
+            return
+        memo = self._memo
+        for text, output in outputs.items():
+            memo[(namespace, text)] = output
+            memo.move_to_end((namespace, text))
+        while len(memo) > limit:
+            memo.popitem(last=False)
 
     def _guard(self, units: list[_Unit]) -> None:
         settings = guard_settings(self.config)
@@ -108,7 +229,9 @@ class TorchTranslateStage(ModelStage):
         """Cut sentences over the model's window at clause boundaries, never silently."""
         window = self.window
         texts = [u.article.sentences[u.index].text for u in units]
-        lengths = [len(ids) for ids in self.generator.token_ids(texts)]
+        all_ids = self.generator.token_ids(texts)
+        self._ids.update(zip(texts, all_ids, strict=True))  # reused when translating
+        lengths = [len(ids) for ids in all_ids]
         for unit, text, length in zip(units, texts, lengths, strict=True):
             if length <= window:
                 unit.pieces = [text]
