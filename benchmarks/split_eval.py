@@ -201,16 +201,24 @@ def main(argv: list[str] | None = None) -> int:
     ours = results["id2en"]
     others = [s for n, s in results.items() if n != "id2en"]
     checks: list[tuple[str, bool]] = []
+    # The F1 target is on paragraphs.jsonl as a whole ("all"); the data README
+    # quotes its baselines on the test split, so that subset is printed beside it as info.
+    notes: list[str] = []
     for plain, wrapped in (("plain", "wrapped"), ("all plain", "all wrapped")):
         where = split if plain == "plain" else "all"
         f1_plain, f1_wrapped = ours[plain].f1, ours[wrapped].f1
+        gap = (
+            f"{where} |wrapped - plain| <= {TARGET_WRAP_GAP}",
+            abs(f1_wrapped - f1_plain) <= TARGET_WRAP_GAP,
+        )
+        if where != "all":
+            notes.append(f"info: {where} split plain/wrapped F1 {f1_plain:.5f}/{f1_wrapped:.5f}")
+            checks.append(gap)
+            continue
         checks += [
             (f"{where} plain F1 >= {TARGET_F1} ({f1_plain:.5f})", f1_plain >= TARGET_F1),
             (f"{where} wrapped F1 >= {TARGET_F1} ({f1_wrapped:.5f})", f1_wrapped >= TARGET_F1),
-            (
-                f"{where} |wrapped - plain| <= {TARGET_WRAP_GAP}",
-                abs(f1_wrapped - f1_plain) <= TARGET_WRAP_GAP,
-            ),
+            gap,
         ]
     compared = ("plain", "wrapped", "all plain", "all wrapped", "challenge")
     checks += [
@@ -227,6 +235,8 @@ def main(argv: list[str] | None = None) -> int:
     print()
     for label, ok in checks:
         print(f"target {'PASS' if ok else 'FAIL'}: {label}")
+    for note in notes:
+        print(note)
     if args.errors:
         print()
         for key in ("all plain", "all wrapped", "challenge", "chal.wrap"):
