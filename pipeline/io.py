@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import logging
 import os
+import stat
 import tempfile
-from collections.abc import Iterator
+import unicodedata
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 from urllib.parse import quote
 
-from pipeline.textio import DecodeError, decode_bytes
+from pipeline.textio import DecodeError, decode_bytes, html_to_text, looks_like_html
 from pipeline.types import Article
 
 logger = logging.getLogger(__name__)
@@ -20,6 +25,12 @@ logger = logging.getLogger(__name__)
 TEXT_SUFFIXES = (".txt", ".md")
 ROW_SUFFIXES = (".jsonl",)
 RECORDS_DIR = "records"
+TMP_SUFFIX = ".tmp"
+# Names Windows refuses as files whatever the extension; encoded so outputs copy anywhere.
+_RESERVED = frozenset(
+    ["CON", "PRN", "AUX", "NUL"] + [f"{p}{n}" for p in ("COM", "LPT") for n in range(1, 10)]
+)
+_MAX_PART_BYTES = 200  # file names over ~255 bytes fail on common filesystems
 
 
 @dataclass(frozen=True)
@@ -30,14 +41,27 @@ class InputItem:
     path: Path
     line: int | None = None  # 1-based line number for .jsonl rows
     offset: int | None = None  # byte offset of that row, so reading it needs no rescan
+    notes: tuple[str, ...] = ()  # warnings found while discovering, e.g. a renamed duplicate
+
+    @property
+    def where(self) -> str:
+        return f"{self.path}:{self.line}" if self.line else str(self.path)
 
 
 class InputError(ValueError):
     """An input could not be read as an article; the message says why and what to do."""
 
 
+# -- discovering ------------------------------------------------------------------
+
+
 def discover(root: Path) -> list[InputItem]:
-    """All articles under `root`, recursing, in a stable order; hidden entries skipped."""
+    """All articles under `root`, recursing, in a stable order; hidden entries skipped.
+
+    Ids are unique, also ignoring case (so records stay apart on macOS and Windows): when
+    two inputs map to one id ("a.txt" and "a.md"), the first in path order keeps it and
+    the other is recorded under a longer id ("a.md"); both records say so.
+    """
     root = Path(root)
     if not root.is_dir():
         raise InputError(f"input folder {str(root)!r} does not exist or is not a folder")
@@ -48,11 +72,19 @@ def discover(root: Path) -> list[InputItem]:
             items.extend(_jsonl_items(path, relative))
         else:
             items.append(InputItem(relative, path))
-    return items
+    return _unique_ids(items)
 
 
 def _walk(root: Path) -> Iterator[Path]:
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+    """Files with an article suffix; symlinked folders are followed once (no loops)."""
+    seen: set[tuple[int, int]] = set()
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+        info = os.stat(dirpath)
+        if (info.st_dev, info.st_ino) in seen:
+            logger.warning("not entering %s again: a symbolic link loops back to it", dirpath)
+            dirnames[:] = []
+            continue
+        seen.add((info.st_dev, info.st_ino))
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for name in filenames:
             if not name.startswith(".") and name.lower().endswith(TEXT_SUFFIXES + ROW_SUFFIXES):
@@ -65,7 +97,7 @@ def _jsonl_items(path: Path, file_id: str) -> Iterator[InputItem]:
     try:
         handle = path.open("rb")
     except OSError:
-        yield InputItem(file_id, path, line=0, offset=0)  # the read error is reported later
+        yield InputItem(file_id, path)  # read_article reports the error on this item
         return
     with handle:
         for number, raw in enumerate(handle, start=1):
@@ -84,74 +116,199 @@ def _row_id(raw: bytes) -> str | None:
     return str(value) if value not in (None, "") else None
 
 
-def read_article(item: InputItem) -> Article:
+def _id_key(article_id: str) -> str:
+    return unicodedata.normalize("NFC", article_id).casefold()
+
+
+def _unique_ids(items: list[InputItem]) -> list[InputItem]:
+    owners: dict[str, int] = {}  # id key -> index of the item that holds it
+    out: list[InputItem] = []
+    for item in items:
+        key = _id_key(item.id)
+        if key not in owners:
+            owners[key] = len(out)
+            out.append(item)
+            continue
+        first = out[owners[key]]
+        new_id = _free_id(item, owners)
+        owners[_id_key(new_id)] = len(out)
+        note = f"id {item.id!r} is also the id of {first.where}; recorded as {new_id!r}"
+        logger.warning("%s: %s", item.where, note)
+        out.append(dataclasses.replace(item, id=new_id, notes=(*item.notes, note)))
+        other = f"id {first.id!r} is also the id of {item.where}, recorded as {new_id!r}"
+        out[owners[key]] = dataclasses.replace(first, notes=(*first.notes, other))
+    return out
+
+
+def _free_id(item: InputItem, owners: dict[str, int]) -> str:
+    """A longer id that says where the article came from: "a.md", "feed/7~line12"."""
+    base = f"{item.id}~line{item.line}" if item.line else f"{item.id}{item.path.suffix}"
+    candidate, number = base, 2
+    while _id_key(candidate) in owners:
+        candidate, number = f"{base}~{number}", number + 1
+    return candidate
+
+
+# -- reading ----------------------------------------------------------------------
+
+
+def read_article(item: InputItem, *, max_bytes: int | None = None) -> Article:
     """Read one input; raises InputError with a message fit for the record."""
     if item.line is not None:
-        return _read_row(item)
-    try:
-        data = item.path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read {item.path}: {exc.strerror or exc}") from None
-    try:
-        text, notes = decode_bytes(data)
-    except DecodeError as exc:
-        raise InputError(f"{item.path}: {exc}") from None
-    article = Article(id=item.id, text=text, source=str(item.path))
-    article.warnings.extend(notes)
+        text, notes = _read_row(item, max_bytes)
+    else:
+        text, notes = _read_file(item.path, max_bytes)
+    text, more = _strip_html(text, item.where)
+    if not text.strip():
+        raise InputError(_empty_message(text))
+    article = Article(id=item.id, text=text, source=item.where)
+    article.warnings.extend([*item.notes, *notes, *more])
     return article
 
 
-def _read_row(item: InputItem) -> Article:
-    where = f"{item.path}:{item.line}"
+def _read_file(path: Path, max_bytes: int | None) -> tuple[str, list[str]]:
+    if path.is_symlink() and not path.exists():
+        raise InputError(f"broken symbolic link to {os.readlink(path)!r}; fix or remove the link")
+    try:
+        info = path.stat()
+        # A named pipe or device would block or never end; only plain files are read.
+        if not stat.S_ISREG(info.st_mode):
+            raise InputError("not a regular file (a named pipe, socket or device?)")
+        _check_size(info.st_size, max_bytes)
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as exc:
+        raise InputError(f"cannot read the file: {exc.strerror or exc}") from None
+    if not data:
+        raise InputError("empty file (0 bytes)")
+    try:
+        return decode_bytes(data)
+    except DecodeError as exc:
+        raise InputError(str(exc)) from None
+
+
+def _check_size(size: int, max_bytes: int | None) -> None:
+    if max_bytes is not None and size > max_bytes:
+        raise InputError(
+            f"{size / 1e6:.1f} MB is over run.max_input_bytes ({max_bytes / 1e6:.1f} MB); "
+            "split the file or raise the limit"
+        )
+
+
+def _read_row(item: InputItem, max_bytes: int | None) -> tuple[str, list[str]]:
     try:
         with item.path.open("rb") as handle:
             handle.seek(item.offset or 0)
             raw = handle.readline()
     except OSError as exc:
-        raise InputError(f"cannot read {item.path}: {exc.strerror or exc}") from None
+        raise InputError(f"cannot read the file: {exc.strerror or exc}") from None
+    _check_size(len(raw), max_bytes)
     try:
-        row = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise InputError(f"{where}: not a valid JSON line ({exc})") from None
+        line = raw.decode("utf-8-sig" if item.offset == 0 else "utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"line is not UTF-8 (byte {exc.start}); JSON Lines files must be UTF-8"
+        ) from None
+    try:
+        row = json.loads(line)
+    except ValueError as exc:
+        raise InputError(f"not a valid JSON line ({exc}); the other rows still run") from None
     if not isinstance(row, dict) or not isinstance(row.get("text"), str):
-        raise InputError(f'{where}: expected an object like {{"id": "...", "text": "..."}}')
-    return Article(id=item.id, text=row["text"], source=where)
+        raise InputError('expected an object like {"id": "...", "text": "..."}')
+    return row["text"], []
+
+
+def _strip_html(text: str, where: str) -> tuple[str, list[str]]:
+    """A web page saved as text: translate its visible text, never its markup."""
+    if not looks_like_html(text):
+        return text, []
+    visible, tags = html_to_text(text)
+    if not visible:
+        raise InputError("an HTML page with no visible text")
+    logger.info("%s is an HTML page; using its visible text", where)
+    note = f"input is an HTML page: {tags} tags removed, {len(visible)} characters of text kept"
+    return visible, [note]
+
+
+def _empty_message(text: str) -> str:
+    if not text:
+        return "no text (empty)"
+    return f"only whitespace ({len(text)} characters), no text to translate"
 
 
 # -- writing ----------------------------------------------------------------------
 
 
 def record_path(out_dir: Path, article_id: str) -> Path:
-    """A safe, collision-free file for any id: each part percent-encoded, dots kept."""
-    parts = [quote(part, safe="-_. ") or "%00" for part in article_id.split("/")]
-    parts = [p if p not in {".", ".."} else p.replace(".", "%2E") for p in parts]
-    parts = [_shorten(p) for p in parts]
+    """A safe, collision-free file for any id: each part percent-encoded."""
+    parts = [_safe_part(part) for part in article_id.split("/")]
     return Path(out_dir, RECORDS_DIR, *parts[:-1], parts[-1] + ".json")
 
 
-def _shorten(part: str) -> str:
-    """File names over ~200 bytes fail on common filesystems; keep them unique by hash."""
-    if len(part.encode()) <= 200:
-        return part
-    import hashlib
+def _safe_part(part: str) -> str:
+    """Percent-encoding is one-to-one; leading dots (hidden files, ".."), names Windows
+    reserves and trailing dots/spaces get their edge character encoded too."""
+    encoded = quote(part, safe="-_. ")
+    if not encoded:
+        return "%2F"  # an empty part ("a//b"); no part holds "/", so quote never yields it
+    if encoded[0] == "." or encoded.split(".")[0].upper() in _RESERVED:
+        encoded = f"%{ord(encoded[0]):02X}{encoded[1:]}"
+    if encoded[-1] in ". ":
+        encoded = f"{encoded[:-1]}%{ord(encoded[-1]):02X}"
+    if len(encoded) > _MAX_PART_BYTES:
+        # "+" never survives quote(), so a shortened name cannot equal a plain one.
+        digest = hashlib.sha1(encoded.encode()).hexdigest()[:16]
+        encoded = f"{encoded[:150]}+{digest}"
+    return encoded
 
-    digest = hashlib.sha1(part.encode()).hexdigest()[:12]
-    return f"{part[:150]}~{digest}"
 
+@contextmanager
+def atomic_open(path: Path) -> Iterator[IO[str]]:
+    """A text handle whose content appears at `path` whole, or not at all.
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write then rename, so a reader or a killed run never sees half a file."""
+    Written to a temporary file in the same folder, fsynced, then renamed over `path`:
+    a reader or a process killed at any moment never sees half a file.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TMP_SUFFIX)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+            yield handle
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make the rename itself durable (power loss); not every OS/filesystem allows it."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    with atomic_open(path) as handle:
+        handle.write(text)
+
+
+def remove_temp_files(out_dir: Path) -> int:
+    """Delete temporary files a killed run left behind (never complete records)."""
+    pattern = f".*{TMP_SUFFIX}"
+    paths = [*Path(out_dir).glob(pattern), *Path(out_dir, RECORDS_DIR).rglob(pattern)]
+    for path in paths:
+        path.unlink(missing_ok=True)
+    return len(paths)
 
 
 def write_record(out_dir: Path, record: dict[str, Any]) -> Path:
@@ -170,12 +327,32 @@ def read_record(out_dir: Path, article_id: str) -> dict[str, Any] | None:
     return record if isinstance(record, dict) and record.get("id") == article_id else None
 
 
-def iter_records(out_dir: Path) -> Iterator[dict[str, Any]]:
-    """Every record under OUT_DIR/records, sorted by id."""
-    records = []
+def iter_records(out_dir: Path, ids: Iterable[str] | None = None) -> Iterator[dict[str, Any]]:
+    """Records under OUT_DIR/records sorted by id, read one at a time (flat memory).
+
+    With `ids`, only those articles' records (missing ones are left out).
+    """
+    if ids is not None:
+        for article_id in sorted(set(ids)):
+            record = read_record(out_dir, article_id)
+            if record is not None:
+                yield record
+        return
+    index: list[tuple[str, Path]] = []
     for path in Path(out_dir, RECORDS_DIR).rglob("*.json"):
-        try:
-            records.append(json.loads(path.read_text(encoding="utf-8")))
-        except (OSError, ValueError):
-            logger.warning("skipping unreadable record %s", path)
-    yield from sorted(records, key=lambda r: r.get("id", ""))
+        record = _load(path)
+        if record is not None:
+            index.append((str(record.get("id", "")), path))
+    for _, path in sorted(index):
+        record = _load(path)
+        if record is not None:
+            yield record
+
+
+def _load(path: Path) -> dict[str, Any] | None:
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        logger.warning("skipping unreadable record %s", path)
+        return None
+    return record if isinstance(record, dict) else None

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import json
 import logging
 import os
 import signal
+import socket
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -18,17 +20,20 @@ from typing import Any
 
 from pipeline import __version__
 from pipeline.api import Pipeline
-from pipeline.config import PipelineConfig
+from pipeline.config import ModelSource, PipelineConfig
 from pipeline.io import (
     InputError,
     InputItem,
+    atomic_open,
     atomic_write_text,
     discover,
     iter_records,
     read_article,
     read_record,
+    remove_temp_files,
     write_record,
 )
+from pipeline.langdetect import guess_language
 from pipeline.types import Article
 
 logger = logging.getLogger(__name__)
@@ -37,6 +42,15 @@ MANIFEST = "run.json"
 LOCK = ".id2en.lock"
 # Settings that change what a record contains; device, threads and progress do not.
 FINGERPRINT_SECTIONS = ("stages", "split", "translate", "summarize", "guards")
+FINGERPRINT_RUN_KEYS = ("non_indonesian",)
+# Keys that only change speed or memory: lowering a batch size after an out-of-memory
+# error must not need --force.
+OPERATIONAL_KEYS = frozenset(
+    {"max_batch_tokens", "max_batch_sentences", "cache_path", "ct2_model_dir", "dedupe"}
+)
+# Files whose bytes identify a local model folder; weights are sampled, not read whole.
+_MODEL_FILES = ("config.json", "generation_config.json", "tokenizer_config.json")
+_WEIGHT_SAMPLE = 1 << 20
 
 
 class RunError(RuntimeError):
@@ -52,23 +66,70 @@ class RunReport:
     sentences: int = 0
     elapsed: float = 0.0
     interrupted: bool = False
+    not_indonesian: int = 0  # recorded with status "skipped" (run.non_indonesian: skip)
     failures: list[tuple[str, str]] = field(default_factory=list)
 
     def line(self) -> str:
         state = "interrupted" if self.interrupted else "finished"
+        excluded = f", {self.not_indonesian} not Indonesian" if self.not_indonesian else ""
         return (
             f"{state}: {self.done} done, {self.failed} failed, {self.skipped} skipped "
-            f"(already done) of {self.total} articles; {self.sentences} sentences in "
-            f"{self.elapsed:.1f}s"
+            f"(already done){excluded} of {self.total} articles; {self.sentences} sentences "
+            f"in {self.elapsed:.1f}s"
         )
 
 
 def config_fingerprint(config: PipelineConfig) -> tuple[str, dict[str, Any]]:
-    relevant = {
-        k: v for k, v in config.model_dump(mode="json").items() if k in FINGERPRINT_SECTIONS
-    }
+    """A digest of everything that decides a record's content, and those settings."""
+    data = config.model_dump(mode="json")
+    relevant = {k: v for k, v in data.items() if k in FINGERPRINT_SECTIONS}
+    relevant["run"] = {k: data["run"][k] for k in FINGERPRINT_RUN_KEYS}
+    for family in ("translate", "summarize"):
+        stage = getattr(config.stages, family)
+        settings = relevant[family]
+        if stage is None:
+            relevant[family] = {}  # a stage that is off cannot change records
+        elif stage == "summarize.extractive":
+            relevant[family] = {"extractive_sentences": settings["extractive_sentences"]}
+        else:
+            relevant[family] = {k: v for k, v in settings.items() if k not in OPERATIONAL_KEYS}
+            relevant[family]["resolved"] = model_identity(getattr(config, family))
     digest = hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:16]
     return digest, relevant
+
+
+def model_identity(source: ModelSource) -> str | None:
+    """What the model name resolves to, without loading it: a local folder's file digest,
+    or the hub commit the cache holds. None when unknown (not downloaded yet)."""
+    folder = Path(source.model)
+    if folder.is_dir():
+        return "sha256:" + _folder_digest(folder)
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        found = try_to_load_from_cache(
+            source.model, "config.json", cache_dir=source.cache_dir, revision=source.revision
+        )
+    except Exception:  # an odd name or cache layout: identity unknown, not an error
+        return None
+    return f"commit:{Path(found).parent.name}" if isinstance(found, str) else None
+
+
+def _folder_digest(folder: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(folder.iterdir()):
+        if not path.is_file():
+            continue
+        size = path.stat().st_size
+        digest.update(f"{path.name}:{size}\n".encode())
+        with path.open("rb") as handle:
+            if path.name in _MODEL_FILES or size <= 2 * _WEIGHT_SAMPLE:
+                digest.update(handle.read())
+            else:  # weights: the header and both ends tell two checkpoints apart
+                digest.update(handle.read(_WEIGHT_SAMPLE))
+                handle.seek(size - _WEIGHT_SAMPLE)
+                digest.update(handle.read())
+    return digest.hexdigest()[:16]
 
 
 def _differences(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> list[str]:
@@ -102,7 +163,7 @@ def run_lock(out_dir: Path) -> Iterator[None]:
         ) from None
     handle.seek(0)
     handle.truncate()
-    handle.write(f"pid {os.getpid()}")
+    handle.write(f"pid {os.getpid()} on {socket.gethostname()} since {_now()}")
     handle.flush()
     try:
         yield
@@ -114,23 +175,27 @@ def run_lock(out_dir: Path) -> Iterator[None]:
 class _StopFlag:
     """SIGINT/SIGTERM ask the run to stop after the current batch, not mid-write."""
 
-    def __init__(self) -> None:
+    def __init__(self, out_dir: Path) -> None:
+        self.out_dir = out_dir
         self.requested = False
         self._previous: dict[int, Any] = {}
 
     def __enter__(self) -> _StopFlag:
         for sig in (signal.SIGINT, signal.SIGTERM):
-            try:
+            with contextlib.suppress(ValueError):  # not the main thread: leave signals alone
                 self._previous[sig] = signal.signal(sig, self._handle)
-            except ValueError:  # not the main thread: leave signals alone
-                pass
         return self
 
     def _handle(self, signum: int, frame: Any) -> None:
         if self.requested:  # a second Ctrl-C means now
             raise KeyboardInterrupt
         self.requested = True
-        logger.warning("stopping after the current batch (signal %d); run again to resume", signum)
+        logger.warning(
+            "%s: stopping after the current batch; finished records are kept. To resume, "
+            "run the same command again with -o %s (a second signal stops at once)",
+            signal.Signals(signum).name,
+            self.out_dir,
+        )
 
     def __exit__(self, *exc: object) -> None:
         for sig, handler in self._previous.items():
@@ -146,16 +211,18 @@ def _check_manifest(out_dir: Path, config: PipelineConfig, force: bool) -> dict[
             manifest = json.loads(path.read_text(encoding="utf-8"))
         except ValueError:
             manifest = {}
-        previous = manifest.get("fingerprint")
-        if previous and previous != digest and not force:
-            changes = _differences(manifest.get("settings", {}), relevant)
-            raise RunError(
-                f"{out_dir} holds records made with different settings; mixing them would "
-                "give inconsistent outputs. Changed:\n  "
-                + "\n  ".join(changes[:20])
-                + "\nUse a new output folder, or --force to continue anyway (records made "
-                "earlier are kept as they are)."
-            )
+        changes = _differences(_known(manifest.get("settings", {}), relevant), relevant)
+        if manifest.get("fingerprint") and changes:
+            if not force:
+                raise RunError(
+                    f"{out_dir} holds records made with different settings or models; "
+                    "mixing them would give inconsistent outputs. Changed:\n  "
+                    + "\n  ".join(changes[:20])
+                    + "\nUse a new output folder, or --force to continue anyway (records "
+                    "made earlier are kept as they are)."
+                )
+            logger.warning("--force: continuing in %s although %s", out_dir, "; ".join(changes))
+            manifest.setdefault("forced", []).append({"at": _now(), "changes": changes})
     manifest.update(
         {
             "fingerprint": digest,
@@ -167,6 +234,20 @@ def _check_manifest(out_dir: Path, config: PipelineConfig, force: bool) -> dict[
     return manifest
 
 
+def _known(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """A model the last run had not downloaded yet resolves now: that is not a change."""
+    old = json.loads(json.dumps(old))
+    for family in ("translate", "summarize"):
+        section = old.get(family)
+        if isinstance(section, dict) and section.get("resolved", "") is None:
+            section["resolved"] = new.get(family, {}).get("resolved")
+    return old
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
 def run_folder(
     config: PipelineConfig,
     input_dir: Path,
@@ -176,7 +257,11 @@ def run_folder(
     pipeline: Pipeline | None = None,
     on_batch: Callable[[RunReport], None] | None = None,
 ) -> RunReport:
-    """Translate (and summarize) every article under input_dir into out_dir/records."""
+    """Translate (and summarize) every article under input_dir into out_dir/records.
+
+    Safe to kill at any moment: records are written whole or not at all, and running
+    again on the same out_dir does only what is missing or failed.
+    """
     input_dir, out_dir = Path(input_dir), Path(out_dir)
     report = RunReport()
     started = time.perf_counter()
@@ -184,14 +269,17 @@ def run_folder(
     report.total = len(items)
     with run_lock(out_dir):
         manifest = _check_manifest(out_dir, config, force)
-        manifest["started"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        manifest["started"] = _now()
+        manifest.pop("finished", None)
         atomic_write_text(out_dir / MANIFEST, json.dumps(manifest, indent=1) + "\n")
-        todo = [item for item in items if not _already_done(out_dir, item)]
+        if removed := remove_temp_files(out_dir):
+            logger.info("removed %d temporary files left by an earlier, killed run", removed)
+        todo = [item for item in items if not _already_done(out_dir, item, config)]
         report.skipped = len(items) - len(todo)
         pipe = pipeline or Pipeline(config)
-        with _StopFlag() as stop, _progress(config, len(todo)) as bar:
+        with _StopFlag(out_dir) as stop, _progress(config, len(todo)) as bar:
             for batch in _chunks(todo, config.run.batch_articles):
-                _run_batch(pipe, batch, out_dir, report)
+                _run_batch(pipe, batch, out_dir, report, config)
                 report.elapsed = time.perf_counter() - started
                 bar.update(len(batch))
                 bar.set_postfix(sent_per_s=f"{report.sentences / max(report.elapsed, 1e-9):.1f}")
@@ -201,18 +289,21 @@ def run_folder(
                     report.interrupted = True
                     break
         report.elapsed = time.perf_counter() - started
-        export_records(out_dir, config.run.formats)
-        manifest["finished" if not report.interrupted else "interrupted"] = time.strftime(
-            "%Y-%m-%dT%H:%M:%S%z"
-        )
+        export_records(out_dir, config.run.formats, [item.id for item in items])
+        manifest["interrupted" if report.interrupted else "finished"] = _now()
         manifest["last_report"] = report.line()
         atomic_write_text(out_dir / MANIFEST, json.dumps(manifest, indent=1) + "\n")
     return report
 
 
-def _already_done(out_dir: Path, item: InputItem) -> bool:
+def _already_done(out_dir: Path, item: InputItem, config: PipelineConfig) -> bool:
+    """Finished records are kept; failed ones are retried; skipped ones while still skipped."""
     record = read_record(out_dir, item.id)
-    return record is not None and record.get("error") is None
+    if record is None:
+        return False
+    if record.get("status") == "skipped":
+        return config.run.non_indonesian == "skip"
+    return record.get("error") is None
 
 
 def _chunks(items: list[InputItem], size: int) -> Iterator[list[InputItem]]:
@@ -220,42 +311,86 @@ def _chunks(items: list[InputItem], size: int) -> Iterator[list[InputItem]]:
         yield items[start : start + size]
 
 
-def _run_batch(pipe: Pipeline, batch: list[InputItem], out_dir: Path, report: RunReport) -> None:
-    articles: list[Article] = []
-    for item in batch:
-        try:
-            articles.append(read_article(item))
-        except InputError as exc:
-            failed = Article(id=item.id, text="", source=str(item.path), error=f"read: {exc}")
-            articles.append(failed)
-    pipe.process(articles)
+def _run_batch(
+    pipe: Pipeline,
+    batch: list[InputItem],
+    out_dir: Path,
+    report: RunReport,
+    config: PipelineConfig,
+) -> None:
+    articles = [_read(item, config) for item in batch]
+    pipe.process([a for a in articles if a.error is None and SKIPPED not in a.meta])
     for article in articles:
         write_record(out_dir, article_record(article))
-        if article.error is None:
-            report.done += 1
-            report.sentences += len(article.sentences)
-        else:
+        if article.error is not None:
             report.failed += 1
             report.failures.append((article.id, article.error))
+        elif SKIPPED in article.meta:
+            report.not_indonesian += 1
+        else:
+            report.done += 1
+            report.sentences += len(article.sentences)
+
+
+SKIPPED = "skipped"  # meta key holding why an article was not processed
+
+
+def _read(item: InputItem, config: PipelineConfig) -> Article:
+    """The article, or one that carries the read error; its language checked."""
+    try:
+        article = read_article(item, max_bytes=config.run.max_input_bytes)
+    except InputError as exc:
+        logger.warning("%s: %s", item.where, exc)
+        return Article(
+            id=item.id, text="", source=item.where, warnings=list(item.notes), error=f"read: {exc}"
+        )
+    check_language(article, config.run.non_indonesian)
+    return article
+
+
+def check_language(article: Article, policy: str) -> None:
+    """Flag an article that is English, not Indonesian; with policy "skip", skip it."""
+    guess = guess_language(article.text)
+    if guess.language != "en":
+        if guess.language == "unknown" and guess.words >= 30 and guess.indonesian < 0.03:
+            article.warn(f"the text does not look Indonesian ({guess.evidence()})")
+        return
+    if policy == "skip":
+        message = (
+            f"skipped: the text looks English, not Indonesian ({guess.evidence()}); "
+            "set run.non_indonesian: translate to translate it anyway"
+        )
+        article.meta[SKIPPED] = message
+    else:
+        message = (
+            f"the text looks English, not Indonesian ({guess.evidence()}); translated "
+            "anyway (set run.non_indonesian: skip to skip such articles)"
+        )
+    article.warn(message)
+    logger.warning("%s: %s", article.source or article.id, message)
 
 
 def article_record(article: Article) -> dict[str, Any]:
     record = article.to_dict()
-    record["status"] = "failed" if article.error else "ok"
+    record["status"] = "failed" if article.error else "skipped" if SKIPPED in article.meta else "ok"
     record["id2en"] = __version__
     return record
 
 
-def export_records(out_dir: Path, formats: list[str]) -> None:
-    """Gather the per-article records into records.jsonl (and Parquet), atomically."""
-    records = list(iter_records(out_dir))
+def export_records(out_dir: Path, formats: list[str], ids: list[str] | None = None) -> None:
+    """Gather the per-article records into records.jsonl (and Parquet), atomically.
+
+    Records are streamed one at a time, so memory stays flat however long the run.
+    With `ids`, only those articles' records go in (the current input folder's).
+    """
     if "jsonl" in formats:
-        lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
-        atomic_write_text(out_dir / "records.jsonl", lines)
+        with atomic_open(out_dir / "records.jsonl") as handle:
+            for record in iter_records(out_dir, ids):
+                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
     if "parquet" in formats:
         from pipeline.dataset import write_parquet
 
-        write_parquet(records, out_dir / "records.parquet")
+        write_parquet(iter_records(out_dir, ids), out_dir / "records.parquet")
 
 
 @contextmanager
