@@ -129,6 +129,16 @@ class RunSettings(_Section):
     batch_articles: int = Field(16, ge=1, description="articles pooled per pipeline batch")
     formats: list[Literal["jsonl", "parquet"]] = Field(default_factory=lambda: ["jsonl"])
     progress: Literal["auto", "always", "never"] = "auto"
+    non_indonesian: Literal["translate", "skip"] = Field(
+        "translate",
+        description="an article detected as English: translate it anyway (with a warning) "
+        "or record it with status 'skipped'",
+    )
+    max_input_bytes: int | None = Field(
+        50_000_000,
+        ge=1,
+        description="a bigger input file fails with a clear error instead of exhausting memory",
+    )
 
     @field_validator("device")
     @classmethod
