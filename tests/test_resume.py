@@ -1,0 +1,337 @@
+"""Kills, signals, locks and setting changes: a run never loses or mixes records."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from pipeline.cli import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, main
+from pipeline.config import PipelineConfig, load_config
+from pipeline.devtools.corpus import builtin_pairs
+from pipeline.engines import local
+from pipeline.engines.local import RunError, run_folder, run_lock
+from pipeline.io import atomic_open
+from tests.conftest import tiny_config_dict
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _corpus(root: Path, count: int, seed: int = 1) -> Path:
+    """Short Indonesian articles of 3 to 8 sentences, the same for a given seed."""
+    sentences = [pair[0] for pair in builtin_pairs(400)]
+    rng = random.Random(seed)
+    root.mkdir(parents=True)
+    for number in range(count):
+        picked = [rng.choice(sentences) for _ in range(rng.randint(3, 8))]
+        (root / f"a{number:02d}.txt").write_text(" ".join(picked), encoding="utf-8")
+    return root
+
+
+def _config(models: Path, **sections: dict[str, Any]) -> PipelineConfig:
+    base = {"stages": {"summarize": "summarize.extractive"}, **sections}
+    return load_config(tiny_config_dict(models, **base))
+
+
+def _stable(record: dict[str, Any]) -> dict[str, Any]:
+    """A record without what legitimately differs between two runs: timings."""
+    meta = {k: v for k, v in record["meta"].items() if k != "timings"}
+    return {**record, "meta": meta}
+
+
+def _records(out: Path) -> list[dict[str, Any]]:
+    lines = (out / "records.jsonl").read_text(encoding="utf-8").splitlines()
+    return [_stable(json.loads(line)) for line in lines]
+
+
+def _record_files(out: Path) -> list[Path]:
+    return sorted((out / "records").glob("*.json")) if (out / "records").is_dir() else []
+
+
+# -- SIGKILL at random moments -------------------------------------------------------------
+
+
+def _cli(config: Path, root: Path, out: Path) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "pipeline.cli",
+        "run",
+        str(root),
+        "-o",
+        str(out),
+        "-c",
+        str(config),
+    ]
+
+
+def _kill_at_random(command: list[str], out: Path, rng: random.Random) -> bool:
+    """Start a run and SIGKILL it at a random moment; False if it finished first."""
+    before = len(_record_files(out))
+    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # Most kills land a few records in (mid-batch, mid-write, between records); some land
+    # anywhere in start-up (imports, lock, manifest, model loading).
+    wanted = before + rng.randint(1, 3) if rng.random() < 0.75 else None
+    deadline = time.monotonic() + (90 if wanted else rng.uniform(0.2, 4.0))
+    while time.monotonic() < deadline and process.poll() is None:
+        if wanted is not None and len(_record_files(out)) >= wanted:
+            time.sleep(rng.uniform(0.0, 0.1))
+            break
+        time.sleep(0.005)
+    if process.poll() is not None:
+        process.communicate()
+        return False
+    process.kill()
+    process.communicate()
+    return True
+
+
+@pytest.mark.slow
+def test_killed_runs_resume_to_exactly_the_uninterrupted_records(
+    tmp_path: Path, tiny_models: Path
+) -> None:
+    root = _corpus(tmp_path / "in", 16)
+    # One article per batch: translations depend on which sentences share a padded batch,
+    # and a resumed run pools different articles; this compares resume, not batching.
+    data = tiny_config_dict(tiny_models, run={"batch_articles": 1, "threads": 1})
+    data["stages"] = {"summarize": "summarize.extractive"}
+    config = tmp_path / "tiny.yaml"
+    config.write_text(yaml.safe_dump(data))
+    reference = tmp_path / "reference"
+    run_folder(load_config(config), root, reference)  # in-process: saves a start-up
+
+    out, rng, kills = tmp_path / "out", random.Random(20240611), 0
+    for _ in range(4):
+        if not _kill_at_random(_cli(config, root, out), out, rng):
+            break
+        kills += 1
+        for path in _record_files(out):  # whatever moment the kill hit, no partial record
+            assert json.loads(path.read_text(encoding="utf-8"))["status"] == "ok"
+    assert kills >= 3
+    final = subprocess.run(_cli(config, root, out), cwd=REPO, timeout=120, capture_output=True)
+    assert final.returncode == EXIT_OK, final.stderr.decode()
+
+    assert _records(out) == _records(reference)
+    assert [p.name for p in _record_files(out)] == [p.name for p in _record_files(reference)]
+    assert not list(out.rglob("*.tmp"))  # leftovers of the kills are cleaned up
+    assert "finished" in json.loads((out / "run.json").read_text())
+
+
+# -- signals -------------------------------------------------------------------------------
+
+
+def _signal_after_first_batch(monkeypatch: pytest.MonkeyPatch, signum: int) -> None:
+    real = local._run_batch
+    calls = {"n": 0}
+
+    def run_batch(*args: Any, **kwargs: Any) -> None:
+        real(*args, **kwargs)
+        calls["n"] += 1
+        if calls["n"] == 1:
+            os.kill(os.getpid(), signum)
+
+    monkeypatch.setattr(local, "_run_batch", run_batch)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_signal_stops_after_the_current_batch_and_says_how_to_resume(
+    tmp_path: Path,
+    tiny_models: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    signum: int,
+) -> None:
+    root, out = _corpus(tmp_path / "in", 6), tmp_path / "out"
+    config = _config(tiny_models, run={"batch_articles": 2})
+    _signal_after_first_batch(monkeypatch, signum)
+    handler = signal.getsignal(signum)
+    report = run_folder(config, root, out)
+    assert report.interrupted and report.done == 2
+    assert len(_record_files(out)) == 2
+    assert f"{signal.Signals(signum).name}: stopping after the current batch" in caplog.text
+    assert f"run the same command again with -o {out}" in caplog.text
+    assert "interrupted" in json.loads((out / "run.json").read_text())
+    assert signal.getsignal(signum) is handler  # restored after the run
+
+    monkeypatch.undo()
+    resumed = run_folder(config, root, out)
+    assert (resumed.done, resumed.skipped, resumed.interrupted) == (4, 2, False)
+    assert len(_records(out)) == 6
+
+
+def test_cli_exits_130_with_a_resume_hint(
+    tmp_path: Path,
+    tiny_models: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    root, out = _corpus(tmp_path / "in", 4), tmp_path / "out"
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump(tiny_config_dict(tiny_models, run={"batch_articles": 1})))
+    _signal_after_first_batch(monkeypatch, signal.SIGTERM)
+    code = main(["run", str(root), "-o", str(out), "-c", str(config)])
+    assert code == EXIT_INTERRUPTED
+    captured = capsys.readouterr()
+    assert captured.out.startswith("interrupted: 1 done")
+    assert f"run the same command again to resume into {out}" in captured.err
+
+
+# -- one run per folder --------------------------------------------------------------------
+
+
+def test_second_run_on_the_same_folder_refuses(tmp_path: Path, tiny_models: Path) -> None:
+    root, out = _corpus(tmp_path / "in", 2), tmp_path / "out"
+    with run_lock(out), pytest.raises(RunError) as caught:
+        run_folder(_config(tiny_models), root, out)
+    message = str(caught.value)
+    assert f"another id2en run (pid {os.getpid()} on " in message
+    assert f"is writing to {out}; wait for it to finish or choose another" in message
+    assert not _record_files(out)
+    assert run_folder(_config(tiny_models), root, out).done == 2  # the lock is free again
+
+
+def test_second_run_refusal_is_a_usage_exit(
+    tmp_path: Path, tiny_models: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root, out = _corpus(tmp_path / "in", 1), tmp_path / "out"
+    with run_lock(out):
+        assert main(["run", str(root), "-o", str(out)]) == EXIT_USAGE
+    assert "another id2en run" in capsys.readouterr().err
+
+
+# -- settings and models changed between a run and its resume ------------------------------
+
+
+def test_changed_settings_are_named_and_refused_unless_forced(
+    tmp_path: Path, tiny_models: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    root, out = _corpus(tmp_path / "in", 2), tmp_path / "out"
+    run_folder(_config(tiny_models), root, out)
+    changed = _config(tiny_models, translate={"num_beams": 1}, run={"non_indonesian": "skip"})
+    with pytest.raises(RunError) as caught:
+        run_folder(changed, root, out)
+    message = str(caught.value)
+    assert "holds records made with different settings or models" in message
+    assert "run.non_indonesian: 'translate' -> 'skip'" in message
+    assert "translate.num_beams: 2 -> 1" in message
+    assert "or --force to continue anyway" in message
+
+    report = run_folder(changed, root, out, force=True)
+    assert report.skipped == 2
+    manifest = json.loads((out / "run.json").read_text())
+    assert manifest["forced"][0]["changes"] == [
+        "run.non_indonesian: 'translate' -> 'skip'",
+        "translate.num_beams: 2 -> 1",
+    ]
+    assert "--force: continuing" in caplog.text
+    run_folder(changed, root, out)  # the forced settings are the folder's settings now
+
+
+def test_speed_and_device_settings_may_change_between_runs(
+    tmp_path: Path, tiny_models: Path
+) -> None:
+    root, out = _corpus(tmp_path / "in", 2), tmp_path / "out"
+    run_folder(_config(tiny_models), root, out)
+    faster = _config(
+        tiny_models,
+        run={"batch_articles": 7, "threads": 1, "progress": "never"},
+        translate={"max_batch_tokens": 512, "max_batch_sentences": 3},
+    )
+    assert run_folder(faster, root, out).skipped == 2
+
+
+def test_settings_of_a_stage_that_is_off_do_not_count(tmp_path: Path, tiny_models: Path) -> None:
+    root, out = _corpus(tmp_path / "in", 1), tmp_path / "out"
+    off = {"stages": {"summarize": None}}
+    run_folder(load_config(tiny_config_dict(tiny_models, **off)), root, out)
+    other = tiny_config_dict(tiny_models, summarize={"num_beams": 5}, **off)
+    assert run_folder(load_config(other), root, out).skipped == 1
+
+
+def test_a_changed_model_folder_is_detected(tmp_path: Path, tiny_models: Path) -> None:
+    marian = tmp_path / "marian"
+    shutil.copytree(tiny_models / "marian", marian)
+    root, out = _corpus(tmp_path / "in", 1), tmp_path / "out"
+    config = _config(tiny_models, translate={"model": str(marian)})
+    run_folder(config, root, out)
+    generation = json.loads((marian / "generation_config.json").read_text())
+    generation["max_length"] = 77
+    (marian / "generation_config.json").write_text(json.dumps(generation))
+    with pytest.raises(RunError, match=r"translate\.resolved: 'sha256:[0-9a-f]+' -> 'sha256:"):
+        run_folder(config, root, out)
+
+
+# -- what a resume redoes ------------------------------------------------------------------
+
+
+def test_resume_retries_failures_and_keeps_finished_records(
+    tmp_path: Path, tiny_models: Path
+) -> None:
+    root, out = _corpus(tmp_path / "in", 3), tmp_path / "out"
+    (root / "later.txt").write_text("")
+    config = _config(tiny_models)
+    first = run_folder(config, root, out)
+    assert (first.done, first.failed) == (3, 1)
+    kept = (out / "records" / "a00.json").read_bytes()
+    (root / "later.txt").write_text("Banjir merendam rumah warga di Bandung.")
+    second = run_folder(config, root, out)
+    assert (second.done, second.failed, second.skipped) == (1, 0, 3)
+    assert (out / "records" / "a00.json").read_bytes() == kept
+    assert [r["status"] for r in _records(out)] == ["ok"] * 4
+
+
+def test_skipped_articles_stay_skipped_until_the_policy_changes(
+    tmp_path: Path, tiny_models: Path
+) -> None:
+    root, out = tmp_path / "in", tmp_path / "out"
+    root.mkdir()
+    (root / "en.txt").write_text(
+        "The president opened a new bridge in Jakarta on Monday, and residents said that "
+        "they had waited for it for a very long time because the river was wide."
+    )
+    skip = _config(tiny_models, run={"non_indonesian": "skip"})
+    assert run_folder(skip, root, out).not_indonesian == 1
+    assert run_folder(skip, root, out).skipped == 1
+    translate = _config(tiny_models, run={"non_indonesian": "translate"})
+    report = run_folder(translate, root, out, force=True)
+    assert report.done == 1 and _records(out)[0]["status"] == "ok"
+
+
+def test_leftover_temporary_files_are_removed(tmp_path: Path, tiny_models: Path) -> None:
+    root, out = _corpus(tmp_path / "in", 1), tmp_path / "out"
+    (out / "records").mkdir(parents=True)
+    (out / "records" / ".a00.json.x1y2.tmp").write_text('{"id": "a00", "sta')
+    (out / ".records.jsonl.z9.tmp").write_text("")
+    assert run_folder(_config(tiny_models), root, out).done == 1
+    assert not list(out.rglob("*.tmp"))
+
+
+def test_records_jsonl_holds_only_this_input_folders_articles(
+    tmp_path: Path, tiny_models: Path
+) -> None:
+    root, out = _corpus(tmp_path / "in", 3), tmp_path / "out"
+    run_folder(_config(tiny_models), root, out)
+    (root / "a01.txt").unlink()
+    run_folder(_config(tiny_models), root, out)
+    assert [r["id"] for r in _records(out)] == ["a00", "a02"]
+    assert (out / "records" / "a01.json").exists()  # kept, never deleted
+
+
+def test_atomic_open_leaves_the_old_file_when_writing_fails(tmp_path: Path) -> None:
+    target = tmp_path / "r.json"
+    target.write_text("old")
+    with pytest.raises(RuntimeError), atomic_open(target) as handle:
+        handle.write("half a reco")
+        raise RuntimeError("killed")
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
