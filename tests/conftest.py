@@ -13,11 +13,13 @@ BUILDER_VERSION = "1"  # bump when the tiny models' recipe changes, to rebuild t
 
 
 @pytest.fixture(scope="session")
-def tiny_models(request: pytest.FixtureRequest) -> Path:
+def tiny_models(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder with marian/ and bart/ tiny random-weight models (built once, reused)."""
     from pipeline.devtools.tiny_models import build_tiny_bart, build_tiny_marian
 
-    root = Path(request.config.cache.mkdir("id2en-tiny-models")) / BUILDER_VERSION
+    cache = getattr(request.config, "cache", None)  # None under -p no:cacheprovider
+    base = cache.mkdir("id2en-tiny-models") if cache else tmp_path_factory.mktemp("tiny")
+    root = Path(base) / BUILDER_VERSION
     done = root / ".complete"
     if not done.exists():
         shutil.rmtree(root, ignore_errors=True)
