@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import fcntl
+import functools
 import hashlib
 import json
 import logging
@@ -43,14 +46,22 @@ LOCK = ".id2en.lock"
 # Settings that change what a record contains; device, threads and progress do not.
 FINGERPRINT_SECTIONS = ("stages", "split", "translate", "summarize", "guards")
 FINGERPRINT_RUN_KEYS = ("non_indonesian",)
-# Keys that only change speed or memory: lowering a batch size after an out-of-memory
-# error must not need --force.
+# Keys that only change speed, memory or where files are found: lowering a batch size
+# after an out-of-memory error must not need --force.
 OPERATIONAL_KEYS = frozenset(
-    {"max_batch_tokens", "max_batch_sentences", "cache_path", "ct2_model_dir", "dedupe"}
+    {
+        "max_batch_tokens",
+        "max_batch_sentences",
+        "adapt_batch_to_memory",
+        "dedupe",
+        "dedupe_memory",
+        "cache_path",
+        "cache_dir",
+        "local_files_only",
+        "ct2_model_dir",
+    }
 )
-# Files whose bytes identify a local model folder; weights are sampled, not read whole.
-_MODEL_FILES = ("config.json", "generation_config.json", "tokenizer_config.json")
-_WEIGHT_SAMPLE = 1 << 20
+_WEIGHT_SAMPLE = 1 << 20  # bytes read from each end of a big (weights) file
 
 
 class RunError(RuntimeError):
@@ -123,7 +134,7 @@ def _folder_digest(folder: Path) -> str:
         size = path.stat().st_size
         digest.update(f"{path.name}:{size}\n".encode())
         with path.open("rb") as handle:
-            if path.name in _MODEL_FILES or size <= 2 * _WEIGHT_SAMPLE:
+            if size <= 2 * _WEIGHT_SAMPLE:
                 digest.update(handle.read())
             else:  # weights: the header and both ends tell two checkpoints apart
                 digest.update(handle.read(_WEIGHT_SAMPLE))
@@ -280,6 +291,7 @@ def run_folder(
         with _StopFlag(out_dir) as stop, _progress(config, len(todo)) as bar:
             for batch in _chunks(todo, config.run.batch_articles):
                 _run_batch(pipe, batch, out_dir, report, config)
+                _trim_heap()
                 report.elapsed = time.perf_counter() - started
                 bar.update(len(batch))
                 bar.set_postfix(sent_per_s=f"{report.sentences / max(report.elapsed, 1e-9):.1f}")
@@ -294,6 +306,28 @@ def run_folder(
         manifest["last_report"] = report.line()
         atomic_write_text(out_dir / MANIFEST, json.dumps(manifest, indent=1) + "\n")
     return report
+
+
+def _trim_heap() -> None:
+    """Hand freed heap pages back to the OS after each batch.
+
+    Batches of ever-different tensor shapes fragment glibc's heap, which then keeps the
+    freed pages: RSS creeps up over a long run although nothing leaks. Elsewhere a no-op.
+    """
+    libc = _libc()
+    if libc is not None:
+        libc.malloc_trim(0)
+
+
+@functools.cache
+def _libc() -> Any:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    except OSError:
+        return None
+    return libc if hasattr(libc, "malloc_trim") else None  # musl has none
 
 
 def _already_done(out_dir: Path, item: InputItem, config: PipelineConfig) -> bool:
