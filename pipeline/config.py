@@ -94,6 +94,12 @@ class TranslateSettings(ModelSource, GenerationOverrides):
     ct2_model_dir: str | None = Field(
         None, description="where converted CTranslate2 models are kept (default: user cache)"
     )
+    shortlist: str | None = Field(
+        None,
+        description="vocabulary shortlist file (CTranslate2 vmap format: source pieces TAB "
+        "target pieces; empty source = always allowed): the output layer scores only each "
+        "batch's candidates. Faster; measure its quality effect with `id2en eval`",
+    )
 
 
 class GuardSettingsConfig(_Section):

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import logging
 import time
-from collections import OrderedDict
-from dataclasses import dataclass
+from collections import Counter, OrderedDict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from pipeline.config import PipelineConfig
@@ -53,6 +57,7 @@ class TorchTranslateStage(ModelStage):
         self._ids: dict[str, list[int]] = {}  # token ids computed while fitting the window
         path = self.settings.cache_path
         self.cache = TranslationCache(path) if path else None
+        self._shortlist: Shortlist | None = None
 
     @property
     def generator(self) -> Any:
@@ -62,18 +67,29 @@ class TorchTranslateStage(ModelStage):
 
     def _make_generator(self) -> Any:
         """The generate step; other engines (CTranslate2) swap in their own here."""
-        return Generator(
-            self.loaded,
-            max_batch_tokens=self.settings.max_batch_tokens,
-            max_batch_items=self.settings.max_batch_sentences,
-            adapt_to_memory=self.settings.adapt_batch_to_memory,
-        )
+        kwargs: dict[str, Any] = {
+            "max_batch_tokens": self.settings.max_batch_tokens,
+            "max_batch_items": self.settings.max_batch_sentences,
+            "adapt_to_memory": self.settings.adapt_batch_to_memory,
+        }
+        if self.shortlist is not None:
+            return ShortlistGenerator(self.loaded, self.shortlist, **kwargs)
+        return Generator(self.loaded, **kwargs)
+
+    @property
+    def shortlist(self) -> Shortlist | None:
+        if self._shortlist is None and self.settings.shortlist:
+            self._shortlist = Shortlist.load(self.settings.shortlist)
+        return self._shortlist
 
     @property
     def engine_id(self) -> str:
-        """What besides model and settings decides the numbers: engine and precision."""
+        """What besides model and settings decides the numbers: engine, precision, shortlist."""
         dtype = str(self.loaded.dtype).replace("torch.", "")
-        return f"torch/{dtype}/{self.settings.quantize}"
+        return f"torch/{dtype}/{self.settings.quantize}" + self._shortlist_suffix()
+
+    def _shortlist_suffix(self) -> str:
+        return f"/shortlist-{self.shortlist.digest}" if self.shortlist is not None else ""
 
     @property
     def generation_settings(self) -> dict[str, Any]:
@@ -143,6 +159,10 @@ class TorchTranslateStage(ModelStage):
             len(todo),
         )
         return found | fresh
+
+    def recall(self, text: str) -> TranslationLike | None:
+        """This run's translation of `text`, if it is still in memory."""
+        return self._memo.get((self._namespace(), text))
 
     def _generate(self, texts: list[str]) -> list[TranslationLike]:
         generator = self.generator
@@ -268,3 +288,157 @@ class TorchTranslateStage(ModelStage):
                         f"sentence {unit.index}: translation stopped at the maximum length "
                         f"({output.output_tokens} tokens) and may be cut short"
                     )
+
+
+# ------------------------------------------------------------------ vocabulary shortlist
+
+
+@dataclass
+class Shortlist:
+    """A lexical shortlist, as Bergamot uses: per batch, the output layer scores only the
+    target tokens that the batch's source tokens make plausible, plus a fixed common set.
+
+    The file format is CTranslate2's vocabulary map (so both engines read one file): one
+    rule per line, ``source n-gram<TAB>target tokens``, space-separated SentencePiece
+    pieces; a line with an empty source lists tokens that are always candidates.
+    """
+
+    rules: list[dict[tuple[str, ...], list[str]]]  # by n-gram size - 1
+    fixed: list[str]
+    digest: str = ""
+    path: Path | None = None
+    sizes: list[int] = field(default_factory=list)  # candidates per batch, for reports
+
+    @classmethod
+    def load(cls, path: str | Path) -> Shortlist:
+        raw = Path(path).read_bytes()
+        rules: list[dict[tuple[str, ...], list[str]]] = []
+        fixed: list[str] = []
+        for line in raw.decode("utf-8").splitlines():
+            source, _, targets = line.partition("\t")
+            tokens = targets.split()
+            if not source.strip():
+                fixed.extend(tokens)
+                continue
+            key = tuple(source.split(" "))
+            while len(rules) < len(key):
+                rules.append({})
+            rules[len(key) - 1][key] = tokens
+        digest = hashlib.sha256(raw).hexdigest()[:12]
+        return cls(rules, fixed, digest, Path(path))
+
+    def candidates(self, sources: Iterable[Sequence[str]]) -> set[str]:
+        """Target pieces allowed for a batch of tokenized sources (every n-gram looked up)."""
+        allowed = set(self.fixed)
+        for tokens in sources:
+            for size, table in enumerate(self.rules, start=1):
+                for start in range(len(tokens) - size + 1):
+                    allowed.update(table.get(tuple(tokens[start : start + size]), ()))
+        return allowed
+
+
+def build_shortlist(
+    pairs: Iterable[tuple[Sequence[str], Sequence[str]]],
+    *,
+    frequent: int = 100,
+    per_source: int = 50,
+) -> tuple[list[str], dict[str, list[str]]]:
+    """Fixed tokens and per-source-token candidates from tokenized (source, target) pairs.
+
+    Bergamot aligns words; without an aligner, the Dice coefficient of co-occurrence
+    within a sentence pair ranks the candidates (good enough for a shortlist, whose misses
+    only cost quality where the model would have wanted a rare unlisted token). Pairs can be
+    parallel data or the model's own full-vocabulary outputs on a sample of the corpus.
+    """
+    source_count: Counter[str] = Counter()
+    target_count: Counter[str] = Counter()
+    together: Counter[tuple[str, str]] = Counter()
+    for source, target in pairs:
+        src, tgt = set(source), set(target)
+        source_count.update(src)
+        target_count.update(tgt)
+        together.update((s, t) for s in src for t in tgt)
+    fixed = [t for t, _ in target_count.most_common(frequent)]
+    ranked: dict[str, list[tuple[float, str]]] = {}
+    for (s, t), both in together.items():
+        dice = 2 * both / (source_count[s] + target_count[t])
+        ranked.setdefault(s, []).append((dice, t))
+    mapping = {
+        s: [t for _, t in sorted(options, key=lambda o: (-o[0], o[1]))[:per_source]]
+        for s, options in ranked.items()
+    }
+    return fixed, mapping
+
+
+def write_shortlist(path: str | Path, fixed: Sequence[str], mapping: dict[str, list[str]]) -> Path:
+    lines = ["\t" + " ".join(fixed)]
+    lines += [f"{source}\t{' '.join(targets)}" for source, targets in sorted(mapping.items())]
+    Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return Path(path)
+
+
+class _RestrictedHead:
+    """Stands in for a model's output layer: scores only `ids`, -inf elsewhere, so the
+    search and its logits processors still see full-vocabulary ids."""
+
+    def __init__(self, head: Any, ids: Any):
+        weight, bias = _parameter(head, "weight"), _parameter(head, "bias")
+        self.ids = ids
+        self.vocab = weight.shape[0]
+        self.weight = weight.index_select(0, ids)
+        self.bias = bias.index_select(0, ids) if bias is not None else None
+
+    def __call__(self, hidden: Any) -> Any:
+        import torch
+
+        scores = torch.matmul(hidden, self.weight.to(hidden.dtype).t())
+        if self.bias is not None:
+            scores = scores + self.bias.to(hidden.dtype)
+        out = hidden.new_full((*hidden.shape[:-1], self.vocab), float("-inf"))
+        out[..., self.ids] = scores
+        return out
+
+
+def _parameter(head: Any, name: str) -> Any:
+    """A Linear's weight or bias, dequantized (torch's dynamic int8 Linear has methods)."""
+    value = getattr(head, name, None)
+    value = value() if callable(value) else value
+    if value is not None and value.is_quantized:
+        value = value.dequantize()
+    return value
+
+
+@contextlib.contextmanager
+def restricted_output(model: Any, ids: Any) -> Iterator[None]:
+    """Swap the model's lm_head for a restricted one while one batch generates."""
+    head = model.get_output_embeddings()
+    original_forward = head.forward
+    restricted = _RestrictedHead(head, ids)
+    head.forward = restricted
+    try:
+        yield
+    finally:
+        head.forward = original_forward
+
+
+class ShortlistGenerator(Generator):
+    """Generator whose output layer, per batch, covers only the shortlist's candidates."""
+
+    def __init__(self, loaded: Any, shortlist: Shortlist, **kwargs: Any):
+        super().__init__(loaded, **kwargs)
+        self.shortlist = shortlist
+        tok = loaded.tokenizer
+        # Tokens the search may need whatever the source: end, unknown.
+        self._always = {t for t in (tok.eos_token, tok.unk_token) if t}
+
+    def _generate_once(self, batch: list[Sequence[int]], gen: dict[str, Any]) -> list[Any]:
+        import torch
+
+        tok = self.loaded.tokenizer
+        sources = [tok.convert_ids_to_tokens(list(ids)) for ids in batch]
+        pieces = self.shortlist.candidates(sources) | self._always
+        ids = sorted({i for i in tok.convert_tokens_to_ids(sorted(pieces)) if i is not None})
+        self.shortlist.sizes.append(len(ids))
+        index = torch.tensor(ids, dtype=torch.long, device=self.loaded.device)
+        with restricted_output(self.loaded.model, index):
+            return super()._generate_once(batch, gen)

@@ -35,7 +35,7 @@ from pipeline.models import (
     input_window,
     physical_cores,
 )
-from pipeline.stages.translate import TorchTranslateStage
+from pipeline.stages.translate import Shortlist, TorchTranslateStage
 from pipeline.translation_cache import model_fingerprint
 
 logger = logging.getLogger(__name__)
@@ -132,6 +132,12 @@ def resolve_compute_type(spec: str, device: CT2Device) -> str:
         raise ModelLoadError(
             f"translate.ct2_compute_type {spec!r} is not one of auto, {', '.join(_STORED)}"
         )
+    supported = _import_ct2().get_supported_compute_types(device.type, device.index)
+    if spec not in supported:
+        raise ModelLoadError(
+            f"translate.ct2_compute_type {spec!r} is not supported on {device}; "
+            f"this machine supports: {', '.join(sorted(supported))} (or use 'auto')"
+        )
     return spec
 
 
@@ -190,6 +196,31 @@ def ensure_converted(model_path: Path, target: Path, stored: str) -> Path:
             temp.rename(target)
         except OSError:  # another process finished first
             if not ct2.contains_model(str(target)):
+                raise
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)
+    return target
+
+
+def with_vocabulary_map(model_dir: Path, shortlist: Shortlist) -> Path:
+    """A sibling of the converted folder with the shortlist as its vmap.txt.
+
+    The weights are linked, not copied or re-converted: one conversion serves any number
+    of shortlists.
+    """
+    assert shortlist.path is not None
+    target = model_dir.with_name(f"{model_dir.name}-vmap-{shortlist.digest}")
+    if (target / "vmap.txt").exists():
+        return target
+    temp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        for item in model_dir.iterdir():
+            (temp / item.name).symlink_to(item.resolve())
+        shutil.copyfile(shortlist.path, temp / "vmap.txt")
+        try:
+            temp.rename(target)
+        except OSError:  # another process made it first
+            if not (target / "vmap.txt").exists():
                 raise
     finally:
         shutil.rmtree(temp, ignore_errors=True)
@@ -415,7 +446,7 @@ class CTranslate2TranslateStage(TorchTranslateStage):
 
     @property
     def engine_id(self) -> str:
-        return f"ctranslate2/{self.compute_type}"
+        return f"ctranslate2/{self.compute_type}" + self._shortlist_suffix()
 
     def _make_generator(self) -> CT2Generator:
         ct2 = _import_ct2()
@@ -425,6 +456,8 @@ class CTranslate2TranslateStage(TorchTranslateStage):
         stored = _STORED[compute]
         target = converted_dir(root, str(model_path), loaded.revision, stored)
         self.model_dir = ensure_converted(model_path, target, stored)
+        if self.shortlist is not None:
+            self.model_dir = with_vocabulary_map(self.model_dir, self.shortlist)
         threads = self.config.run.threads or physical_cores()
         translator = ct2.Translator(
             str(self.model_dir),
@@ -437,9 +470,12 @@ class CTranslate2TranslateStage(TorchTranslateStage):
         logger.info(
             "CTranslate2 %s on %s (%s, %d threads)", self.model_dir, device, compute, threads
         )
-        return CT2Generator(
+        generator = CT2Generator(
             translator,
             loaded.tokenizer,
             max_batch_tokens=self.settings.max_batch_tokens,
             max_batch_items=self.settings.max_batch_sentences,
         )
+        if self.shortlist is not None:
+            generator.translate_options["use_vmap"] = True
+        return generator

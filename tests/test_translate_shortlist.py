@@ -1,0 +1,102 @@
+"""The vocabulary shortlist: the file format, the builder, and both engines honouring it."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+from pipeline.stages.translate import Shortlist, build_shortlist, write_shortlist
+from tests.test_translate import SENTENCES, make_stage
+
+
+def test_candidates_are_the_fixed_set_plus_every_matching_ngram(tmp_path: Path) -> None:
+    path = tmp_path / "s.vmap"
+    path.write_text("\tthe a\n▁rumah\thouse home\n▁rumah ▁sakit\thospital\n", encoding="utf-8")
+    shortlist = Shortlist.load(path)
+    assert shortlist.candidates([["▁rumah"]]) == {"the", "a", "house", "home"}
+    assert shortlist.candidates([["▁rumah", "▁sakit"]]) == {
+        "the",
+        "a",
+        "house",
+        "home",
+        "hospital",
+    }
+    assert shortlist.candidates([["▁sakit", "▁rumah"]]) == {"the", "a", "house", "home"}
+
+
+def test_builder_keeps_frequent_targets_and_best_cooccurring_ones(tmp_path: Path) -> None:
+    pairs = [(["rumah", "besar"], ["big", "house"])] * 5 + [(["besar"], ["big"])] * 5
+    pairs += [(["kota"], ["city", "the"])] * 3
+    fixed, mapping = build_shortlist(pairs, frequent=1, per_source=1)
+    assert fixed == ["big"]
+    assert mapping["rumah"] == ["house"] and mapping["besar"] == ["big"]
+    written = Shortlist.load(write_shortlist(tmp_path / "s.vmap", fixed, mapping))
+    assert written.candidates([["rumah"]]) == {"big", "house"}
+
+
+def _random_shortlist(models: Path, out: Path, fixed: int, per_source: int) -> Path:
+    vocab = json.loads((models / "marian" / "vocab.json").read_text(encoding="utf-8"))
+    pieces = [p for p in vocab if p not in ("</s>", "<unk>", "<pad>")]
+    rng = random.Random(0)
+    mapping = {p: rng.sample(pieces, per_source) for p in pieces}
+    return write_shortlist(out, rng.sample(pieces, fixed), mapping)
+
+
+def _recorded_outputs(stage: Any, texts: list[str]) -> list[list[int]]:
+    model, recorded = stage.loaded.model, []
+    original = model.generate
+
+    def recording(**kwargs: Any) -> torch.Tensor:
+        output = original(**kwargs)
+        recorded.extend(output.tolist())
+        return output
+
+    model.generate = recording
+    try:
+        stage.translate_texts(texts)
+    finally:
+        del model.generate
+    return recorded
+
+
+def test_torch_outputs_use_only_candidate_tokens(tiny_models: Path, tmp_path: Path) -> None:
+    path = _random_shortlist(tiny_models, tmp_path / "s.vmap", fixed=10, per_source=3)
+    stage = make_stage(tiny_models, shortlist=str(path), num_beams=2)
+    tok = stage.loaded.tokenizer
+    sources = [[*tok.tokenize(t), tok.eos_token] for t in SENTENCES]
+    allowed = Shortlist.load(path).candidates(sources) | {tok.eos_token, tok.unk_token}
+    allowed_ids = set(tok.convert_tokens_to_ids(sorted(allowed))) | {tok.pad_token_id}
+    outputs = _recorded_outputs(stage, SENTENCES)
+    assert outputs and all(set(seq) <= allowed_ids for seq in outputs)
+    assert stage.generator.shortlist.sizes  # candidates counted per batch
+
+
+def test_a_shortlist_of_everything_changes_nothing(tiny_models: Path, tmp_path: Path) -> None:
+    vocab = json.loads((tiny_models / "marian" / "vocab.json").read_text(encoding="utf-8"))
+    path = write_shortlist(tmp_path / "all.vmap", [p for p in vocab if p != "<pad>"], {})
+    plain = make_stage(tiny_models, num_beams=3).translate_texts(SENTENCES)
+    listed = make_stage(tiny_models, num_beams=3, shortlist=str(path)).translate_texts(SENTENCES)
+    assert [listed[t].text for t in SENTENCES] == [plain[t].text for t in SENTENCES]
+
+
+def test_ctranslate2_vmap_agrees_with_the_torch_shortlist(
+    tiny_models: Path, tmp_path: Path
+) -> None:
+    pytest.importorskip("ctranslate2")
+    from tests.test_ct2 import make_ct2_stage
+
+    path = _random_shortlist(tiny_models, tmp_path / "s.vmap", fixed=20, per_source=5)
+    torch_stage = make_stage(tiny_models, shortlist=str(path), num_beams=2)
+    ct2_stage = make_ct2_stage(tiny_models, tmp_path / "ct2", shortlist=str(path), num_beams=2)
+    torch_out, ct2_out = (
+        torch_stage.translate_texts(SENTENCES),
+        ct2_stage.translate_texts(SENTENCES),
+    )
+    assert [ct2_out[t].text for t in SENTENCES] == [torch_out[t].text for t in SENTENCES]
+    assert ct2_stage.model_dir is not None and (ct2_stage.model_dir / "vmap.txt").exists()
+    assert "shortlist" in ct2_stage.engine_id and "shortlist" in torch_stage.engine_id
