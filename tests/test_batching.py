@@ -67,3 +67,30 @@ def test_memory_budget_follows_free_memory_within_floor_and_ceiling() -> None:
 def test_prior_estimate_is_in_a_sane_range_for_opus_mt() -> None:
     per_token = prior_bytes_per_token(layers=6, d_model=512, ffn=2048, vocab=54_796, dtype_bytes=2)
     assert 50_000 < per_token < 1_000_000
+
+
+def test_generator_sizes_each_batch_from_free_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CUDA path, simulated: batches shrink as free memory drops, none is lost."""
+    from pipeline import generation
+
+    calls: list[int] = []
+
+    def free_bytes() -> int:  # plenty for two batches, then scarce
+        calls.append(1)
+        return 10**12 if len(calls) <= 2 else 200_000
+
+    monkeypatch.setattr(generation, "_free_cuda_bytes", free_bytes)
+    monkeypatch.setattr(generation, "_cuda_peak_reset", lambda: 0)
+    monkeypatch.setattr(generation, "_cuda_peak", lambda: 4_000_000)  # bytes per batch
+    generator = generation.Generator.__new__(generation.Generator)
+    generator.max_batch_tokens, generator.max_batch_items = 4000, None
+    generator.memory_budget = MemoryBudget(ceiling=4000, prior_bytes_per_token=10.0)
+    rng = random.Random(1)
+    lengths = [rng.randint(5, 60) for _ in range(200)]
+    batches = list(generator._batches(lengths, beams=2))
+    assert sorted(i for b in batches for i in b) == list(range(200))
+    budgets = generator.memory_budget.history
+    assert budgets[0] == 4000 and budgets[-1] < 4000  # shrank once memory got scarce
+    for batch, budget in zip(batches, budgets, strict=True):
+        if len(batch) > 1:
+            assert padded_tokens(lengths, batch) * 2 <= budget
