@@ -371,6 +371,18 @@ def test_english_article_is_flagged_and_translated_by_default() -> None:
     assert "translated anyway" in article.warnings[0] and "skipped" not in article.meta
 
 
+def test_text_in_neither_language_gets_a_warning_and_is_still_translated() -> None:
+    french = (
+        "Le président a inauguré un nouveau pont à Jakarta lundi. Le pont relie deux "
+        "quartiers séparés depuis des années par une rivière, et les habitants disent "
+        "qu'ils attendaient ce pont depuis très longtemps déjà, avec impatience."
+    )
+    article = Article(id="f", text=french)
+    check_language(article, "skip")
+    assert article.warnings[0].startswith("the text does not look Indonesian (")
+    assert "skipped" not in article.meta  # only confident English is ever skipped
+
+
 def test_english_article_is_skipped_when_configured() -> None:
     article = Article(id="e", text=ENGLISH)
     check_language(article, "skip")

@@ -62,6 +62,7 @@ OPERATIONAL_KEYS = frozenset(
     }
 )
 _WEIGHT_SAMPLE = 1 << 20  # bytes read from each end of a big (weights) file
+SKIPPED = "skipped"  # meta key holding why an article was not processed
 
 
 class RunError(RuntimeError):
@@ -364,9 +365,6 @@ def _run_batch(
         else:
             report.done += 1
             report.sentences += len(article.sentences)
-
-
-SKIPPED = "skipped"  # meta key holding why an article was not processed
 
 
 def _read(item: InputItem, config: PipelineConfig) -> Article:
