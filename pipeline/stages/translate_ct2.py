@@ -21,6 +21,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -400,13 +401,18 @@ class CTranslate2TranslateStage(TorchTranslateStage):
         super().__init__(config)
         self.model_dir: Path | None = None
 
-    @property
+    @cached_property
     def device(self) -> CT2Device:
         return resolve_ct2_device(self.config.run.device)
 
-    @property
+    @cached_property
     def compute_type(self) -> str:
         return resolve_compute_type(self.settings.ct2_compute_type, self.device)
+
+    @cached_property
+    def model_path(self) -> Path:
+        """The HF model as a local folder, resolved once (a hub lookup may cost a request)."""
+        return local_model_path(self.settings)
 
     @property
     def loaded(self) -> LoadedModel:
@@ -419,7 +425,7 @@ class CTranslate2TranslateStage(TorchTranslateStage):
         from transformers import AutoConfig, AutoTokenizer, GenerationConfig
 
         source: ModelSource = self.settings
-        path = local_model_path(source)
+        path = self.model_path
         try:
             tokenizer = AutoTokenizer.from_pretrained(path)
             config = AutoConfig.from_pretrained(path)
@@ -452,7 +458,7 @@ class CTranslate2TranslateStage(TorchTranslateStage):
         ct2 = _import_ct2()
         loaded, device, compute = self.loaded, self.device, self.compute_type
         root = Path(self.settings.ct2_model_dir or default_ct2_root()).expanduser()
-        model_path = local_model_path(self.settings)
+        model_path = self.model_path
         stored = _STORED[compute]
         target = converted_dir(root, str(model_path), loaded.revision, stored)
         self.model_dir = ensure_converted(model_path, target, stored)
