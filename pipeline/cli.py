@@ -86,6 +86,31 @@ def build_parser() -> argparse.ArgumentParser:
         help="continue in OUT_DIR even though its records used other settings",
     )
     run.add_argument(
+        "--engine",
+        choices=["local", "ray"],
+        default="local",
+        help="local: this process (default); ray: spread batches over a Ray cluster "
+        '(pip install "id2en[ray]"; INPUT_DIR and OUT_DIR on storage every node sees)',
+    )
+    run.add_argument(
+        "--ray-address",
+        default=None,
+        metavar="ADDRESS",
+        help="Ray cluster to join, e.g. auto or ray://head:10001 (default: start a local one)",
+    )
+    run.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="ray engine: model-holding workers, one batch at a time each (default: 1)",
+    )
+    run.add_argument(
+        "--gpus-per-worker",
+        type=float,
+        default=0,
+        help="ray engine: GPUs each worker reserves, e.g. 1 (default: 0)",
+    )
+    run.add_argument(
         "--progress",
         choices=["auto", "always", "never"],
         default=None,
@@ -192,7 +217,20 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.formats:
         overrides.append(f"run.formats=[{', '.join(dict.fromkeys(args.formats))}]")
     config = load_config(args.config, overrides)
-    report = run_folder(config, args.input_dir, args.out, force=args.force)
+    if args.engine == "ray":
+        from pipeline.engines.ray import run_folder_ray
+
+        report = run_folder_ray(
+            config,
+            args.input_dir,
+            args.out,
+            force=args.force,
+            address=args.ray_address,
+            workers=args.workers,
+            gpus_per_worker=args.gpus_per_worker,
+        )
+    else:
+        report = run_folder(config, args.input_dir, args.out, force=args.force)
     print(report.line())
     for article_id, error in report.failures[:20]:
         print(f"  failed {article_id}: {error}", file=sys.stderr)

@@ -131,16 +131,17 @@ def test_killed_runs_resume_to_exactly_the_uninterrupted_records(
 
 
 def _signal_after_first_batch(monkeypatch: pytest.MonkeyPatch, signum: int) -> None:
-    real = local._run_batch
+    real = local.process_batch
     calls = {"n": 0}
 
-    def run_batch(*args: Any, **kwargs: Any) -> None:
-        real(*args, **kwargs)
+    def run_batch(*args: Any, **kwargs: Any) -> list[local.Outcome]:
+        outcomes = real(*args, **kwargs)
         calls["n"] += 1
         if calls["n"] == 1:
             os.kill(os.getpid(), signum)
+        return outcomes
 
-    monkeypatch.setattr(local, "_run_batch", run_batch)
+    monkeypatch.setattr(local, "process_batch", run_batch)
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])

@@ -80,15 +80,41 @@ class RunReport:
     interrupted: bool = False
     not_indonesian: int = 0  # recorded with status "skipped" (run.non_indonesian: skip)
     failures: list[tuple[str, str]] = field(default_factory=list)
+    guards: dict[str, int] = field(default_factory=dict)  # guard findings by kind, this run
+
+    def add(self, outcome: Outcome) -> None:
+        if outcome.status == "failed":
+            self.failed += 1
+            self.failures.append((outcome.id, outcome.error or ""))
+        elif outcome.status == "skipped":
+            self.not_indonesian += 1
+        else:
+            self.done += 1
+            self.sentences += outcome.sentences
+        for kind, count in outcome.guards.items():
+            self.guards[kind] = self.guards.get(kind, 0) + count
 
     def line(self) -> str:
         state = "interrupted" if self.interrupted else "finished"
         excluded = f", {self.not_indonesian} not Indonesian" if self.not_indonesian else ""
+        flagged = ", ".join(f"{kind} {n}" for kind, n in sorted(self.guards.items()))
+        guards = f"; output guards fired: {flagged}" if flagged else ""
         return (
             f"{state}: {self.done} done, {self.failed} failed, {self.skipped} skipped "
             f"(already done){excluded} of {self.total} articles; {self.sentences} sentences "
-            f"in {self.elapsed:.1f}s"
+            f"in {self.elapsed:.1f}s{guards}"
         )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one article in a batch: all the report needs, small enough to ship."""
+
+    id: str
+    status: str  # ok | failed | skipped
+    error: str | None = None
+    sentences: int = 0
+    guards: dict[str, int] = field(default_factory=dict)
 
 
 def config_fingerprint(config: PipelineConfig) -> tuple[str, dict[str, Any]]:
@@ -291,7 +317,8 @@ def run_folder(
         pipe = pipeline or Pipeline(config)
         with _StopFlag(out_dir) as stop, _progress(config, len(todo)) as bar:
             for batch in _chunks(todo, config.run.batch_articles):
-                _run_batch(pipe, batch, out_dir, report, config)
+                for outcome in process_batch(pipe, batch, out_dir, config):
+                    report.add(outcome)
                 _trim_heap()
                 report.elapsed = time.perf_counter() - started
                 bar.update(len(batch))
@@ -346,25 +373,26 @@ def _chunks(items: list[InputItem], size: int) -> Iterator[list[InputItem]]:
         yield items[start : start + size]
 
 
-def _run_batch(
-    pipe: Pipeline,
-    batch: list[InputItem],
-    out_dir: Path,
-    report: RunReport,
-    config: PipelineConfig,
-) -> None:
+def process_batch(
+    pipe: Pipeline, batch: list[InputItem], out_dir: Path, config: PipelineConfig
+) -> list[Outcome]:
+    """Read, process and write one batch; every engine's workers run this."""
     articles = [_read(item, config) for item in batch]
     pipe.process([a for a in articles if a.error is None and SKIPPED not in a.meta])
+    outcomes = []
     for article in articles:
-        write_record(out_dir, article_record(article))
-        if article.error is not None:
-            report.failed += 1
-            report.failures.append((article.id, article.error))
-        elif SKIPPED in article.meta:
-            report.not_indonesian += 1
-        else:
-            report.done += 1
-            report.sentences += len(article.sentences)
+        record = article_record(article)
+        write_record(out_dir, record)
+        outcomes.append(
+            Outcome(
+                id=article.id,
+                status=record["status"],
+                error=article.error,
+                sentences=len(article.sentences),
+                guards=dict(article.meta.get("guards", {})),
+            )
+        )
+    return outcomes
 
 
 def _read(item: InputItem, config: PipelineConfig) -> Article:
