@@ -7,6 +7,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import stat
 import tempfile
 import unicodedata
@@ -113,7 +114,18 @@ def _row_id(raw: bytes) -> str | None:
     except ValueError:
         return None
     value = row.get("id") if isinstance(row, dict) else None
-    return str(value) if value not in (None, "") else None
+    return _LONE_SURROGATE.sub("\ufffd", str(value)) if value not in (None, "") else None
+
+
+# JSON may escape half of a UTF-16 pair ("\ud800"); such text cannot be written as UTF-8.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _replace_surrogates(text: str) -> tuple[str, list[str]]:
+    text, count = _LONE_SURROGATE.subn("\ufffd", text)
+    if not count:
+        return text, []
+    return text, [f"replaced {count} lone UTF-16 surrogate(s) (invalid Unicode) with U+FFFD"]
 
 
 def _id_key(article_id: str) -> str:
@@ -215,7 +227,7 @@ def _read_row(item: InputItem, max_bytes: int | None) -> tuple[str, list[str]]:
         raise InputError(f"not a valid JSON line ({exc}); the other rows still run") from None
     if not isinstance(row, dict) or not isinstance(row.get("text"), str):
         raise InputError('expected an object like {"id": "...", "text": "..."}')
-    return row["text"], []
+    return _replace_surrogates(row["text"])
 
 
 def _strip_html(text: str, where: str) -> tuple[str, list[str]]:
