@@ -15,7 +15,10 @@ def test_lone_surrogates_in_a_jsonl_row_are_replaced_and_reported(
 ) -> None:
     root = tmp_path / "in"
     root.mkdir()
-    rows = '{"id": "a\\udc00", "text": "Halo \\ud800 dunia. Apa kabar?"}\n{"id": "b", "text": "Baik."}\n'
+    rows = (
+        '{"id": "a\\udc00", "text": "Halo \\ud800 dunia. Apa kabar?"}\n'
+        '{"id": "b", "text": "Baik."}\n'
+    )
     (root / "rows.jsonl").write_text(rows, encoding="utf-8")
     config = load_config(tiny_config_dict(tiny_models, stages={"summarize": None}))
     report = run_folder(config, root, tmp_path / "out")
