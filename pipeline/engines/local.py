@@ -332,6 +332,7 @@ def run_folder(
         export_records(out_dir, config.run.formats, [item.id for item in items])
         manifest["interrupted" if report.interrupted else "finished"] = _now()
         manifest["last_report"] = report.line()
+        manifest["elapsed_s"] = round(report.elapsed, 3)
         atomic_write_text(out_dir / MANIFEST, json.dumps(manifest, indent=1) + "\n")
     return report
 
@@ -455,11 +456,10 @@ def export_records(out_dir: Path, formats: list[str], ids: list[str] | None = No
 
 @contextmanager
 def _progress(config: PipelineConfig, total: int) -> Iterator[Any]:
-    from tqdm.auto import tqdm
+    """A bar in terminals and notebooks alike; silent in logs unless asked for."""
+    from pipeline.progress import progress_bar
 
-    mode = config.run.progress
-    disable = mode == "never" or (mode == "auto" and not sys.stderr.isatty())
-    bar = tqdm(total=total, unit="article", disable=disable, dynamic_ncols=True)
+    bar = progress_bar(total, config.run.progress, unit="article", dynamic_ncols=True)
     try:
         yield bar
     finally:

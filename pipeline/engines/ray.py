@@ -140,6 +140,7 @@ def run_folder_ray(
         report.elapsed = time.perf_counter() - started
         manifest["finished"] = _now()
         manifest["last_report"] = report.line()
+        manifest["elapsed_s"] = round(report.elapsed, 3)
         atomic_write_text(out_dir / MANIFEST, json.dumps(manifest, indent=1) + "\n")
     return report
 
