@@ -58,6 +58,7 @@ def require_cuda() -> tuple[str, bool]:
 def gpu_engines(ctx: argparse.Namespace, workload: bench.Workload, ct2: bool) -> list[Any]:
     engines = [
         bench.naive_engine(ctx, workload),
+        bench.sorted_batches_engine(ctx, workload),
         bench.stage_engine("id2en torch fp16", ctx, workload),
         bench.stage_engine("id2en torch bf16", ctx, workload, dtype="bfloat16"),
     ]

@@ -6,6 +6,7 @@ with the real opus-mt-id-en architecture (6+6 layers, d_model 512, vocab 54,796)
 
 Engines, all on the same sentences and the same token ids:
   naive                   transformers generate(), one sentence per call
+  transformers sorted     transformers by hand: sorted by length, batches of 32
   id2en torch fp32        translate.marian: pooled, sorted, token-budget batches
   id2en torch int8        the same with translate.quantize=dynamic-int8
   id2en ct2 int8          translate.ctranslate2 (int8): the full stage, articles in, English out
@@ -304,17 +305,10 @@ def naive_engine(ctx: argparse.Namespace, workload: Workload) -> Engine:
         import torch
         from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
-        dtype = getattr(torch, ctx.dtype) if ctx.dtype != "auto" else torch.float32
         tokenizer = AutoTokenizer.from_pretrained(ctx.model_dir)
-        net = AutoModelForSeq2SeqLM.from_pretrained(ctx.model_dir, dtype=dtype)
+        net = AutoModelForSeq2SeqLM.from_pretrained(ctx.model_dir, dtype=_torch_dtype(ctx))
         net = net.to(ctx.device).eval()
-        settings = {
-            "num_beams": workload.beams,
-            "max_new_tokens": workload.steps,
-            "min_new_tokens": workload.steps,
-            "forced_eos_token_id": None,
-            "max_length": None,
-        }
+        settings = _forced_length_settings(workload)
 
         def run(indices: list[int]) -> list[tuple[str, int]]:
             out = []
@@ -330,6 +324,55 @@ def naive_engine(ctx: argparse.Namespace, workload: Workload) -> Engine:
         return run
 
     return Engine("naive (1 sentence / generate)", load, subset=True)
+
+
+def sorted_batches_engine(ctx: argparse.Namespace, workload: Workload, size: int = 32) -> Engine:
+    """Plain transformers done well by hand: sorted by length, fixed batches of `size`."""
+
+    def load() -> Runner:
+        import torch
+        from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(ctx.model_dir)
+        net = AutoModelForSeq2SeqLM.from_pretrained(ctx.model_dir, dtype=_torch_dtype(ctx))
+        net = net.to(ctx.device).eval()
+        settings = _forced_length_settings(workload)
+
+        def run(indices: list[int]) -> list[tuple[str, int]]:
+            order = sorted(indices, key=lambda i: -len(workload.ids[i]))
+            found: dict[int, tuple[str, int]] = {}
+            for start in range(0, len(order), size):
+                batch = order[start : start + size]
+                inputs = tokenizer(
+                    [workload.texts[i] for i in batch], return_tensors="pt", padding=True
+                )
+                with torch.inference_mode():
+                    sequences = net.generate(**inputs.to(ctx.device), **settings).cpu()
+                texts = tokenizer.batch_decode(sequences, skip_special_tokens=True)
+                for i, text, seq in zip(batch, texts, sequences, strict=True):
+                    found[i] = (text.strip(), int((seq != tokenizer.pad_token_id).sum()))
+            return [found[i] for i in indices]
+
+        run([0])  # warm-up
+        return run
+
+    return Engine(f"transformers sorted, {size}/batch", load)
+
+
+def _torch_dtype(ctx: argparse.Namespace) -> Any:
+    import torch
+
+    return getattr(torch, ctx.dtype) if ctx.dtype != "auto" else torch.float32
+
+
+def _forced_length_settings(workload: Workload) -> dict[str, Any]:
+    return {
+        "num_beams": workload.beams,
+        "max_new_tokens": workload.steps,
+        "min_new_tokens": workload.steps,
+        "forced_eos_token_id": None,
+        "max_length": None,
+    }
 
 
 def raw_ct2_engine(
@@ -494,6 +537,7 @@ def build_model(ctx: argparse.Namespace) -> Path:
 def cpu_engines(ctx: argparse.Namespace, workload: Workload) -> list[Engine]:
     engines = [
         naive_engine(ctx, workload),
+        sorted_batches_engine(ctx, workload),
         stage_engine("id2en torch fp32", ctx, workload),
         stage_engine("id2en torch int8", ctx, workload, quantize="dynamic-int8"),
         stage_engine("id2en ct2 int8", ctx, workload, ct2=True, ct2_compute_type="int8"),
