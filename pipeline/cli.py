@@ -11,11 +11,20 @@ from typing import Any
 
 from pipeline import __version__
 
-EXIT_OK, EXIT_FAILED_ARTICLES, EXIT_USAGE, EXIT_MODEL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+EXIT_OK, EXIT_FAILED_ARTICLES, EXIT_USAGE, EXIT_MODEL, EXIT_IO, EXIT_INTERRUPTED = (
+    0,
+    1,
+    2,
+    3,
+    4,
+    130,
+)
 
 EPILOG = """\
 exit codes: 0 all articles done; 1 some articles failed (see their records);
-2 bad arguments, config or input folder; 3 a model could not be loaded;
+2 bad arguments, config or input folder, output folder locked by another run, or
+settings/models changed since the last run in OUT_DIR (see --force); 3 a model could
+not be loaded; 4 a file system error (disk full, permissions) stopped the run;
 130 stopped by Ctrl-C/SIGTERM (run the same command again to resume).
 """
 
@@ -344,6 +353,10 @@ def main(argv: list[str] | None = None) -> int:
     except ModelLoadError as exc:
         print(f"id2en: {exc}", file=sys.stderr)
         return EXIT_MODEL
+    except OSError as exc:
+        # Records written so far are whole (atomic writes): the same command resumes.
+        print(f"id2en: {exc}; fix it and run the same command again to resume", file=sys.stderr)
+        return EXIT_IO
     except KeyboardInterrupt:
         print("id2en: interrupted; run the same command again to resume", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -178,3 +178,20 @@ def test_format_flag_adds_parquet_beside_jsonl(
     table = pq.read_table(out / "records.parquet")
     assert sorted(table.column("id").to_pylist()) == EXPECTED_IDS
     assert sorted(_records(out)) == EXPECTED_IDS
+
+
+def test_disk_errors_exit_4_with_a_resume_hint(
+    folder: Path,
+    config_file: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def full_disk(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("pipeline.engines.local.write_record", full_disk)
+    code = main(["run", str(folder), "-o", str(tmp_path / "out"), "-c", str(config_file)])
+    assert code == 4
+    err = capsys.readouterr().err
+    assert "No space left on device" in err and "run the same command again" in err
