@@ -26,7 +26,9 @@ Fairness:
   trips them, and their retries would be extra work no other engine does).
 - On a shared machine background load comes and goes, so the work is dealt into rounds of
   length-stratified chunks and every engine runs each chunk in turn, in rotating order; the
-  "others" column shows how many cores other processes used meanwhile.
+  "others" column shows how many cores other processes used meanwhile: trust rows near 0.
+  (Each round pools only its chunk, so --quick's 32-sentence pools pad more than a real
+  run, whose 16 articles pool hundreds of sentences: the batched rows are pessimistic.)
 - Threads = physical cores for torch and CTranslate2; warm-up calls are not timed.
 - "peak MB" is the process's resident memory (GPU: device memory in use) while that engine
   ran, with every engine's model loaded at once.
