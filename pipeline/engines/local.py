@@ -286,6 +286,46 @@ def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S%z")
 
 
+@dataclass
+class PreparedRun:
+    """A run's to-do list and bookkeeping, shared by the local and Ray engines."""
+
+    items: list[InputItem]
+    todo: list[InputItem]
+    report: RunReport
+    started: float
+
+    def tick(self) -> None:
+        self.report.elapsed = time.perf_counter() - self.started
+
+
+@contextmanager
+def prepared_run(
+    config: PipelineConfig, input_dir: Path, out_dir: Path, *, force: bool, engine: str
+) -> Iterator[PreparedRun]:
+    """Lock OUT, check and write the manifest, list what is left to do; afterwards export
+    the records and close the manifest, also when the run was interrupted."""
+    started = time.perf_counter()
+    items = discover(Path(input_dir))
+    with run_lock(out_dir):
+        manifest = _check_manifest(out_dir, config, force)
+        manifest.update({"started": _now(), "engine": engine})
+        manifest.pop("finished", None)
+        atomic_write_text(out_dir / MANIFEST, json.dumps(manifest, indent=1) + "\n")
+        if removed := remove_temp_files(out_dir):
+            logger.info("removed %d temporary files left by an earlier, killed run", removed)
+        todo = [item for item in items if not _already_done(out_dir, item, config)]
+        report = RunReport(total=len(items), skipped=len(items) - len(todo))
+        run = PreparedRun(items, todo, report, started)
+        yield run
+        run.tick()
+        export_records(out_dir, config.run.formats, [item.id for item in items])
+        manifest["interrupted" if report.interrupted else "finished"] = _now()
+        manifest["last_report"] = report.line()
+        manifest["elapsed_s"] = round(report.elapsed, 3)
+        atomic_write_text(out_dir / MANIFEST, json.dumps(manifest, indent=1) + "\n")
+
+
 def run_folder(
     config: PipelineConfig,
     input_dir: Path,
@@ -300,27 +340,16 @@ def run_folder(
     Safe to kill at any moment: records are written whole or not at all, and running
     again on the same out_dir does only what is missing or failed.
     """
-    input_dir, out_dir = Path(input_dir), Path(out_dir)
-    report = RunReport()
-    started = time.perf_counter()
-    items = discover(input_dir)
-    report.total = len(items)
-    with run_lock(out_dir):
-        manifest = _check_manifest(out_dir, config, force)
-        manifest["started"] = _now()
-        manifest.pop("finished", None)
-        atomic_write_text(out_dir / MANIFEST, json.dumps(manifest, indent=1) + "\n")
-        if removed := remove_temp_files(out_dir):
-            logger.info("removed %d temporary files left by an earlier, killed run", removed)
-        todo = [item for item in items if not _already_done(out_dir, item, config)]
-        report.skipped = len(items) - len(todo)
+    out_dir = Path(out_dir)
+    with prepared_run(config, input_dir, out_dir, force=force, engine="local") as run:
+        report = run.report
         pipe = pipeline or Pipeline(config)
-        with _StopFlag(out_dir) as stop, _progress(config, len(todo)) as bar:
-            for batch in _chunks(todo, config.run.batch_articles):
+        with _StopFlag(out_dir) as stop, _progress(config, len(run.todo)) as bar:
+            for batch in _chunks(run.todo, config.run.batch_articles):
                 for outcome in process_batch(pipe, batch, out_dir, config):
                     report.add(outcome)
                 _trim_heap()
-                report.elapsed = time.perf_counter() - started
+                run.tick()
                 bar.update(len(batch))
                 bar.set_postfix(sent_per_s=f"{report.sentences / max(report.elapsed, 1e-9):.1f}")
                 if on_batch:
@@ -328,12 +357,6 @@ def run_folder(
                 if stop.requested:
                     report.interrupted = True
                     break
-        report.elapsed = time.perf_counter() - started
-        export_records(out_dir, config.run.formats, [item.id for item in items])
-        manifest["interrupted" if report.interrupted else "finished"] = _now()
-        manifest["last_report"] = report.line()
-        manifest["elapsed_s"] = round(report.elapsed, 3)
-        atomic_write_text(out_dir / MANIFEST, json.dumps(manifest, indent=1) + "\n")
     return report
 
 

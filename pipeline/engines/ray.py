@@ -10,26 +10,20 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from pipeline.config import PipelineConfig
 from pipeline.engines.local import (
-    MANIFEST,
     Outcome,
     RunError,
     RunReport,
-    _already_done,
-    _check_manifest,
-    _now,
     _progress,
-    export_records,
+    prepared_run,
     process_batch,
-    run_lock,
 )
-from pipeline.io import InputItem, atomic_write_text, discover, remove_temp_files
+from pipeline.io import InputItem
 
 logger = logging.getLogger(__name__)
 
@@ -102,20 +96,9 @@ def run_folder_ray(
         import ray
     except ImportError:
         raise RunError('the ray engine needs Ray: pip install "id2en[ray]"') from None
-    input_dir, out_dir = Path(input_dir), Path(out_dir)
-    report = RunReport()
-    started = time.perf_counter()
-    items = discover(input_dir)
-    report.total = len(items)
-    with run_lock(out_dir):
-        manifest = _check_manifest(out_dir, config, force)
-        manifest.update({"started": _now(), "engine": "ray"})
-        manifest.pop("finished", None)
-        atomic_write_text(out_dir / MANIFEST, json.dumps(manifest, indent=1) + "\n")
-        remove_temp_files(out_dir)
-        todo = [item for item in items if not _already_done(out_dir, item, config)]
-        report.skipped = len(items) - len(todo)
-        if todo:
+    out_dir = Path(out_dir)
+    with prepared_run(config, input_dir, out_dir, force=force, engine="ray") as run:
+        if run.todo:
             ray.init(
                 address=address,
                 ignore_reinit_error=True,
@@ -123,26 +106,13 @@ def run_folder_ray(
                 include_dashboard=False,
                 configure_logging=False,
             )
-            with _progress(config, len(todo)) as bar:
-                for outcome in _outcomes(
-                    ray,
-                    config,
-                    out_dir,
-                    todo,
-                    workers,
-                    cpus_per_worker or float(config.run.threads or 1),
-                    gpus_per_worker,
-                ):
-                    report.add(_outcome(outcome))
+            cpus = cpus_per_worker or float(config.run.threads or 1)
+            rows = _outcomes(ray, config, out_dir, run.todo, workers, cpus, gpus_per_worker)
+            with _progress(config, len(run.todo)) as bar:
+                for row in rows:
+                    run.report.add(_outcome(row))
                     bar.update(1)
-            report.elapsed = time.perf_counter() - started
-        export_records(out_dir, config.run.formats, [item.id for item in items])
-        report.elapsed = time.perf_counter() - started
-        manifest["finished"] = _now()
-        manifest["last_report"] = report.line()
-        manifest["elapsed_s"] = round(report.elapsed, 3)
-        atomic_write_text(out_dir / MANIFEST, json.dumps(manifest, indent=1) + "\n")
-    return report
+    return run.report
 
 
 def _outcomes(
