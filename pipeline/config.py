@@ -293,7 +293,7 @@ def _resolve_relative_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
     for section in ("translate", "summarize"):
         block = data.get(section)
         if isinstance(block, dict):
-            for key in ("model", "cache_dir", "cache_path", "ct2_model_dir"):
+            for key in ("model", "cache_dir", "cache_path", "ct2_model_dir", "shortlist"):
                 value = block.get(key)
                 if isinstance(value, str) and value.startswith(("./", "../")):
                     block[key] = str((base / value).resolve())

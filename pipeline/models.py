@@ -26,19 +26,19 @@ class ModelLoadError(RuntimeError):
 
 
 def physical_cores() -> int:
-    """Physical cores: hyper-threads slow GEMM-bound inference rather than help it."""
+    """Physical cores we may run on: hyper-threads slow GEMM-bound inference, not help it."""
     try:
-        import psutil  # type: ignore[import-untyped]
-
-        cores = psutil.cpu_count(logical=False)
-        if cores:
-            return int(cores)
-    except ImportError:
-        pass
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
+        allowed = sorted(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return max(1, (os.cpu_count() or 2) // 2)
+    cores = set()
+    for cpu in allowed:
+        siblings = Path(f"/sys/devices/system/cpu/cpu{cpu}/topology/thread_siblings_list")
+        try:
+            cores.add(siblings.read_text().strip())
+        except OSError:
+            cores.add(str(cpu))  # no topology (containers): count the CPU itself
+    return max(1, len(cores))
 
 
 def set_threads(threads: int | None) -> int:
