@@ -84,7 +84,7 @@ class Generator:
         lengths = [len(x) for x in ids]
         results: list[Generated | None] = [None] * len(ids)
         for batch in self._batches(lengths, beams):
-            groups = _group_by_settings(batch, gen, per_item)
+            groups = group_by_settings(batch, gen, per_item)
             for settings, members in groups:
                 for index, out in zip(members, self._run(ids, members, settings), strict=True):
                     results[index] = out
@@ -192,11 +192,12 @@ def _cuda_peak() -> int:
     return int(torch.cuda.max_memory_allocated())
 
 
-def _group_by_settings(
+def group_by_settings(
     batch: list[int],
     gen: dict[str, Any],
     per_item: Callable[[int, dict[str, Any]], dict[str, Any]] | None,
 ) -> list[tuple[dict[str, Any], list[int]]]:
+    """Split a batch into groups that share generation settings (per-item length caps)."""
     if per_item is None:
         return [(gen, batch)]
     groups: dict[str, tuple[dict[str, Any], list[int]]] = {}

@@ -28,7 +28,7 @@ from typing import Any
 
 from pipeline.batching import token_budget_batches
 from pipeline.config import ModelSource, PipelineConfig
-from pipeline.generation import Generated, is_out_of_memory
+from pipeline.generation import Generated, group_by_settings, is_out_of_memory
 from pipeline.models import (
     LoadedModel,
     ModelLoadError,
@@ -328,7 +328,7 @@ class CT2Generator:
         tokens = [self.tokenizer.convert_ids_to_tokens(list(x)) for x in ids]
         results: list[Generated | None] = [None] * len(ids)
         for batch in token_budget_batches([len(x) for x in ids], budget, self.max_batch_items):
-            for settings, members in _groups(batch, gen, per_item):
+            for settings, members in group_by_settings(batch, gen, per_item):
                 options = ct2_options(settings, self.tokenizer) | self.translate_options
                 forced_end = settings.get("forced_eos_token_id") is not None
                 outputs = self._run(tokens, members, options, forced_end)
@@ -375,20 +375,6 @@ class CT2Generator:
             )
             for text, out, finished in zip(texts, outputs, ended, strict=True)
         ]
-
-
-def _groups(
-    batch: list[int],
-    gen: dict[str, Any],
-    per_item: Callable[[int, dict[str, Any]], dict[str, Any]] | None,
-) -> list[tuple[dict[str, Any], list[int]]]:
-    if per_item is None:
-        return [(gen, batch)]
-    groups: dict[str, tuple[dict[str, Any], list[int]]] = {}
-    for index in batch:
-        settings = per_item(index, gen)
-        groups.setdefault(repr(sorted(settings.items())), (settings, []))[1].append(index)
-    return list(groups.values())
 
 
 # ------------------------------------------------------------------ the stage
