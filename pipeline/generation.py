@@ -39,6 +39,14 @@ def generation_kwargs(defaults: dict[str, Any], overrides: dict[str, Any]) -> di
     return merged
 
 
+def token_ids(
+    tokenizer: Any, texts: Sequence[str], *, truncate_to: int | None = None
+) -> list[list[int]]:
+    """Token ids with the tokenizer's special tokens; cut only when `truncate_to` asks."""
+    kwargs: dict[str, Any] = {"truncation": True, "max_length": truncate_to} if truncate_to else {}
+    return list(tokenizer(list(texts), **kwargs)["input_ids"])
+
+
 def is_out_of_memory(exc: BaseException) -> bool:
     import torch
 
@@ -67,11 +75,7 @@ class Generator:
             self.memory_budget = MemoryBudget(max_batch_tokens, _prior_bytes(loaded))
 
     def token_ids(self, texts: Sequence[str], *, truncate_to: int | None = None) -> list[list[int]]:
-        tok = self.loaded.tokenizer
-        kwargs: dict[str, Any] = (
-            {"truncation": True, "max_length": truncate_to} if truncate_to else {}
-        )
-        return list(tok(list(texts), **kwargs)["input_ids"])
+        return token_ids(self.loaded.tokenizer, texts, truncate_to=truncate_to)
 
     def generate(
         self,

@@ -118,7 +118,7 @@ def input_window(model: Any, tokenizer: Any) -> int:
     return min(candidates) if candidates else 512
 
 
-def _offline(source: ModelSource) -> bool:
+def is_offline(source: ModelSource) -> bool:
     flag = os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes", "on"}
     return source.local_files_only or flag
 
@@ -126,7 +126,7 @@ def _offline(source: ModelSource) -> bool:
 def _load_error(source: ModelSource, exc: Exception) -> ModelLoadError:
     where = "the local folder" if Path(source.model).exists() else "the Hugging Face hub/cache"
     cache = source.cache_dir or os.environ.get("HF_HOME") or "~/.cache/huggingface"
-    tried = "local files only (offline)" if _offline(source) else "local folder, cache, download"
+    tried = "local files only (offline)" if is_offline(source) else "local folder, cache, download"
     return ModelLoadError(
         f"could not load model {source.model!r} (revision {source.revision or 'default'}) "
         f"from {where}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}\n"
@@ -163,7 +163,7 @@ def load_seq2seq(
         source.model,
         source.revision,
         source.cache_dir,
-        _offline(source),
+        is_offline(source),
         device,
         dtype,
         task,

@@ -28,12 +28,13 @@ from typing import Any
 
 from pipeline.batching import token_budget_batches
 from pipeline.config import ModelSource, PipelineConfig
-from pipeline.generation import Generated, group_by_settings, is_out_of_memory
+from pipeline.generation import Generated, group_by_settings, is_out_of_memory, token_ids
 from pipeline.models import (
     LoadedModel,
     ModelLoadError,
     generation_defaults,
     input_window,
+    is_offline,
     physical_cores,
 )
 from pipeline.stages.translate import Shortlist, TorchTranslateStage
@@ -148,7 +149,7 @@ def local_model_path(source: ModelSource) -> Path:
         return Path(source.model)
     from huggingface_hub import snapshot_download
 
-    offline = source.local_files_only or os.environ.get("HF_HUB_OFFLINE", "") in {"1", "true"}
+    offline = is_offline(source)
     try:
         path = snapshot_download(
             source.model,
@@ -312,10 +313,7 @@ class CT2Generator:
         self.translate_options: dict[str, Any] = {}  # extra options (e.g. use_vmap)
 
     def token_ids(self, texts: Sequence[str], *, truncate_to: int | None = None) -> list[list[int]]:
-        kwargs: dict[str, Any] = (
-            {"truncation": True, "max_length": truncate_to} if truncate_to else {}
-        )
-        return list(self.tokenizer(list(texts), **kwargs)["input_ids"])
+        return token_ids(self.tokenizer, texts, truncate_to=truncate_to)
 
     def generate(
         self,
