@@ -7,7 +7,9 @@ with the real opus-mt-id-en architecture (6+6 layers, d_model 512, vocab 54,796)
 Engines, all on the same sentences and the same token ids:
   naive                   transformers generate(), one sentence per call
   transformers sorted     transformers by hand: sorted by length, batches of 32
-  id2en torch fp32        translate.marian: pooled, sorted, token-budget batches
+  id2en torch fp32        translate.marian: pooled, sorted, token-budget batches, id2en's
+                          beam-search loop (pipeline/beam_search.py)
+  ... transformers' loop  the same with translate.search_loop=transformers
   id2en torch int8        the same with translate.quantize=dynamic-int8
   id2en ct2 int8          translate.ctranslate2 (int8): the full stage, articles in, English out
   raw ct2 int8            ctranslate2.Translator.translate_batch on pre-tokenized ids with
@@ -541,6 +543,7 @@ def cpu_engines(ctx: argparse.Namespace, workload: Workload) -> list[Engine]:
         naive_engine(ctx, workload),
         sorted_batches_engine(ctx, workload),
         stage_engine("id2en torch fp32", ctx, workload),
+        stage_engine("... transformers' loop", ctx, workload, search_loop="transformers"),
         stage_engine("id2en torch int8", ctx, workload, quantize="dynamic-int8"),
         stage_engine("id2en ct2 int8", ctx, workload, ct2=True, ct2_compute_type="int8"),
         raw_ct2_engine("raw ct2 int8", ctx, workload, "id2en ct2 int8", "int8"),

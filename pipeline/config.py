@@ -63,7 +63,18 @@ class SplitSettings(_Section):
     extra_abbreviations: list[str] = Field(default_factory=list)
 
 
-class TranslateSettings(ModelSource, GenerationOverrides):
+class SearchLoop(_Section):
+    """Which beam-search loop runs inside generate()."""
+
+    search_loop: Literal["id2en", "transformers"] = Field(
+        "id2en",
+        description="id2en: a leaner beam-search loop (same search, scores only each beam's "
+        "top candidates; settings it does not mirror fall back to transformers' own); "
+        "transformers: generate()'s loop as it is",
+    )
+
+
+class TranslateSettings(ModelSource, GenerationOverrides, SearchLoop):
     model: str = "Helsinki-NLP/opus-mt-id-en"
     max_batch_tokens: int = Field(
         6000, ge=64, description="token budget per batch (padded source tokens x beams)"
@@ -109,7 +120,7 @@ class GuardSettingsConfig(_Section):
     length_ratio_max: float = Field(2.5, gt=0)
 
 
-class SummarizeSettings(ModelSource, GenerationOverrides):
+class SummarizeSettings(ModelSource, GenerationOverrides, SearchLoop):
     model: str = "sshleifer/distilbart-cnn-12-6"
     long_input: Literal["chunk", "truncate", "error"] = "chunk"
     max_input_tokens: int | None = Field(

@@ -64,8 +64,10 @@ class Generator:
         max_batch_tokens: int,
         max_batch_items: int,
         adapt_to_memory: bool = False,
+        search_loop: str = "id2en",
     ):
         self.loaded = loaded
+        self.search_loop = search_loop
         self.max_batch_tokens = max_batch_tokens
         self.max_batch_items = max_batch_items
         self.oom_retries = 0
@@ -153,6 +155,10 @@ class Generator:
             )
             for k, v in padded.items()
         }
+        if self.search_loop == "id2en":
+            from pipeline.beam_search import lean_beam_search
+
+            gen = {**gen, "custom_generate": lean_beam_search}
         with torch.inference_mode():
             output = loaded.model.generate(**inputs, **gen)
         sequences = output.cpu() if on_gpu else output

@@ -42,6 +42,7 @@ class ModelStage:
                 self.loaded,
                 max_batch_tokens=self.settings.max_batch_tokens,
                 max_batch_items=getattr(self.settings, "max_batch_sentences", 64),
+                search_loop=self.settings.search_loop,
             )
         return self._generator
 
@@ -54,11 +55,15 @@ class ModelStage:
     def window(self) -> int:
         return self.settings.max_input_tokens or self.loaded.max_input_tokens
 
+    def describe(self) -> dict[str, Any]:
+        """What made this stage's outputs, for each record's meta.models."""
+        return self.loaded.describe() | {"stage": self.name}
+
     def record(
         self, articles: list[Article], family: str, elapsed: float, weights: list[int]
     ) -> None:
         """Model description and this stage's share of the batch time, on each article."""
-        description = self.loaded.describe() | {"stage": self.name}
+        description = self.describe()
         total = sum(weights) or 1
         for article, weight in zip(articles, weights, strict=True):
             article.meta.setdefault("models", {})[family] = description

@@ -71,6 +71,7 @@ class TorchTranslateStage(ModelStage):
             "max_batch_tokens": self.settings.max_batch_tokens,
             "max_batch_items": self.settings.max_batch_sentences,
             "adapt_to_memory": self.settings.adapt_batch_to_memory,
+            "search_loop": self.settings.search_loop,
         }
         if self.shortlist is not None:
             return ShortlistGenerator(self.loaded, self.shortlist, **kwargs)
@@ -81,6 +82,9 @@ class TorchTranslateStage(ModelStage):
         if self._shortlist is None and self.settings.shortlist:
             self._shortlist = Shortlist.load(self.settings.shortlist)
         return self._shortlist
+
+    def describe(self) -> dict[str, Any]:
+        return super().describe() | {"engine": self.engine_id}
 
     @property
     def engine_id(self) -> str:

@@ -1,0 +1,498 @@
+"""A leaner beam-search loop, plugged into transformers' generate() as `custom_generate`.
+
+transformers' own loop makes many passes over the full (beams x vocabulary) score matrix
+at every step: a float copy, log_softmax, each logits processor's clone/where/add, a second
+log_softmax when the model asks for renormalised scores, then the running-score add, and it
+reorders the cross-attention cache, which is the same for every beam of a sentence. For
+opus-mt's 54,796-token vocabulary those passes cost a third of CPU decoding time.
+
+This loop keeps transformers' search exactly (the same candidates per step, the same
+finished-hypothesis bookkeeping, length penalty and early stopping, ported from
+`GenerationMixin._beam_search`) and changes only how the scores are computed:
+
+- only each beam's top 2*beams tokens can enter the top 2*beams of its sentence, so the
+  log-probability (logit - logsumexp) is computed for those candidates alone;
+- the processors Marian and BART use are applied as column bans on the logits (bad words,
+  minimum length) or as a forced first (bos) or last (eos) token; `renormalize_logits`
+  becomes "logsumexp over the allowed tokens", which is what renormalising means;
+- only the decoder's self-attention cache is reordered.
+
+Anything else (sampling, other processors or stopping criteria, returned scores) runs
+transformers' own `_beam_search` unchanged, so results never depend on this module being
+clever. Beam outputs equal transformers' up to floating-point rounding in the scores.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import math
+from dataclasses import dataclass
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ScorePlan:
+    """What the logits processors and stopping criteria amount to, in plain terms."""
+
+    banned: tuple[int, ...]  # always -inf (bad words of length one)
+    eos: tuple[int, ...]  # end-of-sequence ids
+    min_length: int  # ban eos while the decoder sequence is shorter than this
+    forced: dict[int, int]  # decoder length -> the only token allowed next (bos / eos)
+    renormalize: bool  # log-probs over the allowed tokens only
+    max_length: int
+
+
+def plan_scoring(
+    logits_processor: Any, stopping_criteria: Any, generation_config: Any
+) -> ScorePlan | None:
+    """The plan, or None when a processor or criterion is one this loop does not mirror."""
+    from transformers.generation import logits_process as lp
+    from transformers.generation import stopping_criteria as sc
+
+    eos_tensor = getattr(generation_config, "_eos_token_tensor", None)
+    eos = tuple(int(t) for t in eos_tensor.reshape(-1).tolist()) if eos_tensor is not None else ()
+    banned: set[int] = set()
+    min_length, forced, renormalize = 0, {}, False
+    processors = list(logits_processor or [])
+    for processor in processors:
+        if renormalize:  # normalisation must come last, as transformers puts it
+            return None
+        kind = type(processor)
+        if kind is lp.MinLengthLogitsProcessor:
+            min_length = max(min_length, int(processor.min_length))
+        elif kind is lp.MinNewTokensLengthLogitsProcessor:
+            needed = int(processor.prompt_length_to_skip) + int(processor.min_new_tokens)
+            min_length = max(min_length, needed)
+        elif kind in (lp.NoBadWordsLogitsProcessor, lp.SequenceBiasLogitsProcessor):
+            bias = getattr(processor, "sequence_bias", None)
+            if not isinstance(bias, dict):
+                return None
+            for sequence, value in bias.items():
+                if len(sequence) != 1 or value != float("-inf"):
+                    return None
+                banned.add(int(sequence[0]))
+        elif kind is lp.ForcedBOSTokenLogitsProcessor:
+            forced[1] = int(processor.bos_token_id)
+        elif kind is lp.ForcedEOSTokenLogitsProcessor:
+            if processor.eos_token_id.numel() != 1:
+                return None
+            forced[int(processor.max_length) - 1] = int(processor.eos_token_id.reshape(-1)[0])
+        elif kind is lp.LogitNormalization:
+            renormalize = True
+        else:
+            logger.debug("beam search: %s not mirrored; using transformers' loop", kind.__name__)
+            return None
+    max_length = None
+    for criterion in list(stopping_criteria or []):
+        if type(criterion) is sc.MaxLengthCriteria:
+            max_length = int(criterion.max_length)
+        elif type(criterion) is not sc.EosTokenCriteria:
+            return None
+    if max_length is None or not eos:
+        return None
+    return ScorePlan(
+        banned=tuple(sorted(banned)),
+        eos=eos,
+        min_length=min_length,
+        forced=forced,
+        renormalize=renormalize,
+        max_length=max_length,
+    )
+
+
+def lean_beam_search(
+    model: Any,
+    input_ids: Any,
+    logits_processor: Any,
+    stopping_criteria: Any,
+    generation_config: Any,
+    synced_gpus: bool = False,
+    **model_kwargs: Any,
+) -> Any:
+    """`custom_generate` for generate(): this loop where it applies, transformers' otherwise."""
+    plan = None
+    if _plain_beam_search(model, generation_config, synced_gpus, model_kwargs):
+        plan = plan_scoring(logits_processor, stopping_criteria, generation_config)
+    if plan is None:
+        from transformers.generation.utils import GENERATION_MODES_MAPPING
+
+        mode = generation_config.get_generation_mode()
+        method = getattr(type(model), GENERATION_MODES_MAPPING[mode])
+        return method(
+            model,
+            input_ids,
+            logits_processor=logits_processor,
+            stopping_criteria=stopping_criteria,
+            generation_config=generation_config,
+            synced_gpus=synced_gpus,
+            **model_kwargs,
+        )
+    return _search(model, input_ids, plan, generation_config, model_kwargs)
+
+
+def _plain_beam_search(
+    model: Any, generation_config: Any, synced_gpus: bool, model_kwargs: dict
+) -> bool:
+    config = generation_config
+    return (
+        int(config.num_beams or 1) > 1
+        and not config.do_sample
+        and int(config.num_return_sequences or 1) == 1
+        and not config.return_dict_in_generate
+        and not synced_gpus
+        and not config.low_memory
+        and model_kwargs.get("use_cache", True)
+        and hasattr(model, "_prefill")
+    )
+
+
+def _cache_key(model_kwargs: dict) -> str | None:
+    from transformers.generation.utils import ALL_CACHE_NAMES
+
+    return next((key for key in ALL_CACHE_NAMES if model_kwargs.get(key) is not None), None)
+
+
+def _reorder(model: Any, model_kwargs: dict, beam_idx: Any) -> None:
+    """Reorder the decoder's self-attention cache; the cross-attention cache holds the same
+    rows for every beam of a sentence (beams move only within their sentence), so it stays."""
+    key = _cache_key(model_kwargs)
+    if key is None:
+        return
+    cache = model_kwargs[key]
+    if hasattr(model, "_reorder_cache"):
+        model_kwargs[key] = model._reorder_cache(cache, beam_idx)
+    elif hasattr(cache, "self_attention_cache") and hasattr(cache, "cross_attention_cache"):
+        cache.self_attention_cache.reorder_cache(beam_idx)
+    else:
+        cache.reorder_cache(beam_idx)
+
+
+class _Scorer:
+    """Runs a decoder step and scores its candidates in buffers reused across steps: a fresh
+    (beams x vocabulary) tensor per step costs more in page faults than the arithmetic."""
+
+    def __init__(self, model: Any, plan: ScorePlan, first_logits: Any):
+        import torch
+
+        self.model, self.plan = model, plan
+        self.base = model.base_model
+        self.head = model.get_output_embeddings()
+        self.bias = getattr(model, "final_logits_bias", None)
+        self.logits = torch.empty(
+            tuple(first_logits.shape), dtype=torch.float32, device=first_logits.device
+        )
+        self.scratch = torch.empty_like(self.logits)
+        # A plain Linear head can write straight into the buffer; a swapped-in forward
+        # (quantized, shortlist) is called as it is.
+        self.plain_head = (
+            type(self.head) is torch.nn.Linear
+            and self.head.bias is None
+            and "forward" not in vars(self.head)
+        )
+
+    def step(self, flat_sequences: Any, model_kwargs: dict) -> tuple[Any, dict]:
+        """One decoder step on the last tokens: logits into the buffer, kwargs updated."""
+        import torch
+
+        model = self.model
+        inputs = model.prepare_inputs_for_generation(
+            flat_sequences, next_sequence_length=1, **model_kwargs
+        )
+        for head_only in ("labels", "logits_to_keep", "return_dict"):
+            inputs.pop(head_only, None)
+        outputs = self.base(**inputs, return_dict=True)
+        model_kwargs = model._update_model_kwargs_for_generation(
+            outputs, model_kwargs, is_encoder_decoder=model.config.is_encoder_decoder
+        )
+        hidden = outputs.last_hidden_state[:, -1, :]
+        del outputs
+        if self.plain_head and hidden.dtype == torch.float32:
+            torch.matmul(hidden, self.head.weight.t(), out=self.logits)
+        else:
+            self.logits.copy_(self.head(hidden))
+        if self.bias is not None:
+            self.logits.add_(self.bias)
+        return self.logits, model_kwargs
+
+    def candidates(self, logits: Any, cur_len: int, keep: int) -> tuple[Any, Any]:
+        """Each row's `keep` best tokens and their log-probabilities, as transformers'
+        processors and (re)normalisation would score them."""
+        import torch
+
+        plan, rows = self.plan, logits.shape[0]
+        if cur_len in plan.forced:
+            # One token allowed, with log-probability 0 (the processors set it outright).
+            ids = torch.full(
+                (rows, keep), plan.forced[cur_len], dtype=torch.long, device=logits.device
+            )
+            scores = torch.full((rows, keep), -math.inf, device=logits.device)
+            scores[:, 0] = 0.0
+            return scores, ids
+        if logits.data_ptr() != self.logits.data_ptr():
+            self.logits.copy_(logits)  # the first step's logits come from generate's prefill
+            logits = self.logits
+        normaliser = None if plan.renormalize else self._logsumexp(logits)
+        if plan.banned:
+            logits[:, list(plan.banned)] = -math.inf
+        if cur_len < plan.min_length:
+            logits[:, list(plan.eos)] = -math.inf
+        if normaliser is None:
+            normaliser = self._logsumexp(logits)
+        top_logits, ids = torch.topk(logits, k=keep, dim=-1)
+        return top_logits - normaliser, ids
+
+    def _logsumexp(self, logits: Any) -> Any:
+        import torch
+
+        peak = logits.amax(dim=-1, keepdim=True)
+        # A row of -inf only (cannot happen with a real head) would give nan; keep it -inf.
+        peak = torch.where(torch.isfinite(peak), peak, torch.zeros_like(peak))
+        torch.sub(logits, peak, out=self.scratch)
+        return self.scratch.exp_().sum(dim=-1, keepdim=True).log_() + peak
+
+
+def _search(model: Any, input_ids: Any, plan: ScorePlan, config: Any, model_kwargs: dict) -> Any:
+    """transformers' `_beam_search`, step for step, with the scoring above."""
+    import torch
+
+    num_beams = int(config.num_beams)
+    length_penalty = float(config.length_penalty)
+    early_stopping = config.early_stopping
+    max_length = plan.max_length
+    pad = config._pad_token_tensor
+    device = input_ids.device
+    batch_size = input_ids.shape[0] // num_beams
+    cur_len = decoder_prompt_len = input_ids.shape[1]
+    beams_to_keep = max(2, 1 + len(plan.eos)) * num_beams
+    top_num_beam_mask = torch.cat(
+        (
+            torch.ones(num_beams, dtype=torch.bool),
+            torch.zeros(beams_to_keep - num_beams, dtype=torch.bool),
+        )
+    ).to(device)
+    eos = torch.tensor(plan.eos, device=device)
+
+    fill = int(pad) if pad is not None else plan.eos[0]
+    running_sequences = torch.full(
+        (batch_size, num_beams, max_length), fill, dtype=torch.int64, device=device
+    )
+    running_sequences[:, :, :cur_len] = input_ids.view(batch_size, num_beams, -1)
+    sequences = running_sequences.clone()
+    running_beam_scores = torch.zeros((batch_size, num_beams), dtype=torch.float, device=device)
+    running_beam_scores[:, 1:] = -1e9
+    beam_scores = torch.full((batch_size, num_beams), -1e9, dtype=torch.float, device=device)
+    is_sent_finished = torch.zeros((batch_size, num_beams), dtype=torch.bool, device=device)
+    improvable = torch.ones((batch_size, 1), dtype=torch.bool, device=device)
+    running_beam_indices = torch.full(
+        (batch_size, num_beams, max_length - cur_len), -1, dtype=torch.int32, device=device
+    )
+    beam_indices = running_beam_indices.clone()
+    batch_offset = torch.arange(batch_size, device=device).view(-1, 1) * num_beams
+
+    _grow_in_place(model_kwargs)
+    outputs = model._prefill(input_ids, config, model_kwargs, is_first_iteration=True)
+    model_kwargs = model._update_model_kwargs_for_generation(
+        outputs, model_kwargs, is_encoder_decoder=model.config.is_encoder_decoder
+    )
+    logits = outputs.logits[:, -1, :]
+    del outputs
+    scorer = _Scorer(model, plan, logits)
+    while True:
+        # c. top-k continuations over all beams of each sentence
+        candidate_scores, candidate_ids = scorer.candidates(logits, cur_len, beams_to_keep)
+        candidate_scores = candidate_scores.view(batch_size, num_beams, beams_to_keep)
+        candidate_scores = candidate_scores + running_beam_scores[:, :, None]
+        topk_log_probs, flat_index = torch.topk(
+            candidate_scores.view(batch_size, -1), k=beams_to_keep
+        )
+        source_beam = flat_index // beams_to_keep
+        topk_ids = candidate_ids.view(batch_size, -1).gather(1, flat_index)
+        topk_running_sequences = _gather(running_sequences, source_beam)
+        topk_running_beam_indices = _gather(running_beam_indices, source_beam)
+        topk_running_sequences[:, :, cur_len] = topk_ids
+        topk_running_beam_indices[:, :, cur_len - decoder_prompt_len] = (
+            source_beam + batch_offset
+        ).to(torch.int32)
+
+        # d. which continuations finished (eos, or the length limit)
+        hits = torch.isin(topk_ids, eos) | (cur_len + 1 >= max_length)
+
+        # e. the best unfinished continuations run on
+        running_log_probs = topk_log_probs + hits.to(torch.float32) * -1.0e9
+        next_indices = torch.topk(running_log_probs, k=num_beams)[1]
+        running_sequences = _gather(topk_running_sequences, next_indices)
+        running_beam_scores = _gather(running_log_probs, next_indices)
+        running_beam_indices = _gather(topk_running_beam_indices, next_indices)
+
+        # f. finished hypotheses that beat the kept ones replace them
+        just_finished = hits & top_num_beam_mask[None, :]
+        finished_scores = topk_log_probs / ((cur_len + 1 - decoder_prompt_len) ** length_penalty)
+        full = torch.all(is_sent_finished, dim=-1, keepdim=True) & (early_stopping is True)
+        finished_scores = finished_scores + full.to(torch.float32) * -1.0e9
+        finished_scores = finished_scores + (~improvable).to(torch.float32) * -1.0e9
+        finished_scores = finished_scores + (~just_finished) * -1.0e9
+        merged_scores = torch.cat((beam_scores, finished_scores), dim=1)
+        keep = torch.topk(merged_scores, k=num_beams)[1]
+        sequences = _gather(torch.cat((sequences, topk_running_sequences), dim=1), keep)
+        beam_scores = _gather(merged_scores, keep)
+        beam_indices = _gather(torch.cat((beam_indices, topk_running_beam_indices), dim=1), keep)
+        is_sent_finished = _gather(torch.cat((is_sent_finished, just_finished), dim=1), keep)
+
+        # g. next step's cache, and whether any sentence can still improve
+        beam_idx = running_beam_indices[..., cur_len - decoder_prompt_len].reshape(-1)
+        _reorder(model, model_kwargs, beam_idx)
+        cur_len += 1
+        improvable = _still_improvable(
+            improvable,
+            running_beam_scores,
+            beam_scores,
+            is_sent_finished,
+            cur_len,
+            max_length,
+            decoder_prompt_len,
+            early_stopping,
+            length_penalty,
+        )
+        exists_open_beam = ~(torch.all(is_sent_finished) & (early_stopping is True))
+        if not bool(torch.any(improvable) & exists_open_beam & ~torch.all(hits)):
+            break
+        flat = running_sequences[:, :, :cur_len].reshape(batch_size * num_beams, -1)
+        logits, model_kwargs = scorer.step(flat, model_kwargs)
+
+    sequences = sequences[:, 0, :]
+    generated = int(((beam_indices[:, 0, :] + 1).bool()).sum(dim=1).max())
+    return sequences[:, : decoder_prompt_len + generated]
+
+
+def _grow_in_place(model_kwargs: dict) -> None:
+    """Give a fresh decoder self-attention cache layers that append in place (GrowingLayer)."""
+    from transformers.cache_utils import DynamicCache, DynamicLayer
+
+    key = _cache_key(model_kwargs)
+    cache = getattr(model_kwargs.get(key), "self_attention_cache", None) if key else None
+    if type(cache) is not DynamicCache or cache.get_seq_length() != 0:
+        return
+    if all(type(layer) is DynamicLayer for layer in cache.layers):
+        cache.layers = [growing_layer_class()() for _ in cache.layers]
+    if getattr(cache, "layer_class_to_replicate", None) is DynamicLayer:
+        cache.layer_class_to_replicate = growing_layer_class()
+
+
+@functools.cache
+def growing_layer_class() -> type:
+    """GrowingLayer subclasses a transformers class, so it is built on first use."""
+    from transformers.cache_utils import DynamicLayer
+
+    class GrowingLayer(DynamicLayer):
+        """A DynamicLayer whose keys and values live in buffers with room to spare.
+
+        transformers' layer concatenates the whole cache with each new token and allocates a
+        reordered copy at each beam step: both copy every cached position, every step. Here a
+        token is written into its slot, and reordering copies into a second buffer that is
+        then swapped in. `keys`/`values` stay views of the live buffer, so everything that
+        reads them (lengths, masks, attention) sees what a DynamicLayer would show.
+        """
+
+        def lazy_initialization(self, key_states: Any, value_states: Any) -> None:
+            super().lazy_initialization(key_states, value_states)
+            self._length = 0
+            self._live: tuple[Any, Any] | None = None
+            self._spare: tuple[Any, Any] | None = None
+
+        def update(self, key_states: Any, value_states: Any, *args: Any, **kwargs: Any) -> Any:
+            if not self.is_initialized:
+                self.lazy_initialization(key_states, value_states)
+            start, end = self._length, self._length + key_states.shape[-2]
+            if self._live is None or end > self._live[0].shape[-2]:
+                self._grow(key_states, value_states, end)
+            keys, values = self._live
+            keys[:, :, start:end] = key_states
+            values[:, :, start:end] = value_states
+            self._length = end
+            self.keys, self.values = keys[:, :, :end], values[:, :, :end]
+            return self.keys, self.values
+
+        def _grow(self, key_states: Any, value_states: Any, needed: int) -> None:
+            held = self._live[0].shape[-2] if self._live is not None else 0
+            capacity = max(needed, 2 * held, 32)
+
+            def buffer(like: Any) -> Any:
+                return like.new_empty((*like.shape[:2], capacity, like.shape[-1]))
+
+            live = (buffer(key_states), buffer(value_states))
+            if self._length:
+                live[0][:, :, : self._length] = self.keys
+                live[1][:, :, : self._length] = self.values
+            self._live, self._spare = live, (buffer(key_states), buffer(value_states))
+
+        def reorder_cache(self, beam_idx: Any) -> None:
+            import torch
+
+            if not self._length or self._live is None or self._spare is None:
+                return
+            n = self._length
+            index = beam_idx.to(self._live[0].device)
+            for source, target in zip(self._live, self._spare, strict=True):
+                torch.index_select(source[:, :, :n], 0, index, out=target[:, :, :n])
+            self._live, self._spare = self._spare, self._live
+            self.keys, self.values = self._live[0][:, :, :n], self._live[1][:, :, :n]
+
+        def _readopt(self) -> None:
+            """After a DynamicLayer method replaced keys/values: hold them in fresh buffers."""
+            keys, values = self.keys, self.values
+            self._length, self._live, self._spare = 0, None, None
+            if keys is not None and keys.numel():
+                self.update(keys, values)
+
+        def crop(self, tokens_to_remove: int) -> None:
+            super().crop(tokens_to_remove)
+            self._readopt()
+
+        def batch_repeat_interleave(self, repeats: int) -> None:
+            super().batch_repeat_interleave(repeats)
+            self._readopt()
+
+        def batch_select_indices(self, indices: Any) -> None:
+            super().batch_select_indices(indices)
+            self._readopt()
+
+        def reset(self) -> None:
+            super().reset()
+            self._length, self._live, self._spare = 0, None, None
+
+    return GrowingLayer
+
+
+def _gather(tensor: Any, indices: Any) -> Any:
+    """Rows of `tensor` (batch, beams, ...) picked per sentence by `indices` (batch, k)."""
+    while indices.dim() < tensor.dim():
+        indices = indices.unsqueeze(-1)
+    return tensor.gather(1, indices.expand(*indices.shape[:2], *tensor.shape[2:]))
+
+
+def _still_improvable(
+    improvable: Any,
+    running_beam_scores: Any,
+    beam_scores: Any,
+    is_sent_finished: Any,
+    cur_len: int,
+    max_length: int,
+    decoder_prompt_len: int,
+    early_stopping: Any,
+    length_penalty: float,
+) -> Any:
+    """transformers' early-stop heuristic: can a running beam still beat the worst kept one?"""
+    import torch
+
+    if early_stopping == "never" and length_penalty > 0.0:
+        best_length = max_length - decoder_prompt_len
+    else:
+        best_length = cur_len - decoder_prompt_len
+    best_running = running_beam_scores[:, :1] / (best_length**length_penalty)
+    worst_finished = torch.where(
+        is_sent_finished, torch.min(beam_scores, dim=1, keepdim=True)[0], -1.0e9
+    )
+    return improvable & torch.any(best_running > worst_finished, dim=-1, keepdim=True)

@@ -1,0 +1,199 @@
+"""The lean beam-search loop: same outputs as transformers' own, and it really runs."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+import torch
+
+import pipeline.beam_search as beam_search
+from pipeline.config import ModelSource, load_config
+from pipeline.models import load_seq2seq
+from tests.conftest import tiny_config_dict
+
+SENTENCES = [
+    "Pemerintah daerah meresmikan jembatan baru di tepi sungai.",
+    "Harga beras naik tipis menjelang akhir bulan.",
+    "Warga berkumpul di balai desa untuk membahas rencana pembangunan jalan.",
+    "Hujan deras mengguyur kota sejak pagi.",
+    "Tim nasional menang dua gol tanpa balas dalam pertandingan persahabatan.",
+    "Ia membaca.",
+]
+
+SETTINGS = [
+    {"num_beams": 4, "max_new_tokens": 12},
+    {"num_beams": 3, "max_new_tokens": 10, "length_penalty": 2.0},
+    {"num_beams": 4, "max_new_tokens": 9, "length_penalty": -0.5},
+    {"num_beams": 4, "max_new_tokens": 8, "early_stopping": True},
+    {"num_beams": 2, "max_new_tokens": 9, "early_stopping": "never", "min_length": 5},
+    {"num_beams": 4, "max_new_tokens": 10, "min_new_tokens": 10, "forced_eos_token_id": None},
+    {"num_beams": 4, "max_new_tokens": 7, "renormalize_logits": False},
+    {"num_beams": 5, "max_length": 11},
+]
+
+
+@pytest.fixture
+def counted_search(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts calls of the lean loop itself (not the fallback)."""
+    calls: list[int] = []
+    original = beam_search._search
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(beam_search, "_search", counting)
+    return calls
+
+
+def _load(models: Path, name: str):
+    return load_seq2seq(ModelSource(model=str(models / name), local_files_only=True), device="cpu")
+
+
+def _inputs(tokenizer, texts: list[str]) -> dict:
+    return dict(tokenizer(texts, return_tensors="pt", padding=True))
+
+
+def _both(model, inputs: dict, settings: dict) -> tuple[list, list]:
+    with torch.inference_mode():
+        theirs = model.generate(**inputs, **settings)
+        ours = model.generate(**inputs, custom_generate=beam_search.lean_beam_search, **settings)
+    return theirs.tolist(), ours.tolist()
+
+
+def _describe(settings: dict) -> str:
+    return ",".join(f"{key}={value}" for key, value in settings.items())
+
+
+@pytest.mark.parametrize("settings", SETTINGS, ids=_describe)
+def test_marian_outputs_equal_transformers(tiny_models: Path, settings: dict, counted_search):
+    loaded = _load(tiny_models, "marian")
+    theirs, ours = _both(loaded.model, _inputs(loaded.tokenizer, SENTENCES), settings)
+    assert ours == theirs
+    assert counted_search, "the lean loop did not run; the test compared the fallback"
+
+
+def test_bart_outputs_equal_transformers(tiny_models: Path, counted_search):
+    loaded = _load(tiny_models, "bart")
+    text = " ".join(SENTENCES[:2])
+    inputs = _inputs(loaded.tokenizer, [text, SENTENCES[0], SENTENCES[2]])
+    settings = {"num_beams": 3, "max_new_tokens": 14, "min_length": 4, "no_repeat_ngram_size": 0}
+    theirs, ours = _both(loaded.model, inputs, settings)
+    assert ours == theirs
+    assert counted_search
+
+
+def test_random_batches_agree(tiny_models: Path, counted_search):
+    """Many shapes: batches of 1..7 sentences cut at random lengths."""
+    loaded = _load(tiny_models, "marian")
+    rng = random.Random(7)
+    words = " ".join(SENTENCES).split()
+    mismatched = 0
+    for _ in range(12):
+        texts = [" ".join(rng.sample(words, rng.randint(1, 14))) for _ in range(rng.randint(1, 7))]
+        theirs, ours = _both(
+            loaded.model, _inputs(loaded.tokenizer, texts), {"num_beams": 4, "max_new_tokens": 10}
+        )
+        mismatched += sum(a != b for a, b in zip(theirs, ours, strict=True))
+    assert mismatched == 0
+    assert len(counted_search) == 12
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"num_beams": 3, "max_new_tokens": 8, "no_repeat_ngram_size": 2},
+        {"num_beams": 3, "max_new_tokens": 8, "repetition_penalty": 1.3},
+        {"num_beams": 1, "max_new_tokens": 8},
+        {"num_beams": 2, "max_new_tokens": 8, "num_return_sequences": 2},
+    ],
+    ids=["no-repeat-ngram", "repetition-penalty", "greedy", "two-returned"],
+)
+def test_settings_it_does_not_mirror_run_transformers_loop(
+    tiny_models: Path, settings: dict, counted_search
+):
+    loaded = _load(tiny_models, "marian")
+    theirs, ours = _both(loaded.model, _inputs(loaded.tokenizer, SENTENCES[:3]), settings)
+    assert ours == theirs
+    assert counted_search == []
+
+
+def test_plan_reads_marian_processors(tiny_models: Path):
+    from transformers.generation.logits_process import (
+        ForcedEOSTokenLogitsProcessor,
+        LogitNormalization,
+        LogitsProcessorList,
+        MinLengthLogitsProcessor,
+        NoBadWordsLogitsProcessor,
+        TemperatureLogitsWarper,
+    )
+    from transformers.generation.stopping_criteria import (
+        EosTokenCriteria,
+        MaxLengthCriteria,
+        StoppingCriteriaList,
+    )
+
+    config = _load(tiny_models, "marian").model.generation_config
+    config._eos_token_tensor = torch.tensor([0])
+    stops = StoppingCriteriaList([MaxLengthCriteria(20), EosTokenCriteria(0)])
+    processors = LogitsProcessorList(
+        [
+            MinLengthLogitsProcessor(3, 0),
+            NoBadWordsLogitsProcessor([[7]], eos_token_id=0),
+            ForcedEOSTokenLogitsProcessor(20, 0),
+            LogitNormalization(),
+        ]
+    )
+    plan = beam_search.plan_scoring(processors, stops, config)
+    assert plan == beam_search.ScorePlan(
+        banned=(7,), eos=(0,), min_length=3, forced={19: 0}, renormalize=True, max_length=20
+    )
+    multi_token = LogitsProcessorList([NoBadWordsLogitsProcessor([[7, 8]], eos_token_id=0)])
+    assert beam_search.plan_scoring(multi_token, stops, config) is None
+    sampling = LogitsProcessorList([TemperatureLogitsWarper(0.7)])
+    assert beam_search.plan_scoring(sampling, stops, config) is None
+    after_normalising = LogitsProcessorList([LogitNormalization(), MinLengthLogitsProcessor(3, 0)])
+    assert beam_search.plan_scoring(after_normalising, stops, config) is None
+
+
+def test_stage_translations_equal_with_either_loop(tiny_models: Path, counted_search):
+    from pipeline.stages.translate import TorchTranslateStage
+
+    texts = SENTENCES * 2
+    results = {}
+    for loop in ("transformers", "id2en"):
+        config = load_config(
+            tiny_config_dict(tiny_models, translate={"search_loop": loop, "num_beams": 3})
+        )
+        stage = TorchTranslateStage(config)
+        results[loop] = stage.translate_texts(texts)
+    assert results["id2en"] == results["transformers"]
+    assert counted_search
+
+
+def test_growing_layer_matches_dynamic_layer_through_updates_and_reorders():
+    from transformers.cache_utils import DynamicLayer
+
+    torch.manual_seed(0)
+    ours, theirs = beam_search.growing_layer_class()(), DynamicLayer()
+    first = torch.randn(6, 2, 3, 4), torch.randn(6, 2, 3, 4)
+    for layer in (ours, theirs):
+        layer.update(*first)
+    for step in range(40):  # past the first capacity (32), so the buffers grow
+        new = torch.randn(6, 2, 1, 4), torch.randn(6, 2, 1, 4)
+        order = torch.randint(0, 6, (6,))
+        for layer in (ours, theirs):
+            returned = layer.update(*new)
+            assert returned[0] is layer.keys and returned[1] is layer.values
+            layer.reorder_cache(order)
+        assert torch.equal(ours.keys, theirs.keys) and torch.equal(ours.values, theirs.values)
+        assert ours.get_seq_length() == theirs.get_seq_length() == 3 + step + 1
+    for layer in (ours, theirs):
+        layer.crop(-5)
+        layer.batch_select_indices(torch.tensor([0, 2, 4]))
+        layer.batch_repeat_interleave(2)
+        layer.update(torch.ones(6, 2, 1, 4), torch.ones(6, 2, 1, 4))
+    assert torch.equal(ours.keys, theirs.keys) and torch.equal(ours.values, theirs.values)
+    assert ours.keys.shape == (6, 2, 3 + 40 - 5 + 1, 4)
