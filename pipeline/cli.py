@@ -191,6 +191,35 @@ def build_parser() -> argparse.ArgumentParser:
         help="also run with these overrides, e.g. int8=translate.quantize=dynamic-int8",
     )
 
+    shortlist = sub.add_parser(
+        "shortlist",
+        help="build a vocabulary shortlist file for translate.shortlist",
+        description="Count which English pieces follow which Indonesian pieces, in parallel "
+        "data (--data) or in an earlier run's records (--from-run: the model's own full-"
+        "vocabulary translations, no parallel data needed), and write the file that "
+        "`translate.shortlist` reads. Then compare quality with `id2en eval --variant "
+        "sl=translate.shortlist=FILE`.",
+    )
+    _config_args(shortlist)
+    shortlist.add_argument("output", type=Path, metavar="OUTPUT", help="shortlist file to write")
+    origin = shortlist.add_mutually_exclusive_group(required=True)
+    origin.add_argument("--data", type=Path, help="JSONL rows with text and text_en")
+    origin.add_argument(
+        "--from-run", type=Path, metavar="OUT_DIR", help="a folder written by `id2en run`"
+    )
+    shortlist.add_argument(
+        "--frequent",
+        type=int,
+        default=100,
+        help="most frequent English pieces, always allowed (default: %(default)s)",
+    )
+    shortlist.add_argument(
+        "--per-source",
+        type=int,
+        default=50,
+        help="candidates kept per Indonesian piece (default: %(default)s)",
+    )
+
     report = sub.add_parser("report", help="write an HTML page to read a run's results")
     report.add_argument("out_dir", type=Path, metavar="OUT_DIR", help="a folder written by run")
     report.add_argument(
@@ -319,6 +348,53 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_shortlist(args: argparse.Namespace) -> int:
+    from pipeline.config import load_config
+    from pipeline.evaluate import load_pairs
+    from pipeline.models import load_tokenizer
+    from pipeline.shortlist_build import ShortlistSummary, build_shortlist_file, pairs_from_run
+
+    config = load_config(args.config, args.overrides)
+    summary = ShortlistSummary(args.output, 0, 0, 0, 0)
+    if args.data is not None:
+        try:
+            pairs: Any = load_pairs(args.data)
+        except (OSError, ValueError) as exc:
+            print(f"id2en: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+    else:
+        if not (args.from_run / "records").is_dir():
+            print(
+                f"id2en: {args.from_run} has no records/; pass a folder written by run",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+        pairs = pairs_from_run(args.from_run, summary)
+    tokenizer = load_tokenizer(config.translate)
+    try:
+        build_shortlist_file(
+            tokenizer,
+            pairs,
+            args.output,
+            frequent=args.frequent,
+            per_source=args.per_source,
+            summary=summary,
+        )
+    except ValueError as exc:
+        print(f"id2en: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(
+        f"wrote {args.output}: {summary.pairs} sentence pairs, {summary.fixed} always-allowed "
+        f"pieces, candidates for {summary.source_pieces} Indonesian pieces"
+        + (
+            f" ({summary.unlisted_runs} records made with a shortlist passed over)"
+            if summary.unlisted_runs
+            else ""
+        )
+    )
+    return EXIT_OK
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     from pipeline.report import write_report
 
@@ -344,6 +420,7 @@ def main(argv: list[str] | None = None) -> int:
         "models": _cmd_models,
         "report": _cmd_report,
         "eval": _cmd_eval,
+        "shortlist": _cmd_shortlist,
     }
     try:
         return int(handlers[args.command](args))

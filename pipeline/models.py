@@ -218,6 +218,24 @@ def _load_cached(key: tuple[Any, ...]) -> LoadedModel:
     )
 
 
+def load_tokenizer(source: ModelSource) -> Any:
+    """Only the tokenizer of a configured model (same lookup and errors as load_seq2seq)."""
+    from transformers import AutoTokenizer
+
+    kwargs: dict[str, Any] = {
+        "revision": source.revision,
+        "cache_dir": source.cache_dir,
+        "local_files_only": is_offline(source),
+    }
+    try:
+        with _hub_progress_only_on_a_terminal():
+            tokenizer = AutoTokenizer.from_pretrained(source.model, **kwargs)
+    except (OSError, ValueError, ImportError) as exc:
+        raise _load_error(source, exc) from exc
+    tokenizer.model_max_length = 1 << 30  # pieces are counted, never cut, here
+    return tokenizer
+
+
 @contextmanager
 def _hub_progress_only_on_a_terminal() -> Iterator[None]:
     """Download/loading bars help on a terminal and clutter batch logs everywhere else."""

@@ -195,3 +195,79 @@ def test_disk_errors_exit_4_with_a_resume_hint(
     assert code == 4
     err = capsys.readouterr().err
     assert "No space left on device" in err and "run the same command again" in err
+
+
+def test_shortlist_from_a_run_lists_the_pieces_the_model_produced(
+    folder: Path, config_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pipeline.config import load_config
+    from pipeline.models import load_tokenizer
+    from pipeline.stages.translate import Shortlist
+
+    out = tmp_path / "out"
+    assert main(["run", str(folder), "-o", str(out), "-c", str(config_file)]) == EXIT_OK
+    records = _records(out)
+    assert all(
+        r["meta"]["models"]["translate"]["engine"] == "torch/float32/none" for r in records.values()
+    )
+    listed = tmp_path / "shortlist.tsv"
+    args = ["shortlist", str(listed), "--from-run", str(out), "-c", str(config_file)]
+    assert main([*args, "--frequent", "3", "--per-source", "5"]) == EXIT_OK
+    assert "sentence pairs" in capsys.readouterr().out
+    lines = listed.read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("\t") and len(lines[0].split("\t")[1].split()) == 3
+    assert all(len(line.split("\t")[1].split()) <= 5 for line in lines[1:])
+
+    # Every English piece the model produced for a sentence is a candidate for it.
+    tokenizer = load_tokenizer(load_config(config_file).translate)
+    shortlist = Shortlist.load(listed)
+    for record in records.values():
+        for sentence in record["sentences"]:
+            source = tokenizer.tokenize(sentence["text"])
+            produced = tokenizer.convert_ids_to_tokens(
+                tokenizer(text_target=sentence["en"], add_special_tokens=False)["input_ids"]
+            )
+            assert set(produced) <= shortlist.candidates([source]) or len(set(produced)) > 5
+
+    # The file works as translate.shortlist, and records say so.
+    again = tmp_path / "again"
+    run = ["run", str(folder), "-o", str(again), "-c", str(config_file)]
+    assert main([*run, "--set", f"translate.shortlist={listed}"]) == EXIT_OK
+    engines = {r["meta"]["models"]["translate"]["engine"] for r in _records(again).values()}
+    assert len(engines) == 1 and "shortlist" in engines.pop()
+    # ...and a shortlist is not built from shortlisted outputs.
+    assert (
+        main(
+            [
+                "shortlist",
+                str(tmp_path / "s2.tsv"),
+                "--from-run",
+                str(again),
+                "-c",
+                str(config_file),
+            ]
+        )
+        == EXIT_USAGE
+    )
+    assert "no sentence pairs" in capsys.readouterr().err
+
+
+def test_shortlist_from_parallel_data_and_its_errors(
+    config_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "pairs.jsonl"
+    rows = [{"text": "Rumah itu besar.", "text_en": "The house is big."}] * 3
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    listed = tmp_path / "s.tsv"
+    assert main(["shortlist", str(listed), "--data", str(data), "-c", str(config_file)]) == 0
+    assert "3 sentence pairs" in capsys.readouterr().out
+    assert listed.read_text(encoding="utf-8").startswith("\t")
+
+    assert (
+        main(["shortlist", str(listed), "--from-run", str(tmp_path), "-c", str(config_file)])
+        == EXIT_USAGE
+    )
+    assert "no records/" in capsys.readouterr().err
+    data.write_text("not json\n", encoding="utf-8")
+    assert main(["shortlist", str(listed), "--data", str(data), "-c", str(config_file)]) == 2
+    assert "pairs.jsonl:1" in capsys.readouterr().err

@@ -1,0 +1,83 @@
+"""Build a vocabulary shortlist file (`translate.shortlist`) from sentence pairs.
+
+Pairs come from parallel data (JSONL rows with `text` and `text_en`, as `id2en eval` reads)
+or from an earlier id2en run's records (each Indonesian sentence beside the full-vocabulary
+model's English): the second needs no parallel data at all, and lists exactly the tokens
+this model produces for this kind of text.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pipeline.stages.translate import build_shortlist, write_shortlist
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class ShortlistSummary:
+    path: Path
+    pairs: int
+    fixed: int
+    source_pieces: int
+    unlisted_runs: int  # records from runs that themselves used a shortlist (skipped)
+
+
+def pairs_from_run(out_dir: Path, summary: ShortlistSummary) -> Iterator[tuple[str, str]]:
+    """(Indonesian sentence, English) from a run's finished records.
+
+    Records translated with a shortlist already are passed over: a shortlist built from
+    shortlisted outputs could only shrink.
+    """
+    from pipeline.io import iter_records
+
+    for record in iter_records(out_dir):
+        if record.get("status") != "ok":
+            continue
+        models = (record.get("meta") or {}).get("models") or {}
+        engine = str((models.get("translate") or {}).get("engine", ""))
+        if "shortlist" in engine:
+            summary.unlisted_runs += 1
+            continue
+        for sentence in record.get("sentences") or []:
+            source, english = sentence.get("text"), sentence.get("en")
+            if isinstance(source, str) and isinstance(english, str) and english.strip():
+                yield source, english
+
+
+def tokenized(tokenizer: Any, pairs: Iterable[tuple[str, str]]) -> Iterator[tuple[list, list]]:
+    """Source and target pieces, as the model's tokenizer splits each side."""
+    for source, target in pairs:
+        source_ids = tokenizer(source, add_special_tokens=False)["input_ids"]
+        target_ids = tokenizer(text_target=target, add_special_tokens=False)["input_ids"]
+        yield (
+            tokenizer.convert_ids_to_tokens(source_ids),
+            tokenizer.convert_ids_to_tokens(target_ids),
+        )
+
+
+def build_shortlist_file(
+    tokenizer: Any,
+    pairs: Iterable[tuple[str, str]],
+    output: Path,
+    *,
+    frequent: int,
+    per_source: int,
+    summary: ShortlistSummary | None = None,
+) -> ShortlistSummary:
+    summary = summary or ShortlistSummary(output, 0, 0, 0, 0)
+    counted: list[tuple[list, list]] = []
+    for source, target in tokenized(tokenizer, pairs):
+        counted.append((source, target))
+    summary.pairs = len(counted)
+    if not counted:
+        raise ValueError("no sentence pairs to build a shortlist from")
+    fixed, mapping = build_shortlist(counted, frequent=frequent, per_source=per_source)
+    write_shortlist(output, fixed, mapping)
+    summary.fixed, summary.source_pieces = len(fixed), len(mapping)
+    return summary
