@@ -172,31 +172,46 @@ def _reorder(model: Any, model_kwargs: dict, beam_idx: Any) -> None:
 
 class _Scorer:
     """Runs a decoder step and scores its candidates in buffers reused across steps: a fresh
-    (beams x vocabulary) tensor per step costs more in page faults than the arithmetic."""
+    (beams x vocabulary) tensor per step costs more in page faults than the arithmetic.
 
-    def __init__(self, model: Any, plan: ScorePlan, first_logits: Any):
+    With a vocabulary shortlist in place (translate.shortlist swaps in a head that scores
+    only some token ids and puts -inf elsewhere), only those columns are computed and
+    scored: the same numbers, without the -inf columns.
+    """
+
+    def __init__(self, model: Any, plan: ScorePlan, first_logits: Any, keep: int):
         import torch
 
         self.model, self.plan = model, plan
         self.base = model.base_model
         self.head = model.get_output_embeddings()
-        self.bias = getattr(model, "final_logits_bias", None)
-        self.logits = torch.empty(
-            tuple(first_logits.shape), dtype=torch.float32, device=first_logits.device
-        )
+        swapped = vars(self.head).get("forward")  # a shortlist or other stand-in forward
+        self.restricted = swapped if _is_restricted_head(swapped, keep) else None
+        bias = getattr(model, "final_logits_bias", None)
+        device = first_logits.device
+        if self.restricted is not None:
+            self.columns = self.restricted.ids.to(device)
+            self.bias = bias[:, self.columns] if bias is not None else None
+            position = {int(token): at for at, token in enumerate(self.columns.tolist())}
+            self.banned_at = [position[t] for t in plan.banned if t in position]
+            self.eos_at = [position[t] for t in plan.eos if t in position]
+        else:
+            self.columns, self.bias = None, bias
+            vocab = first_logits.shape[-1]
+            self.banned_at = [t for t in plan.banned if t < vocab]
+            self.eos_at = [t for t in plan.eos if t < vocab]
+        width = first_logits.shape[-1] if self.columns is None else self.columns.numel()
+        shape = (first_logits.shape[0], width)
+        self.logits = torch.empty(shape, dtype=torch.float32, device=device)
         self.scratch = torch.empty_like(self.logits)
         # A plain Linear head can write straight into the buffer; a swapped-in forward
         # (quantized, shortlist) is called as it is.
         self.plain_head = (
-            type(self.head) is torch.nn.Linear
-            and self.head.bias is None
-            and "forward" not in vars(self.head)
+            type(self.head) is torch.nn.Linear and self.head.bias is None and swapped is None
         )
 
     def step(self, flat_sequences: Any, model_kwargs: dict) -> tuple[Any, dict]:
         """One decoder step on the last tokens: logits into the buffer, kwargs updated."""
-        import torch
-
         model = self.model
         inputs = model.prepare_inputs_for_generation(
             flat_sequences, next_sequence_length=1, **model_kwargs
@@ -209,13 +224,26 @@ class _Scorer:
         )
         hidden = outputs.last_hidden_state[:, -1, :]
         del outputs
-        if self.plain_head and hidden.dtype == torch.float32:
-            torch.matmul(hidden, self.head.weight.t(), out=self.logits)
-        else:
-            self.logits.copy_(self.head(hidden))
+        self._head(hidden)
         if self.bias is not None:
             self.logits.add_(self.bias)
         return self.logits, model_kwargs
+
+    def _head(self, hidden: Any) -> None:
+        import torch
+
+        if self.restricted is not None:
+            weight, bias = self.restricted.weight.to(hidden.dtype), self.restricted.bias
+            if hidden.dtype == torch.float32:
+                torch.matmul(hidden, weight.t(), out=self.logits)
+            else:
+                self.logits.copy_(torch.matmul(hidden, weight.t()))
+            if bias is not None:
+                self.logits.add_(bias.to(hidden.dtype))
+        elif self.plain_head and hidden.dtype == torch.float32:
+            torch.matmul(hidden, self.head.weight.t(), out=self.logits)
+        else:
+            self.logits.copy_(self.head(hidden))
 
     def candidates(self, logits: Any, cur_len: int, keep: int) -> tuple[Any, Any]:
         """Each row's `keep` best tokens and their log-probabilities, as transformers'
@@ -232,16 +260,21 @@ class _Scorer:
             scores[:, 0] = 0.0
             return scores, ids
         if logits.data_ptr() != self.logits.data_ptr():
-            self.logits.copy_(logits)  # the first step's logits come from generate's prefill
+            # The first step's logits come from generate's prefill, over the full vocabulary.
+            if self.columns is None:
+                self.logits.copy_(logits)
+            else:
+                torch.index_select(logits, 1, self.columns, out=self.logits)
             logits = self.logits
         normaliser = None if plan.renormalize else self._logsumexp(logits)
-        if plan.banned:
-            logits[:, list(plan.banned)] = -math.inf
-        if cur_len < plan.min_length:
-            logits[:, list(plan.eos)] = -math.inf
+        if self.banned_at:
+            logits[:, self.banned_at] = -math.inf
+        if cur_len < plan.min_length and self.eos_at:
+            logits[:, self.eos_at] = -math.inf
         if normaliser is None:
             normaliser = self._logsumexp(logits)
-        top_logits, ids = torch.topk(logits, k=keep, dim=-1)
+        top_logits, at = torch.topk(logits, k=keep, dim=-1)
+        ids = at if self.columns is None else self.columns[at]
         return top_logits - normaliser, ids
 
     def _logsumexp(self, logits: Any) -> Any:
@@ -252,6 +285,19 @@ class _Scorer:
         peak = torch.where(torch.isfinite(peak), peak, torch.zeros_like(peak))
         torch.sub(logits, peak, out=self.scratch)
         return self.scratch.exp_().sum(dim=-1, keepdim=True).log_() + peak
+
+
+def _is_restricted_head(forward: Any, keep: int) -> bool:
+    """A shortlist head (stages.translate._RestrictedHead): ids, weight and bias of the
+    columns it scores, with enough columns for the search to pick from."""
+    ids = getattr(forward, "ids", None)
+    return (
+        ids is not None
+        and hasattr(forward, "weight")
+        and hasattr(forward, "bias")
+        and ids.dim() == 1
+        and ids.numel() >= keep
+    )
 
 
 def _search(model: Any, input_ids: Any, plan: ScorePlan, config: Any, model_kwargs: dict) -> Any:
@@ -299,7 +345,7 @@ def _search(model: Any, input_ids: Any, plan: ScorePlan, config: Any, model_kwar
     )
     logits = outputs.logits[:, -1, :]
     del outputs
-    scorer = _Scorer(model, plan, logits)
+    scorer = _Scorer(model, plan, logits, beams_to_keep)
     while True:
         # c. top-k continuations over all beams of each sentence
         candidate_scores, candidate_ids = scorer.candidates(logits, cur_len, beams_to_keep)

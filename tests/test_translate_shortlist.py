@@ -100,3 +100,31 @@ def test_ctranslate2_vmap_agrees_with_the_torch_shortlist(
     assert [ct2_out[t].text for t in SENTENCES] == [torch_out[t].text for t in SENTENCES]
     assert ct2_stage.model_dir is not None and (ct2_stage.model_dir / "vmap.txt").exists()
     assert "shortlist" in ct2_stage.engine_id and "shortlist" in torch_stage.engine_id
+
+
+@pytest.mark.parametrize("quantize", ["none", "dynamic-int8"])
+def test_lean_loop_scores_only_the_shortlist_and_agrees_with_transformers_loop(
+    tiny_models: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, quantize: str
+) -> None:
+    import pipeline.beam_search as beam_search
+
+    widths: list[int] = []
+    original = beam_search._Scorer.__init__
+
+    def spying(self, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        widths.append(self.logits.shape[-1])
+
+    monkeypatch.setattr(beam_search._Scorer, "__init__", spying)
+    path = _random_shortlist(tiny_models, tmp_path / "s.vmap", fixed=10, per_source=3)
+    outputs = {}
+    for loop in ("transformers", "id2en"):
+        stage = make_stage(
+            tiny_models, shortlist=str(path), num_beams=3, search_loop=loop, quantize=quantize
+        )
+        found = stage.translate_texts(SENTENCES)
+        outputs[loop] = [(found[t].text, found[t].output_tokens) for t in SENTENCES]
+    assert outputs["id2en"] == outputs["transformers"]
+    vocab = stage.loaded.model.config.vocab_size
+    assert widths and all(width < vocab for width in widths)  # restricted columns only
+    assert set(widths) <= set(stage.generator.shortlist.sizes)
