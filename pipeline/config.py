@@ -94,7 +94,9 @@ class TranslateSettings(ModelSource, GenerationOverrides, SearchLoop):
         True, description="CUDA: shrink max_batch_tokens to what free GPU memory holds"
     )
     quantize: Literal["none", "dynamic-int8"] = Field(
-        "none", description="torch dynamic int8 quantization of Linear layers (CPU only)"
+        "none",
+        description="torch dynamic int8 quantization of Linear layers (CPU only; torch.ao, "
+        "deprecated upstream in favour of torchao but working in torch 2.x)",
     )
     cache_path: str | None = Field(
         None, description="SQLite file of finished translations, reused across runs"

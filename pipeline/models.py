@@ -6,6 +6,7 @@ import logging
 import os
 import sys
 import threading
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -199,7 +200,15 @@ def _load_cached(key: tuple[Any, ...]) -> LoadedModel:
     if quantize == "dynamic-int8":
         if device.type != "cpu":
             raise ModelLoadError("quantize: dynamic-int8 works on CPU only; set device: cpu")
-        model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+        with warnings.catch_warnings():
+            # torch 2.x marks torch.ao quantization deprecated (in favour of torchao) but it
+            # works; the warnings would repeat on every run with nothing for the user to do.
+            # The config field says so. Revisit when torch's requirement moves past 2.x.
+            warnings.filterwarnings("ignore", message=".*quantize_per_tensor", category=UserWarning)
+            warnings.filterwarnings("ignore", message="torch.ao.quantization is deprecated")
+            model = torch.ao.quantization.quantize_dynamic(
+                model, {torch.nn.Linear}, dtype=torch.qint8
+            )
     else:
         model.to(device)
     window = input_window(model, tokenizer)
