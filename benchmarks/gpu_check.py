@@ -60,6 +60,7 @@ def gpu_engines(ctx: argparse.Namespace, workload: bench.Workload, ct2: bool) ->
         bench.naive_engine(ctx, workload),
         bench.sorted_batches_engine(ctx, workload),
         bench.stage_engine("id2en torch fp16", ctx, workload),
+        bench.stage_engine("... transformers' loop", ctx, workload, search_loop="transformers"),
         bench.stage_engine("id2en torch bf16", ctx, workload, dtype="bfloat16"),
     ]
     if ct2:

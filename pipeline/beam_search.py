@@ -225,25 +225,34 @@ class _Scorer:
         hidden = outputs.last_hidden_state[:, -1, :]
         del outputs
         self._head(hidden)
-        if self.bias is not None:
-            self.logits.add_(self.bias)
         return self.logits, model_kwargs
 
     def _head(self, hidden: Any) -> None:
+        """Logits as the model's forward computes them (head, then final_logits_bias, in
+        the model's dtype), into the float32 buffer; in float32, with no temporary."""
         import torch
 
-        if self.restricted is not None:
-            weight, bias = self.restricted.weight.to(hidden.dtype), self.restricted.bias
-            if hidden.dtype == torch.float32:
-                torch.matmul(hidden, weight.t(), out=self.logits)
+        if hidden.dtype != torch.float32:  # fp16/bf16 on GPU: the model's own arithmetic
+            if self.restricted is not None:
+                logits = torch.matmul(hidden, self.restricted.weight.to(hidden.dtype).t())
+                if self.restricted.bias is not None:
+                    logits = logits + self.restricted.bias.to(hidden.dtype)
             else:
-                self.logits.copy_(torch.matmul(hidden, weight.t()))
-            if bias is not None:
-                self.logits.add_(bias.to(hidden.dtype))
-        elif self.plain_head and hidden.dtype == torch.float32:
+                logits = self.head(hidden)
+            if self.bias is not None:
+                logits = logits + self.bias
+            self.logits.copy_(logits)
+            return
+        if self.restricted is not None:
+            torch.matmul(hidden, self.restricted.weight.t(), out=self.logits)
+            if self.restricted.bias is not None:
+                self.logits.add_(self.restricted.bias)
+        elif self.plain_head:
             torch.matmul(hidden, self.head.weight.t(), out=self.logits)
         else:
             self.logits.copy_(self.head(hidden))
+        if self.bias is not None:
+            self.logits.add_(self.bias)
 
     def candidates(self, logits: Any, cur_len: int, keep: int) -> tuple[Any, Any]:
         """Each row's `keep` best tokens and their log-probabilities, as transformers'

@@ -197,3 +197,17 @@ def test_growing_layer_matches_dynamic_layer_through_updates_and_reorders():
         layer.update(torch.ones(6, 2, 1, 4), torch.ones(6, 2, 1, 4))
     assert torch.equal(ours.keys, theirs.keys) and torch.equal(ours.values, theirs.values)
     assert ours.keys.shape == (6, 2, 3 + 40 - 5 + 1, 4)
+
+
+def test_half_precision_logits_match_transformers(tiny_models: Path, counted_search):
+    """GPU runs use fp16/bf16: the head and bias are added in the model's dtype, as its
+    forward does, before the float32 scoring (bf16 here, which a CPU can run)."""
+    import copy
+
+    loaded = _load(tiny_models, "marian")
+    model = copy.deepcopy(loaded.model).to(torch.bfloat16)
+    theirs, ours = _both(
+        model, _inputs(loaded.tokenizer, SENTENCES), {"num_beams": 4, "max_new_tokens": 10}
+    )
+    assert ours == theirs
+    assert counted_search
