@@ -128,3 +128,24 @@ def test_lean_loop_scores_only_the_shortlist_and_agrees_with_transformers_loop(
     vocab = stage.loaded.model.config.vocab_size
     assert widths and all(width < vocab for width in widths)  # restricted columns only
     assert set(widths) <= set(stage.generator.shortlist.sizes)
+
+
+@pytest.mark.filterwarnings("ignore:torch.quantize_per")
+def test_selected_rows_dequantize_exactly_as_torch_does() -> None:
+    from pipeline.stages.translate import selected_rows
+
+    torch.manual_seed(0)
+    weight = torch.randn(60, 16)
+    ids = torch.tensor([0, 5, 17, 59])
+    assert torch.equal(selected_rows(weight, ids), weight.index_select(0, ids))
+    per_tensor = torch.quantize_per_tensor(weight, 0.05, 3, torch.qint8)
+    per_channel = torch.quantize_per_channel(
+        weight,
+        torch.rand(60, dtype=torch.double) + 0.01,
+        torch.randint(-4, 4, (60,)),
+        0,
+        torch.qint8,
+    )
+    for quantized in (per_tensor, per_channel):
+        expected = quantized.dequantize().index_select(0, ids)
+        assert torch.equal(selected_rows(quantized, ids), expected)
