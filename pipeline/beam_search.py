@@ -6,16 +6,22 @@ log_softmax when the model asks for renormalised scores, then the running-score 
 reorders the cross-attention cache, which is the same for every beam of a sentence. For
 opus-mt's 54,796-token vocabulary those passes cost a third of CPU decoding time.
 
+It also concatenates the whole self-attention cache with every new token and allocates a
+reordered copy of it at every step, and each step's logits land in a fresh tensor.
+
 This loop keeps transformers' search exactly (the same candidates per step, the same
 finished-hypothesis bookkeeping, length penalty and early stopping, ported from
-`GenerationMixin._beam_search`) and changes only how the scores are computed:
+`GenerationMixin._beam_search`) and changes only how the work is done:
 
 - only each beam's top 2*beams tokens can enter the top 2*beams of its sentence, so the
   log-probability (logit - logsumexp) is computed for those candidates alone;
 - the processors Marian and BART use are applied as column bans on the logits (bad words,
   minimum length) or as a forced first (bos) or last (eos) token; `renormalize_logits`
   becomes "logsumexp over the allowed tokens", which is what renormalising means;
-- only the decoder's self-attention cache is reordered.
+- logits go into buffers reused across steps; with a vocabulary shortlist, only the
+  listed columns are computed;
+- the self-attention cache appends in place and reorders into a spare buffer
+  (pipeline.kv_cache); the cross-attention cache is never reordered.
 
 Anything else (sampling, other processors or stopping criteria, returned scores) runs
 transformers' own `_beam_search` unchanged, so results never depend on this module being
@@ -24,7 +30,6 @@ clever. Beam outputs equal transformers' up to floating-point rounding in the sc
 
 from __future__ import annotations
 
-import functools
 import logging
 import math
 from dataclasses import dataclass
@@ -426,6 +431,8 @@ def _grow_in_place(model_kwargs: dict) -> None:
     """Give a fresh decoder self-attention cache layers that append in place (GrowingLayer)."""
     from transformers.cache_utils import DynamicCache, DynamicLayer
 
+    from pipeline.kv_cache import growing_layer_class
+
     key = _cache_key(model_kwargs)
     cache = getattr(model_kwargs.get(key), "self_attention_cache", None) if key else None
     if type(cache) is not DynamicCache or cache.get_seq_length() != 0:
@@ -434,91 +441,6 @@ def _grow_in_place(model_kwargs: dict) -> None:
         cache.layers = [growing_layer_class()() for _ in cache.layers]
     if getattr(cache, "layer_class_to_replicate", None) is DynamicLayer:
         cache.layer_class_to_replicate = growing_layer_class()
-
-
-@functools.cache
-def growing_layer_class() -> type:
-    """GrowingLayer subclasses a transformers class, so it is built on first use."""
-    from transformers.cache_utils import DynamicLayer
-
-    class GrowingLayer(DynamicLayer):
-        """A DynamicLayer whose keys and values live in buffers with room to spare.
-
-        transformers' layer concatenates the whole cache with each new token and allocates a
-        reordered copy at each beam step: both copy every cached position, every step. Here a
-        token is written into its slot, and reordering copies into a second buffer that is
-        then swapped in. `keys`/`values` stay views of the live buffer, so everything that
-        reads them (lengths, masks, attention) sees what a DynamicLayer would show.
-        """
-
-        def lazy_initialization(self, key_states: Any, value_states: Any) -> None:
-            super().lazy_initialization(key_states, value_states)
-            self._length = 0
-            self._live: tuple[Any, Any] | None = None
-            self._spare: tuple[Any, Any] | None = None
-
-        def update(self, key_states: Any, value_states: Any, *args: Any, **kwargs: Any) -> Any:
-            if not self.is_initialized:
-                self.lazy_initialization(key_states, value_states)
-            start, end = self._length, self._length + key_states.shape[-2]
-            if self._live is None or end > self._live[0].shape[-2]:
-                self._grow(key_states, value_states, end)
-            keys, values = self._live
-            keys[:, :, start:end] = key_states
-            values[:, :, start:end] = value_states
-            self._length = end
-            self.keys, self.values = keys[:, :, :end], values[:, :, :end]
-            return self.keys, self.values
-
-        def _grow(self, key_states: Any, value_states: Any, needed: int) -> None:
-            held = self._live[0].shape[-2] if self._live is not None else 0
-            capacity = max(needed, 2 * held, 32)
-
-            def buffer(like: Any) -> Any:
-                return like.new_empty((*like.shape[:2], capacity, like.shape[-1]))
-
-            live = (buffer(key_states), buffer(value_states))
-            if self._length:
-                live[0][:, :, : self._length] = self.keys
-                live[1][:, :, : self._length] = self.values
-            self._live, self._spare = live, (buffer(key_states), buffer(value_states))
-
-        def reorder_cache(self, beam_idx: Any) -> None:
-            import torch
-
-            if not self._length or self._live is None or self._spare is None:
-                return
-            n = self._length
-            index = beam_idx.to(self._live[0].device)
-            for source, target in zip(self._live, self._spare, strict=True):
-                torch.index_select(source[:, :, :n], 0, index, out=target[:, :, :n])
-            self._live, self._spare = self._spare, self._live
-            self.keys, self.values = self._live[0][:, :, :n], self._live[1][:, :, :n]
-
-        def _readopt(self) -> None:
-            """After a DynamicLayer method replaced keys/values: hold them in fresh buffers."""
-            keys, values = self.keys, self.values
-            self._length, self._live, self._spare = 0, None, None
-            if keys is not None and keys.numel():
-                self.update(keys, values)
-
-        def crop(self, tokens_to_remove: int) -> None:
-            super().crop(tokens_to_remove)
-            self._readopt()
-
-        def batch_repeat_interleave(self, repeats: int) -> None:
-            super().batch_repeat_interleave(repeats)
-            self._readopt()
-
-        def batch_select_indices(self, indices: Any) -> None:
-            super().batch_select_indices(indices)
-            self._readopt()
-
-        def reset(self) -> None:
-            super().reset()
-            self._length, self._live, self._spare = 0, None, None
-
-    return GrowingLayer
 
 
 def _gather(tensor: Any, indices: Any) -> Any:

@@ -71,9 +71,7 @@ def build_shortlist_file(
     summary: ShortlistSummary | None = None,
 ) -> ShortlistSummary:
     summary = summary or ShortlistSummary(output, 0, 0, 0, 0)
-    counted: list[tuple[list, list]] = []
-    for source, target in tokenized(tokenizer, pairs):
-        counted.append((source, target))
+    counted = list(tokenized(tokenizer, pairs))
     summary.pairs = len(counted)
     if not counted:
         raise ValueError("no sentence pairs to build a shortlist from")

@@ -176,8 +176,10 @@ def test_stage_translations_equal_with_either_loop(tiny_models: Path, counted_se
 def test_growing_layer_matches_dynamic_layer_through_updates_and_reorders():
     from transformers.cache_utils import DynamicLayer
 
+    from pipeline.kv_cache import growing_layer_class
+
     torch.manual_seed(0)
-    ours, theirs = beam_search.growing_layer_class()(), DynamicLayer()
+    ours, theirs = growing_layer_class()(), DynamicLayer()
     first = torch.randn(6, 2, 3, 4), torch.randn(6, 2, 3, 4)
     for layer in (ours, theirs):
         layer.update(*first)
