@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any, overload
 
 from pipeline.config import PipelineConfig, load_config
+from pipeline.langdetect import SKIPPED, check_language
 from pipeline.registry import FAMILIES, Stage, build_stage
 from pipeline.types import Article
 
@@ -55,13 +56,17 @@ class Pipeline:
             item if isinstance(item, Article) else Article(id=name, text=item)
             for item, name in zip(items, names, strict=True)
         ]
+        for article in articles:
+            check_language(article, self.config.run.non_indonesian)
         self.process(articles)
         return articles[0] if single else articles
 
     def process(self, articles: list[Article]) -> list[Article]:
-        """Run every stage; an article that makes a stage fail is marked, the rest go on."""
+        """Run every stage; an article that makes a stage fail is marked, the rest go on.
+        Articles already failed or skipped (see run.non_indonesian) are passed over."""
         for family, stage in self.stages:
-            self._run_stage(family, stage, [a for a in articles if a.error is None])
+            todo = [a for a in articles if a.error is None and SKIPPED not in a.meta]
+            self._run_stage(family, stage, todo)
         return articles
 
     def _run_stage(self, family: str, stage: Stage, articles: list[Article]) -> None:

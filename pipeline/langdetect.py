@@ -12,8 +12,15 @@ Short texts (a headline) and texts in neither language are reported as "unknown"
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pipeline.types import Article
+
+logger = logging.getLogger(__name__)
 
 INDONESIAN = frozenset(
     str.split(
@@ -74,3 +81,28 @@ def guess_language(text: str) -> LanguageGuess:
         elif indonesian >= 0.06:
             language = "id"
     return LanguageGuess(language, indonesian, english, total)
+
+
+SKIPPED = "skipped"  # meta key holding why an article was not processed
+
+
+def check_language(article: Article, policy: str) -> None:
+    """Flag an article that is English, not Indonesian; with policy "skip", skip it."""
+    guess = guess_language(article.text)
+    if guess.language != "en":
+        if guess.language == "unknown" and guess.words >= 30 and guess.indonesian < 0.03:
+            article.warn(f"the text does not look Indonesian ({guess.evidence()})")
+        return
+    if policy == "skip":
+        message = (
+            f"skipped: the text looks English, not Indonesian ({guess.evidence()}); "
+            "set run.non_indonesian: translate to translate it anyway"
+        )
+        article.meta[SKIPPED] = message
+    else:
+        message = (
+            f"the text looks English, not Indonesian ({guess.evidence()}); translated "
+            "anyway (set run.non_indonesian: skip to skip such articles)"
+        )
+    article.warn(message)
+    logger.warning("%s: %s", article.source or article.id, message)

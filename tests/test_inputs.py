@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.config import load_config
-from pipeline.engines.local import check_language, run_folder
+from pipeline.engines.local import run_folder
 from pipeline.io import (
     InputError,
     InputItem,
@@ -20,7 +20,7 @@ from pipeline.io import (
     record_path,
     write_record,
 )
-from pipeline.langdetect import guess_language
+from pipeline.langdetect import check_language, guess_language
 from pipeline.textio import DecodeError, decode_bytes, html_to_text, looks_like_html
 from pipeline.types import Article
 from tests.conftest import tiny_config_dict
@@ -459,3 +459,20 @@ def test_a_run_over_every_bad_input_finishes_and_explains_each(
         assert records["english"]["sentences"] == [] and records["english"]["error"] is None
     assert "Windows-1252" in records["cp1252"]["warnings"][0]
     assert records["page"]["text"].startswith("Jembatan baru\n\nPresiden")
+
+
+def test_the_python_api_flags_or_skips_english_as_runs_do(tiny_models: Path) -> None:
+    from pipeline import Pipeline
+    from tests.conftest import tiny_config_dict
+
+    indonesian = "Presiden meresmikan jembatan baru di Jakarta."
+    flagged = Pipeline.from_config(tiny_config_dict(tiny_models))([ENGLISH, indonesian])
+    assert flagged[0].warnings[0].startswith("the text looks English, not Indonesian (")
+    assert flagged[0].english  # translated anyway, as the default says
+    assert not any("English" in w for w in flagged[1].warnings)
+
+    config = tiny_config_dict(tiny_models, run={"non_indonesian": "skip"})
+    skipped, translated = Pipeline.from_config(config)([ENGLISH, indonesian])
+    assert skipped.meta["skipped"].startswith("skipped: the text looks English")
+    assert not skipped.english and not skipped.sentences and skipped.error is None
+    assert translated.english and translated.sentences

@@ -36,7 +36,7 @@ from pipeline.io import (
     remove_temp_files,
     write_record,
 )
-from pipeline.langdetect import guess_language
+from pipeline.langdetect import SKIPPED, check_language
 from pipeline.types import Article
 
 logger = logging.getLogger(__name__)
@@ -62,7 +62,6 @@ OPERATIONAL_KEYS = frozenset(
     }
 )
 _WEIGHT_SAMPLE = 1 << 20  # bytes read from each end of a big (weights) file
-SKIPPED = "skipped"  # meta key holding why an article was not processed
 
 
 class RunError(RuntimeError):
@@ -402,7 +401,7 @@ def process_batch(
 ) -> list[Outcome]:
     """Read, process and write one batch; every engine's workers run this."""
     articles = [_read(item, config) for item in batch]
-    pipe.process([a for a in articles if a.error is None and SKIPPED not in a.meta])
+    pipe.process(articles)  # it passes over failed and skipped articles
     outcomes = []
     for article in articles:
         record = article_record(article)
@@ -430,28 +429,6 @@ def _read(item: InputItem, config: PipelineConfig) -> Article:
         )
     check_language(article, config.run.non_indonesian)
     return article
-
-
-def check_language(article: Article, policy: str) -> None:
-    """Flag an article that is English, not Indonesian; with policy "skip", skip it."""
-    guess = guess_language(article.text)
-    if guess.language != "en":
-        if guess.language == "unknown" and guess.words >= 30 and guess.indonesian < 0.03:
-            article.warn(f"the text does not look Indonesian ({guess.evidence()})")
-        return
-    if policy == "skip":
-        message = (
-            f"skipped: the text looks English, not Indonesian ({guess.evidence()}); "
-            "set run.non_indonesian: translate to translate it anyway"
-        )
-        article.meta[SKIPPED] = message
-    else:
-        message = (
-            f"the text looks English, not Indonesian ({guess.evidence()}); translated "
-            "anyway (set run.non_indonesian: skip to skip such articles)"
-        )
-    article.warn(message)
-    logger.warning("%s: %s", article.source or article.id, message)
 
 
 def article_record(article: Article) -> dict[str, Any]:
