@@ -540,12 +540,15 @@ def build_model(ctx: argparse.Namespace) -> Path:
     return target
 
 
+LOOP_REFERENCE = "... transformers' loop"
+
+
 def cpu_engines(ctx: argparse.Namespace, workload: Workload) -> list[Engine]:
     engines = [
         naive_engine(ctx, workload),
         sorted_batches_engine(ctx, workload),
         stage_engine("id2en torch fp32", ctx, workload),
-        stage_engine("... transformers' loop", ctx, workload, search_loop="transformers"),
+        stage_engine(LOOP_REFERENCE, ctx, workload, search_loop="transformers"),
         stage_engine("id2en torch int8", ctx, workload, quantize="dynamic-int8"),
         stage_engine("id2en ct2 int8", ctx, workload, ct2=True, ct2_compute_type="int8"),
         raw_ct2_engine("raw ct2 int8", ctx, workload, "id2en ct2 int8", "int8"),
@@ -638,7 +641,9 @@ def main(argv: list[str] | None = None) -> int:
         print_report(engines, workload, ctx, "raw ct2 int8", started, load_before)
         print(
             f"agreement with naive generate(), same settings: greedy {greedy} identical, "
-            f"beam {workload.beams} {agreement(engines, 'id2en torch fp32', engines[0].name)}"
+            f"beam {workload.beams} {agreement(engines, 'id2en torch fp32', engines[0].name)}; "
+            f"id2en's loop vs transformers' loop, beam {workload.beams}: "
+            f"{agreement(engines, 'id2en torch fp32', LOOP_REFERENCE)} identical"
         )
     return 0
 
