@@ -30,6 +30,7 @@ clever. Beam outputs equal transformers' up to floating-point rounding in the sc
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 from dataclasses import dataclass
@@ -150,8 +151,34 @@ def _plain_beam_search(
         and not synced_gpus
         and not config.low_memory
         and model_kwargs.get("use_cache", True)
-        and hasattr(model, "_prefill")
+        and _model_fits(type(model))
+        and model.base_model is not model  # a head over a base model, as Marian and BART
     )
+
+
+@functools.cache
+def _model_fits(model_class: type) -> bool:
+    """The transformers internals this loop calls are there, with the arguments it passes
+    (checked once per model class): a transformers release that changes them gets its own
+    loop, not a crash mid-run."""
+    import inspect
+
+    try:
+        from transformers.generation.utils import ALL_CACHE_NAMES  # noqa: F401
+    except ImportError:
+        return False
+    prepare = getattr(model_class, "prepare_inputs_for_generation", None)
+    if prepare is None or not all(
+        callable(getattr(model_class, name, None))
+        for name in ("_prefill", "_update_model_kwargs_for_generation", "get_output_embeddings")
+    ):
+        return False
+    parameters = inspect.signature(prepare).parameters
+    takes_length = "next_sequence_length" in parameters or any(
+        p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()
+    )
+    prefix = getattr(model_class, "base_model_prefix", "")
+    return takes_length and bool(prefix)
 
 
 def _cache_key(model_kwargs: dict) -> str | None:
@@ -429,7 +456,10 @@ def _search(model: Any, input_ids: Any, plan: ScorePlan, config: Any, model_kwar
 
 def _grow_in_place(model_kwargs: dict) -> None:
     """Give a fresh decoder self-attention cache layers that append in place (GrowingLayer)."""
-    from transformers.cache_utils import DynamicCache, DynamicLayer
+    try:
+        from transformers.cache_utils import DynamicCache, DynamicLayer
+    except ImportError:  # another cache design: keep transformers' own
+        return
 
     from pipeline.kv_cache import growing_layer_class
 

@@ -213,3 +213,20 @@ def test_half_precision_logits_match_transformers(tiny_models: Path, counted_sea
     )
     assert ours == theirs
     assert counted_search
+
+
+def test_a_transformers_without_the_internals_it_calls_gets_its_own_loop(
+    tiny_models: Path, counted_search, monkeypatch: pytest.MonkeyPatch
+):
+    class Changed:  # a release whose generation internals differ
+        base_model_prefix = "model"
+
+        def prepare_inputs_for_generation(self, input_ids, past_length=0): ...
+
+    assert not beam_search._model_fits(Changed)
+    loaded = _load(tiny_models, "marian")
+    monkeypatch.setattr(beam_search, "_model_fits", lambda model_class: False)
+    theirs, ours = _both(
+        loaded.model, _inputs(loaded.tokenizer, SENTENCES), {"num_beams": 3, "max_new_tokens": 8}
+    )
+    assert ours == theirs and counted_search == []
