@@ -174,11 +174,9 @@ def _model_fits(model_class: type) -> bool:
     ):
         return False
     parameters = inspect.signature(prepare).parameters
-    takes_length = "next_sequence_length" in parameters or any(
+    return "next_sequence_length" in parameters or any(
         p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()
     )
-    prefix = getattr(model_class, "base_model_prefix", "")
-    return takes_length and bool(prefix)
 
 
 def _cache_key(model_kwargs: dict) -> str | None:

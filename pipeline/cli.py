@@ -355,7 +355,7 @@ def _cmd_shortlist(args: argparse.Namespace) -> int:
     from pipeline.shortlist_build import ShortlistSummary, build_shortlist_file, pairs_from_run
 
     config = load_config(args.config, args.overrides)
-    summary = ShortlistSummary(args.output, 0, 0, 0, 0)
+    summary = ShortlistSummary()
     if args.data is not None:
         try:
             pairs: Any = load_pairs(args.data)
@@ -371,6 +371,7 @@ def _cmd_shortlist(args: argparse.Namespace) -> int:
             return EXIT_USAGE
         pairs = pairs_from_run(args.from_run, summary)
     tokenizer = load_tokenizer(config.translate)
+    tokenizer.model_max_length = 1 << 30  # pieces are counted here, never cut: no length warning
     try:
         build_shortlist_file(
             tokenizer,

@@ -180,20 +180,15 @@ def _load_cached(key: tuple[Any, ...]) -> LoadedModel:
         model=name, revision=revision, cache_dir=cache_dir, local_files_only=offline
     )
     import torch
-    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+    from transformers import AutoModelForSeq2SeqLM
 
     device = resolve_device(device_spec)
     dtype = resolve_dtype(dtype_spec, device)
-    kwargs: dict[str, Any] = {
-        "revision": revision,
-        "cache_dir": cache_dir,
-        "local_files_only": offline,
-    }
     logger.info("loading %s (revision %s) on %s as %s", name, revision or "default", device, dtype)
+    tokenizer = load_tokenizer(source)
     try:
         with _hub_progress_only_on_a_terminal():
-            tokenizer = AutoTokenizer.from_pretrained(name, **kwargs)
-            model = AutoModelForSeq2SeqLM.from_pretrained(name, dtype=dtype, **kwargs)
+            model = AutoModelForSeq2SeqLM.from_pretrained(name, dtype=dtype, **_hub_kwargs(source))
     except (OSError, ValueError, ImportError) as exc:
         raise _load_error(source, exc) from exc
     model.eval()
@@ -228,21 +223,23 @@ def _load_cached(key: tuple[Any, ...]) -> LoadedModel:
 
 
 def load_tokenizer(source: ModelSource) -> Any:
-    """Only the tokenizer of a configured model (same lookup and errors as load_seq2seq)."""
+    """The tokenizer of a configured model (load_seq2seq loads it this way too)."""
     from transformers import AutoTokenizer
 
-    kwargs: dict[str, Any] = {
+    try:
+        with _hub_progress_only_on_a_terminal():
+            return AutoTokenizer.from_pretrained(source.model, **_hub_kwargs(source))
+    except (OSError, ValueError, ImportError) as exc:
+        raise _load_error(source, exc) from exc
+
+
+def _hub_kwargs(source: ModelSource) -> dict[str, Any]:
+    """Where from_pretrained looks: revision, cache folder, and whether the network is off."""
+    return {
         "revision": source.revision,
         "cache_dir": source.cache_dir,
         "local_files_only": is_offline(source),
     }
-    try:
-        with _hub_progress_only_on_a_terminal():
-            tokenizer = AutoTokenizer.from_pretrained(source.model, **kwargs)
-    except (OSError, ValueError, ImportError) as exc:
-        raise _load_error(source, exc) from exc
-    tokenizer.model_max_length = 1 << 30  # pieces are counted, never cut, here
-    return tokenizer
 
 
 @contextmanager

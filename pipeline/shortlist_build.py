@@ -8,7 +8,6 @@ this model produces for this kind of text.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,16 +15,13 @@ from typing import Any
 
 from pipeline.stages.translate import build_shortlist, write_shortlist
 
-logger = logging.getLogger(__name__)
-
 
 @dataclass
 class ShortlistSummary:
-    path: Path
-    pairs: int
-    fixed: int
-    source_pieces: int
-    unlisted_runs: int  # records from runs that themselves used a shortlist (skipped)
+    pairs: int = 0
+    fixed: int = 0
+    source_pieces: int = 0
+    unlisted_runs: int = 0  # records from runs that themselves used a shortlist (skipped)
 
 
 def pairs_from_run(out_dir: Path, summary: ShortlistSummary) -> Iterator[tuple[str, str]]:
@@ -70,7 +66,7 @@ def build_shortlist_file(
     per_source: int,
     summary: ShortlistSummary | None = None,
 ) -> ShortlistSummary:
-    summary = summary or ShortlistSummary(output, 0, 0, 0, 0)
+    summary = summary or ShortlistSummary()
     counted = list(tokenized(tokenizer, pairs))
     summary.pairs = len(counted)
     if not counted:
