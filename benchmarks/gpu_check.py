@@ -80,7 +80,7 @@ def memory_pressure(ctx: argparse.Namespace, workload: bench.Workload, leave_gib
     """Huge budget, little free memory: adaptive budget vs out-of-memory halving."""
     import torch
 
-    from pipeline.stages.translate import TorchTranslateStage
+    from pipeline.translate.stage import TranslateStage
 
     rows = [
         "| memory pressure | sentences | seconds | OOM retries | budgets used |",
@@ -88,7 +88,7 @@ def memory_pressure(ctx: argparse.Namespace, workload: bench.Workload, leave_gib
     ]
     texts = [f"{t} ({n})" for n in range(4) for t in workload.texts]  # 4x the workload, distinct
     for adapt in (True, False):
-        stage = TorchTranslateStage(
+        stage = TranslateStage(
             bench.id2en_config(
                 ctx,
                 workload,
@@ -112,7 +112,7 @@ def memory_pressure(ctx: argparse.Namespace, workload: bench.Workload, leave_gib
         finally:
             del blocker
             torch.cuda.empty_cache()
-        generator = stage.generator
+        generator = stage.backend  # type: ignore[attr-defined]
         budgets = generator.memory_budget.history if generator.memory_budget else []
         shown = (
             f"{min(budgets)}-{max(budgets)}"

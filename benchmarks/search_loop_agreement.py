@@ -17,7 +17,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import pipeline.beam_search as beam_search
+import shared_data  # noqa: F401  (names ../shared for the library)
+
+import pipeline.generation.beam_search as beam_search
 from pipeline.devtools.corpus import builtin_pairs, shared_pairs
 
 SETTINGS = (

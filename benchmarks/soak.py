@@ -35,9 +35,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import shared_data  # noqa: F401  (names ../shared for the library)
+
 from pipeline.config import load_config
 from pipeline.devtools.corpus import builtin_pairs, shared_pairs
-from pipeline.engines.local import RunReport, run_folder
+from pipeline.engines.core import RunReport
+from pipeline.engines.local import run_folder
 
 logger = logging.getLogger("soak")
 

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from pipeline.config import load_config
 from pipeline.devtools.tiny_models import build_random_distilbart
-from pipeline.stages.summarize import ExtractiveSummarizeStage, Seq2SeqSummarizeStage
+from pipeline.summarize.stage import ExtractiveSummarizeStage, SummarizeStage
 from pipeline.types import Article, Sentence
 
 WORDS = [
@@ -126,9 +126,9 @@ def main() -> None:
         config = load_config(
             {"run": {"device": "cpu"}, "summarize": overrides, "guards": {"enabled": False}}
         )
-        seq2seq = Seq2SeqSummarizeStage(config)
+        seq2seq = SummarizeStage(config)
         extractive = ExtractiveSummarizeStage(config)
-        seq2seq.loaded  # load outside the timings  # noqa: B018
+        seq2seq.load()  # outside the timings
         print(
             f"distilbart-cnn-12-6 shape, random weights; beams {args.beams}, "
             f"{out_tokens} output tokens forced; window {seq2seq.window} tokens"

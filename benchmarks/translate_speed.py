@@ -67,13 +67,16 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import shared_data  # noqa: F401  (names ../shared for the library)
+
 from pipeline.config import PipelineConfig, load_config
 from pipeline.models import physical_cores, set_threads
 from pipeline.types import Article, Sentence
 
 logger = logging.getLogger("translate_speed")
 
-SHARED_SENTENCES = Path(__file__).resolve().parents[2] / "shared/data/id-sentences/sentences.jsonl"
+from shared_data import SHARED_SENTENCES  # noqa: E402
+
 WARM_UP = ["Saya makan nasi.", "Harga cabai naik 20 persen pada Maret 2024."]
 
 
@@ -141,7 +144,7 @@ def deal_rounds(workload: Workload, rounds: int) -> list[list[int]]:
 
 def write_benchmark_shortlist(model_dir: Path, out: Path, seed: int) -> Path:
     """A synthetic lexical shortlist with Bergamot's sizes (100 frequent + 50 per piece)."""
-    from pipeline.stages.translate import write_shortlist
+    from pipeline.translate.shortlist import write_shortlist
 
     vocab = json.loads((model_dir / "vocab.json").read_text(encoding="utf-8"))
     pieces = [p for p in vocab if p not in ("</s>", "<unk>", "<pad>")]
@@ -293,14 +296,16 @@ def stage_engine(
 def _load_stage(
     engine: Engine, ctx: argparse.Namespace, workload: Workload, ct2: bool, translate: dict
 ) -> Runner:
-    from pipeline.stages.translate import TorchTranslateStage
-    from pipeline.stages.translate_ct2 import CTranslate2TranslateStage
+    from pipeline.translate.stage import TranslateStage
 
-    cls = CTranslate2TranslateStage if ct2 else TorchTranslateStage
-    stage = cls(id2en_config(ctx, workload, **translate))
+    config = id2en_config(ctx, workload, **translate)
+    if ct2:
+        stage = TranslateStage(config, name="translate.ctranslate2", backend="ctranslate2")
+    else:
+        stage = TranslateStage(config)
     stage.translate_texts(WARM_UP)  # loads (and converts) the model, untimed
     if ct2:
-        ctx.ct2_model_dirs[engine.name] = stage.model_dir
+        ctx.ct2_model_dirs[engine.name] = stage.backend.model_dir  # type: ignore[attr-defined]
     return stage_runner(stage, workload)
 
 
@@ -490,17 +495,18 @@ def greedy_agreement(ctx: argparse.Namespace, workload: Workload, count: int) ->
     """Greedy: id2en's batched torch path against one-sentence generate(), same settings."""
     import torch
 
-    from pipeline.stages.translate import TorchTranslateStage
+    from pipeline.translate.stage import TranslateStage
 
     greedy = Workload(workload.texts, workload.ids, workload.steps, 1)
-    stage = TorchTranslateStage(id2en_config(ctx, greedy))
+    stage = TranslateStage(id2en_config(ctx, greedy))
     step = max(1, len(workload.texts) // count)
     texts = workload.texts[::step][:count]
     batched = stage.translate_texts(texts)
-    net, tok = stage.loaded.model, stage.loaded.tokenizer
+    loaded = stage.backend.loaded  # type: ignore[attr-defined]
+    net, tok = loaded.model, loaded.tokenizer
     same = 0
     for text in texts:
-        inputs = tok([text], return_tensors="pt").to(stage.loaded.device)
+        inputs = tok([text], return_tensors="pt").to(loaded.device)
         with torch.inference_mode():
             sequence = net.generate(**inputs, **stage.generation_settings)[0]
         same += tok.decode(sequence, skip_special_tokens=True).strip() == batched[text].text
@@ -511,8 +517,8 @@ def shortlist_sizes(ctx: argparse.Namespace, workload: Workload) -> list[int]:
     """Candidates per batch, for the batches id2en forms on each round's chunk."""
     from transformers import AutoTokenizer
 
-    from pipeline.batching import token_budget_batches
-    from pipeline.stages.translate import Shortlist
+    from pipeline.generation.batching import token_budget_batches
+    from pipeline.translate.shortlist import Shortlist
 
     shortlist = Shortlist.load(ctx.shortlist_path)
     tokenizer = AutoTokenizer.from_pretrained(ctx.model_dir)

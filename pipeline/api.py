@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Any, overload
 
 from pipeline.config import PipelineConfig, load_config
-from pipeline.langdetect import SKIPPED, check_language
+from pipeline.inputs.language import SKIPPED, check_language
 from pipeline.registry import FAMILIES, Stage, build_stage
 from pipeline.types import Article
 
@@ -38,6 +38,13 @@ class Pipeline:
         overrides: list[str] | dict[str, Any] | None = None,
     ) -> Pipeline:
         return cls(load_config(source, overrides))
+
+    def load(self) -> Pipeline:
+        """Load every stage's models now instead of on the first batch, so that a missing
+        or broken model fails here, before any article is touched."""
+        for _, stage in self.stages:
+            stage.load()
+        return self
 
     @overload
     def __call__(self, inputs: str | Article, ids: None = None) -> Article: ...
@@ -91,7 +98,7 @@ class Pipeline:
 
 def _is_setup_error(exc: Exception) -> bool:
     """Errors no article caused (a missing model): retrying per article cannot help."""
-    from pipeline.models import ModelLoadError
+    from pipeline.errors import ModelLoadError
 
     return isinstance(exc, ModelLoadError)
 

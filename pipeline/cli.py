@@ -10,15 +10,16 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import __version__
-
-EXIT_OK, EXIT_FAILED_ARTICLES, EXIT_USAGE, EXIT_MODEL, EXIT_IO, EXIT_INTERRUPTED = (
-    0,
-    1,
-    2,
-    3,
-    4,
-    130,
+from pipeline.errors import (
+    EXIT_FAILED_ARTICLES,
+    EXIT_INTERRUPTED,
+    EXIT_IO,
+    EXIT_OK,
+    EXIT_USAGE,
+    Id2enError,
+    exit_code,
 )
+from pipeline.records import RECORDS_DIR
 
 EPILOG = """\
 exit codes: 0 all articles done; 1 some articles failed (see their records);
@@ -178,7 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--data",
         type=Path,
         default=None,
-        help="JSONL with text/text_en (default: the shared UD sentences)",
+        help="JSONL with text/text_en (default: $ID2EN_SENTENCE_DATA/sentences.jsonl)",
     )
     evaluate.add_argument(
         "--limit", type=int, default=200, help="first N pairs only (default: %(default)s)"
@@ -333,11 +334,16 @@ def _cmd_models(args: argparse.Namespace) -> int:
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
-    from pipeline.evaluate import DEFAULT_DATA, format_table, load_pairs, run_variants
+    from pipeline.evaluate import default_pairs_file, format_table, load_pairs, run_variants
 
-    data = args.data or DEFAULT_DATA
-    if not data.exists():
-        print(f"id2en: no evaluation data at {data}; pass --data FILE.jsonl", file=sys.stderr)
+    data = args.data or default_pairs_file()
+    if data is None or not data.exists():
+        where = f" at {data}" if data is not None else ""
+        print(
+            f"id2en: no evaluation data{where}; pass --data FILE.jsonl (rows with text and "
+            "text_en) or set ID2EN_SENTENCE_DATA to a folder holding sentences.jsonl",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     try:
         pairs = load_pairs(data, args.limit)
@@ -352,7 +358,11 @@ def _cmd_shortlist(args: argparse.Namespace) -> int:
     from pipeline.config import load_config
     from pipeline.evaluate import load_pairs
     from pipeline.models import load_tokenizer
-    from pipeline.shortlist_build import ShortlistSummary, build_shortlist_file, pairs_from_run
+    from pipeline.translate.shortlist_build import (
+        ShortlistSummary,
+        build_shortlist_file,
+        pairs_from_run,
+    )
 
     config = load_config(args.config, args.overrides)
     summary = ShortlistSummary()
@@ -363,7 +373,7 @@ def _cmd_shortlist(args: argparse.Namespace) -> int:
             print(f"id2en: {exc}", file=sys.stderr)
             return EXIT_USAGE
     else:
-        if not (args.from_run / "records").is_dir():
+        if not (args.from_run / RECORDS_DIR).is_dir():
             print(
                 f"id2en: {args.from_run} has no records/; pass a folder written by run",
                 file=sys.stderr,
@@ -406,11 +416,6 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from pipeline.config import ConfigError
-    from pipeline.engines.local import RunError
-    from pipeline.io import InputError
-    from pipeline.models import ModelLoadError
-
     args = build_parser().parse_args(argv)
     _setup_logging(args.verbose)
     handlers: dict[str, Any] = {
@@ -425,19 +430,20 @@ def main(argv: list[str] | None = None) -> int:
     }
     try:
         return int(handlers[args.command](args))
-    except (ConfigError, RunError, InputError) as exc:
-        print(f"id2en: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except ModelLoadError as exc:
-        print(f"id2en: {exc}", file=sys.stderr)
-        return EXIT_MODEL
-    except OSError as exc:
+    except (Id2enError, OSError, KeyboardInterrupt) as exc:
+        code = exit_code(exc)
+        assert code is not None
+        print(f"id2en: {_error_message(exc, code)}", file=sys.stderr)
+        return code
+
+
+def _error_message(exc: BaseException, code: int) -> str:
+    if code == EXIT_INTERRUPTED:
+        return "interrupted; run the same command again to resume"
+    if code == EXIT_IO and not isinstance(exc, Id2enError):
         # Records written so far are whole (atomic writes): the same command resumes.
-        print(f"id2en: {exc}; fix it and run the same command again to resume", file=sys.stderr)
-        return EXIT_IO
-    except KeyboardInterrupt:
-        print("id2en: interrupted; run the same command again to resume", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return f"{exc}; fix it and run the same command again to resume"
+    return str(exc)
 
 
 if __name__ == "__main__":

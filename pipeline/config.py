@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import logging
 import os
 from pathlib import Path
 from typing import Any, Literal
@@ -10,12 +11,12 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
-PACKAGED_CONFIG_DIR = Path(__file__).resolve().parent / "configs"
+from pipeline.errors import ConfigError
+from pipeline.registry import canonical_name, check_stage_names
 
+logger = logging.getLogger(__name__)
 
-class ConfigError(ValueError):
-    """A configuration problem, phrased for the user: where, what, how to fix."""
+CONFIG_DIR = Path(__file__).resolve().parent / "configs"  # ships in the wheel
 
 
 class _Section(BaseModel):
@@ -74,12 +75,31 @@ class SearchLoop(_Section):
     )
 
 
-class TranslateSettings(ModelSource, GenerationOverrides, SearchLoop):
-    model: str = "Helsinki-NLP/opus-mt-id-en"
+class BackendSettings(ModelSource, GenerationOverrides, SearchLoop):
+    """What a model stage's backend needs: the model, batching and precision."""
+
     max_batch_tokens: int = Field(
         6000, ge=64, description="token budget per batch (padded source tokens x beams)"
     )
-    max_batch_sentences: int = Field(64, ge=1)
+    max_batch_sentences: int = Field(64, ge=1, description="inputs per batch at most")
+    adapt_batch_to_memory: bool = Field(
+        True, description="CUDA: shrink max_batch_tokens to what free GPU memory holds"
+    )
+    quantize: Literal["none", "dynamic-int8"] = Field(
+        "none",
+        description="torch dynamic int8 quantization of Linear layers (CPU only; torch.ao, "
+        "deprecated upstream in favour of torchao but working in torch 2.x)",
+    )
+    ct2_compute_type: str = Field(
+        "auto", description="CTranslate2: int8 on CPU, int8_float16 on CUDA when 'auto'"
+    )
+    ct2_model_dir: str | None = Field(
+        None, description="where converted CTranslate2 models are kept (default: user cache)"
+    )
+
+
+class TranslateSettings(BackendSettings):
+    model: str = "Helsinki-NLP/opus-mt-id-en"
     max_input_tokens: int | None = Field(
         None, ge=8, description="cut longer sentences at clauses (default: the model's window)"
     )
@@ -90,22 +110,8 @@ class TranslateSettings(ModelSource, GenerationOverrides, SearchLoop):
         description="recent translations kept in memory so repeats across batches are "
         "translated once (0: only within a batch)",
     )
-    adapt_batch_to_memory: bool = Field(
-        True, description="CUDA: shrink max_batch_tokens to what free GPU memory holds"
-    )
-    quantize: Literal["none", "dynamic-int8"] = Field(
-        "none",
-        description="torch dynamic int8 quantization of Linear layers (CPU only; torch.ao, "
-        "deprecated upstream in favour of torchao but working in torch 2.x)",
-    )
     cache_path: str | None = Field(
         None, description="SQLite file of finished translations, reused across runs"
-    )
-    ct2_compute_type: str = Field(
-        "auto", description="CTranslate2: int8 on CPU, int8_float16 on CUDA when 'auto'"
-    )
-    ct2_model_dir: str | None = Field(
-        None, description="where converted CTranslate2 models are kept (default: user cache)"
     )
     shortlist: str | None = Field(
         None,
@@ -122,13 +128,15 @@ class GuardSettingsConfig(_Section):
     length_ratio_max: float = Field(2.5, gt=0)
 
 
-class SummarizeSettings(ModelSource, GenerationOverrides, SearchLoop):
+class SummarizeSettings(BackendSettings):
     model: str = "sshleifer/distilbart-cnn-12-6"
     long_input: Literal["chunk", "truncate", "error"] = "chunk"
     max_input_tokens: int | None = Field(
         None, ge=16, description="window size (default: the model's max positions)"
     )
-    max_batch_tokens: int = Field(8192, ge=64)
+    max_batch_tokens: int = Field(
+        8192, ge=64, description="token budget per batch (padded source tokens x beams)"
+    )
     max_length_ratio: float | None = Field(
         None, gt=0, le=1, description="cap summary tokens at this fraction of the input tokens"
     )
@@ -137,8 +145,13 @@ class SummarizeSettings(ModelSource, GenerationOverrides, SearchLoop):
 
 class Stages(_Section):
     split: str | None = "split.rules"
-    translate: str | None = "translate.marian"
+    translate: str | None = "translate.seq2seq"
     summarize: str | None = "summarize.seq2seq"
+
+    @field_validator("split", "translate", "summarize")
+    @classmethod
+    def _current_name(cls, value: str | None) -> str | None:
+        return canonical_name(value)  # "translate.marian" is read as "translate.seq2seq"
 
 
 class RunSettings(_Section):
@@ -183,26 +196,31 @@ class PipelineConfig(_Section):
 
 
 def find_config(name: str | os.PathLike[str]) -> Path:
-    """A config path as given, or a name from configs/ ("gpu" -> configs/gpu.yaml)."""
-    path = Path(name)
-    if path.exists():
+    """A config by name from the packaged configs ("gpu" -> configs/gpu.yaml), or a file.
+
+    An argument that looks like a path (it has a "/" or ends in .yaml/.yml) is a file;
+    anything else is a name first, so a file or folder called "tiny" in the current
+    directory never hides the packaged config "tiny".
+    """
+    text = str(name)
+    looks_like_path = "/" in text or os.sep in text or text.endswith((".yaml", ".yml"))
+    packaged = CONFIG_DIR / f"{text}.yaml"
+    if not looks_like_path and packaged.is_file():
+        logger.info("config %r: the packaged config %s", text, packaged)
+        return packaged
+    path = Path(text).expanduser()
+    if path.is_file():
+        logger.info("config %r: the file %s", text, path.resolve())
         return path
-    for folder in (CONFIG_DIR, PACKAGED_CONFIG_DIR):
-        for candidate in (folder / str(name), folder / f"{name}.yaml"):
-            if candidate.exists():
-                return candidate
+    hint = " (a folder, not a YAML file)" if path.is_dir() else ""
     raise ConfigError(
-        f"config {str(name)!r} not found: give a path to a YAML file or one of "
-        f"{', '.join(sorted(available_configs())) or '(none found)'}"
+        f"config {text!r} not found{hint}: give a path to a YAML file or one of "
+        f"{', '.join(available_configs()) or '(none found)'}"
     )
 
 
 def available_configs() -> list[str]:
-    names: set[str] = set()
-    for folder in (CONFIG_DIR, PACKAGED_CONFIG_DIR):
-        if folder.is_dir():
-            names.update(p.stem for p in folder.glob("*.yaml"))
-    return sorted(names)
+    return sorted(p.stem for p in CONFIG_DIR.glob("*.yaml"))
 
 
 def parse_override(item: str) -> tuple[list[str], Any]:
@@ -266,8 +284,6 @@ def validate_config(data: dict[str, Any], source: str = "<config>") -> PipelineC
     except ValidationError as exc:
         problems = "\n  ".join(_describe(e, data) for e in exc.errors())
         raise ConfigError(f"invalid config {source}:\n  {problems}") from None
-    from pipeline.registry import check_stage_names  # late: the registry imports stages
-
     check_stage_names(config, source)
     return config
 

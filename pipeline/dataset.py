@@ -10,22 +10,21 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import pyarrow as pa
 
-from pipeline.io import RECORDS_DIR, InputError, iter_records
+from pipeline.atomic import atomic_path
+from pipeline.errors import InputError
+from pipeline.records import RECORDS_DIR, RECORDS_JSONL, RECORDS_PARQUET, iter_records
 
 if TYPE_CHECKING:
     import datasets
 
 logger = logging.getLogger(__name__)
 
-JSONL_NAME = "records.jsonl"
-PARQUET_NAME = "records.parquet"
 Source = Literal["auto", "jsonl", "records", "parquet"]
 
 SENTENCE_TYPE = pa.struct(
@@ -124,14 +123,8 @@ def write_parquet(records: Iterable[dict[str, Any]], path: str | os.PathLike[str
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     table = records_to_table(records)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         pq.write_table(table, tmp, compression="zstd")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     logger.info("wrote %d records to %s", table.num_rows, path)
     return path
 
@@ -163,9 +156,9 @@ def iter_run_records(
     if chosen == "records":
         yield from iter_records(path)
     elif chosen == "jsonl":
-        yield from _read_jsonl(path / JSONL_NAME)
+        yield from _read_jsonl(path / RECORDS_JSONL)
     elif chosen == "parquet":
-        yield from to_records(read_parquet(path / PARQUET_NAME))
+        yield from to_records(read_parquet(path / RECORDS_PARQUET))
     else:
         raise ValueError(f"unknown source {source!r}: use auto, jsonl, records or parquet")
 
@@ -181,14 +174,14 @@ def _choose_source(out_dir: Path) -> Source:
     if not out_dir.is_dir():
         raise InputError(f"{out_dir} does not exist or is not a folder")
     record_files = list(Path(out_dir, RECORDS_DIR).rglob("*.json"))
-    jsonl = out_dir / JSONL_NAME
+    jsonl = out_dir / RECORDS_JSONL
     if not record_files:
         if jsonl.is_file():
             return "jsonl"  # e.g. only records.jsonl was copied somewhere
-        if (out_dir / PARQUET_NAME).is_file():
+        if (out_dir / RECORDS_PARQUET).is_file():
             return "parquet"
         raise InputError(
-            f"{out_dir} holds no records: expected {RECORDS_DIR}/*.json or {JSONL_NAME} "
+            f"{out_dir} holds no records: expected {RECORDS_DIR}/*.json or {RECORDS_JSONL} "
             "(written by `id2en run INPUT_DIR -o OUT_DIR`)"
         )
     if jsonl.is_file() and _jsonl_is_current(jsonl, record_files):

@@ -15,15 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.config import ModelSource
+from pipeline.errors import ModelLoadError
 
 logger = logging.getLogger(__name__)
 
 _THREADS_LOCK = threading.Lock()
 _threads_set: int | None = None
-
-
-class ModelLoadError(RuntimeError):
-    """A model or tokenizer could not be found or loaded; the message says how to fix it."""
 
 
 def physical_cores() -> int:
@@ -111,9 +108,9 @@ class LoadedModel:
         }
 
 
-def input_window(model: Any, tokenizer: Any) -> int:
+def input_window(model_config: Any, tokenizer: Any) -> int:
     """The encoder's window: the model's positions, or the tokenizer's limit if smaller."""
-    positions = getattr(model.config, "max_position_embeddings", None)
+    positions = getattr(model_config, "max_position_embeddings", None)
     limit = getattr(tokenizer, "model_max_length", None)
     candidates = [v for v in (positions, limit) if isinstance(v, int) and 0 < v < 1_000_000]
     return min(candidates) if candidates else 512
@@ -124,7 +121,7 @@ def is_offline(source: ModelSource) -> bool:
     return source.local_files_only or flag
 
 
-def _load_error(source: ModelSource, exc: Exception) -> ModelLoadError:
+def load_error(source: ModelSource, exc: Exception) -> ModelLoadError:
     where = "the local folder" if Path(source.model).exists() else "the Hugging Face hub/cache"
     cache = source.cache_dir or os.environ.get("HF_HOME") or "~/.cache/huggingface"
     tried = "local files only (offline)" if is_offline(source) else "local folder, cache, download"
@@ -139,14 +136,17 @@ def _load_error(source: ModelSource, exc: Exception) -> ModelLoadError:
     )
 
 
-def generation_defaults(model: Any, task: str | None) -> dict[str, Any]:
+def generation_defaults(
+    model_config: Any, generation_config: Any, task: str | None
+) -> dict[str, Any]:
     """The model's own generation settings, with the checkpoint's task-specific ones on top."""
     defaults = {
         k: v
-        for k, v in model.generation_config.to_diff_dict().items()
+        for k, v in generation_config.to_diff_dict().items()
         if not k.startswith("_") and k != "transformers_version"
     }
-    task_params = (getattr(model.config, "task_specific_params", None) or {}).get(task or "", {})
+    params = getattr(model_config, "task_specific_params", None) or {}
+    task_params = params.get(task or "", {})
     defaults.update({k: v for k, v in task_params.items() if k != "prefix"})
     return defaults
 
@@ -187,10 +187,10 @@ def _load_cached(key: tuple[Any, ...]) -> LoadedModel:
     logger.info("loading %s (revision %s) on %s as %s", name, revision or "default", device, dtype)
     tokenizer = load_tokenizer(source)
     try:
-        with _hub_progress_only_on_a_terminal():
-            model = AutoModelForSeq2SeqLM.from_pretrained(name, dtype=dtype, **_hub_kwargs(source))
+        with hub_progress_only_on_a_terminal():
+            model = AutoModelForSeq2SeqLM.from_pretrained(name, dtype=dtype, **hub_kwargs(source))
     except (OSError, ValueError, ImportError) as exc:
-        raise _load_error(source, exc) from exc
+        raise load_error(source, exc) from exc
     model.eval()
     if quantize == "dynamic-int8":
         if device.type != "cpu":
@@ -206,7 +206,7 @@ def _load_cached(key: tuple[Any, ...]) -> LoadedModel:
             )
     else:
         model.to(device)
-    window = input_window(model, tokenizer)
+    window = input_window(model.config, tokenizer)
     # The stages count tokens of over-long texts on purpose (to cut or chunk them); the
     # window lives in LoadedModel, so the tokenizer's own length warning is only noise.
     tokenizer.model_max_length = 1 << 30
@@ -218,7 +218,7 @@ def _load_cached(key: tuple[Any, ...]) -> LoadedModel:
         model=model,
         device=device,
         dtype=dtype,
-        generation_defaults=generation_defaults(model, task),
+        generation_defaults=generation_defaults(model.config, model.generation_config, task),
     )
 
 
@@ -227,13 +227,13 @@ def load_tokenizer(source: ModelSource) -> Any:
     from transformers import AutoTokenizer
 
     try:
-        with _hub_progress_only_on_a_terminal():
-            return AutoTokenizer.from_pretrained(source.model, **_hub_kwargs(source))
+        with hub_progress_only_on_a_terminal():
+            return AutoTokenizer.from_pretrained(source.model, **hub_kwargs(source))
     except (OSError, ValueError, ImportError) as exc:
-        raise _load_error(source, exc) from exc
+        raise load_error(source, exc) from exc
 
 
-def _hub_kwargs(source: ModelSource) -> dict[str, Any]:
+def hub_kwargs(source: ModelSource) -> dict[str, Any]:
     """Where from_pretrained looks: revision, cache folder, and whether the network is off."""
     return {
         "revision": source.revision,
@@ -243,7 +243,7 @@ def _hub_kwargs(source: ModelSource) -> dict[str, Any]:
 
 
 @contextmanager
-def _hub_progress_only_on_a_terminal() -> Iterator[None]:
+def hub_progress_only_on_a_terminal() -> Iterator[None]:
     """Download/loading bars help on a terminal and clutter batch logs everywhere else."""
     from transformers.utils import logging as hf_logging
 
@@ -276,6 +276,6 @@ def download_models(sources: list[ModelSource], to: str | None = None) -> list[s
                 local_dir=local_dir,
             )
         except Exception as exc:  # network, auth or missing repo: one clear message
-            raise _load_error(source, exc) from exc
+            raise load_error(source, exc) from exc
         paths.append(path)
     return paths

@@ -20,12 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import __version__
+from pipeline.atomic import atomic_write_text
 from pipeline.dataset import iter_run_records
-from pipeline.io import atomic_write_text
+from pipeline.records import MANIFEST
 
 logger = logging.getLogger(__name__)
 
-MANIFEST = "run.json"
 _SENTENCE_WARNING = re.compile(r"^sentence (\d+):")
 # C0 controls (but tab and newline) and DEL shown as Unicode "control pictures" (U+2400...).
 _CONTROLS = {c: 0x2400 + c for c in range(0x20) if c not in (0x09, 0x0A)} | {0x7F: 0x2421}

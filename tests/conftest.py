@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 
 from pipeline.config import PipelineConfig, load_config
+from tests.helpers import tiny_config_dict
+
+# The shared evaluation data beside the checkout (../shared/data/id-sentences): the package
+# never guesses this path, so the tests name it (subprocesses inherit it).
+os.environ.setdefault(
+    "ID2EN_SENTENCE_DATA",
+    str(Path(__file__).resolve().parents[2] / "shared" / "data" / "id-sentences"),
+)
 
 BUILDER_VERSION = "1"  # bump when the tiny models' recipe changes, to rebuild the cache
 
@@ -27,22 +36,6 @@ def tiny_models(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
         build_tiny_bart(root / "bart")
         done.touch()
     return root
-
-
-def tiny_config_dict(models: Path, **sections: dict) -> dict:
-    data: dict = {
-        "run": {"device": "cpu", "progress": "never", "batch_articles": 4},
-        "translate": {
-            "model": str(models / "marian"),
-            "local_files_only": True,
-            "num_beams": 2,
-            "max_new_tokens": 12,
-        },
-        "summarize": {"model": str(models / "bart"), "local_files_only": True, "num_beams": 2},
-    }
-    for name, values in sections.items():
-        data.setdefault(name, {}).update(values)
-    return data
 
 
 @pytest.fixture()

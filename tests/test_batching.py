@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from pipeline.batching import (
+from pipeline.generation.batching import (
     MemoryBudget,
     padded_tokens,
     prior_bytes_per_token,
@@ -71,7 +71,7 @@ def test_prior_estimate_is_in_a_sane_range_for_opus_mt() -> None:
 
 def test_generator_sizes_each_batch_from_free_memory(monkeypatch: pytest.MonkeyPatch) -> None:
     """The CUDA path, simulated: batches shrink as free memory drops, none is lost."""
-    from pipeline import generation
+    from pipeline.generation import torch_backend as generation
 
     calls: list[int] = []
 
@@ -82,12 +82,12 @@ def test_generator_sizes_each_batch_from_free_memory(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(generation, "_free_cuda_bytes", free_bytes)
     monkeypatch.setattr(generation, "_cuda_peak_reset", lambda: 0)
     monkeypatch.setattr(generation, "_cuda_peak", lambda: 4_000_000)  # bytes per batch
-    generator = generation.Generator.__new__(generation.Generator)
+    generator = generation.TorchBackend.__new__(generation.TorchBackend)
     generator.max_batch_tokens, generator.max_batch_items = 4000, None
     generator.memory_budget = MemoryBudget(ceiling=4000, prior_bytes_per_token=10.0)
     rng = random.Random(1)
     lengths = [rng.randint(5, 60) for _ in range(200)]
-    batches = list(generator._batches(lengths, beams=2))
+    batches = list(generator.batches(lengths, beams=2))
     assert sorted(i for b in batches for i in b) == list(range(200))
     budgets = generator.memory_budget.history
     assert budgets[0] == 4000 and budgets[-1] < 4000  # shrank once memory got scarce

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import torch
 
-import pipeline.beam_search as beam_search
+import pipeline.generation.beam_search as beam_search
 from pipeline.config import ModelSource, load_config
 from pipeline.models import load_seq2seq
-from tests.conftest import tiny_config_dict
+from tests.helpers import tiny_config_dict
 
 SENTENCES = [
     "Pemerintah daerah meresmikan jembatan baru di tepi sungai.",
@@ -159,7 +159,7 @@ def test_plan_reads_marian_processors(tiny_models: Path):
 
 
 def test_stage_translations_equal_with_either_loop(tiny_models: Path, counted_search):
-    from pipeline.stages.translate import TorchTranslateStage
+    from pipeline.translate.stage import TranslateStage
 
     texts = SENTENCES * 2
     results = {}
@@ -167,7 +167,7 @@ def test_stage_translations_equal_with_either_loop(tiny_models: Path, counted_se
         config = load_config(
             tiny_config_dict(tiny_models, translate={"search_loop": loop, "num_beams": 3})
         )
-        stage = TorchTranslateStage(config)
+        stage = TranslateStage(config)
         results[loop] = stage.translate_texts(texts)
     assert results["id2en"] == results["transformers"]
     assert counted_search
@@ -176,7 +176,7 @@ def test_stage_translations_equal_with_either_loop(tiny_models: Path, counted_se
 def test_growing_layer_matches_dynamic_layer_through_updates_and_reorders():
     from transformers.cache_utils import DynamicLayer
 
-    from pipeline.kv_cache import growing_layer_class
+    from pipeline.generation.kv_cache import growing_layer_class
 
     torch.manual_seed(0)
     ours, theirs = growing_layer_class()(), DynamicLayer()

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipeline.cli import EXIT_MODEL, EXIT_OK, EXIT_USAGE, build_parser, main
-from tests.conftest import tiny_config_dict
+from pipeline.cli import EXIT_OK, EXIT_USAGE, build_parser, main
+from pipeline.errors import EXIT_MODEL
+from tests.helpers import tiny_config_dict
 
 ARTICLES = {
     "a.txt": "Presiden meresmikan jembatan baru di Jakarta. Jembatan itu panjang.\n\n"
@@ -55,7 +56,7 @@ def test_run_writes_one_valid_record_per_article(
 ) -> None:
     out = tmp_path / "out"
     assert main(["run", str(folder), "-o", str(out), "-c", str(config_file)]) == EXIT_OK
-    assert "5 done, 0 failed, 0 skipped" in capsys.readouterr().out
+    assert "5 done, 0 failed, 0 already done" in capsys.readouterr().out
     records = _records(out)
     assert sorted(records) == EXPECTED_IDS
     for record in records.values():
@@ -91,7 +92,7 @@ def test_rerun_skips_finished_articles(
     (folder / "news" / "d.txt").write_text("Kereta cepat mulai beroperasi.", encoding="utf-8")
     capsys.readouterr()
     assert main(["run", str(folder), "-o", str(out), "-c", str(config_file)]) == EXIT_OK
-    assert "1 done, 0 failed, 5 skipped" in capsys.readouterr().out
+    assert "1 done, 0 failed, 5 already done" in capsys.readouterr().out
     second = _records(out)
     assert sorted(second) == sorted([*EXPECTED_IDS, "news/d"])
     assert all(second[k] == first[k] for k in first)  # untouched, timings included
@@ -190,7 +191,7 @@ def test_disk_errors_exit_4_with_a_resume_hint(
     def full_disk(*args: object, **kwargs: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("pipeline.engines.local.write_record", full_disk)
+    monkeypatch.setattr("pipeline.engines.core.write_record", full_disk)
     code = main(["run", str(folder), "-o", str(tmp_path / "out"), "-c", str(config_file)])
     assert code == 4
     err = capsys.readouterr().err
@@ -202,13 +203,14 @@ def test_shortlist_from_a_run_lists_the_pieces_the_model_produced(
 ) -> None:
     from pipeline.config import load_config
     from pipeline.models import load_tokenizer
-    from pipeline.stages.translate import Shortlist
+    from pipeline.translate.shortlist import Shortlist
 
     out = tmp_path / "out"
     assert main(["run", str(folder), "-o", str(out), "-c", str(config_file)]) == EXIT_OK
     records = _records(out)
     assert all(
-        r["meta"]["models"]["translate"]["engine"] == "torch/float32/none" for r in records.values()
+        r["meta"]["models"]["translate"]["backend"] == "torch/float32/none"
+        for r in records.values()
     )
     listed = tmp_path / "shortlist.tsv"
     args = ["shortlist", str(listed), "--from-run", str(out), "-c", str(config_file)]
@@ -233,8 +235,8 @@ def test_shortlist_from_a_run_lists_the_pieces_the_model_produced(
     again = tmp_path / "again"
     run = ["run", str(folder), "-o", str(again), "-c", str(config_file)]
     assert main([*run, "--set", f"translate.shortlist={listed}"]) == EXIT_OK
-    engines = {r["meta"]["models"]["translate"]["engine"] for r in _records(again).values()}
-    assert len(engines) == 1 and "shortlist" in engines.pop()
+    backends = {r["meta"]["models"]["translate"]["backend"] for r in _records(again).values()}
+    assert len(backends) == 1 and "shortlist" in backends.pop()
     # ...and a shortlist is not built from shortlisted outputs.
     assert (
         main(

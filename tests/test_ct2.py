@@ -8,26 +8,12 @@ from typing import Any
 
 import pytest
 
-from pipeline.config import load_config
 from pipeline.models import ModelLoadError
-from tests.conftest import tiny_config_dict
-from tests.test_translate import SENTENCES, make_article, make_stage
+from tests.helpers import SENTENCES, make_article, make_ct2_stage, make_stage
 
 pytest.importorskip("ctranslate2")
 
-from pipeline.stages.translate_ct2 import CTranslate2TranslateStage, ct2_options
-
-
-def make_ct2_stage(models: Path, ct2_dir: Path, **translate: Any) -> CTranslate2TranslateStage:
-    settings = {
-        "num_beams": 1,
-        "max_new_tokens": 16,
-        "ct2_model_dir": str(ct2_dir),
-        "ct2_compute_type": "float32",
-        **translate,
-    }
-    config = load_config(tiny_config_dict(models, translate=settings, guards={"enabled": False}))
-    return CTranslate2TranslateStage(config)
+from pipeline.generation.ctranslate2_backend import ct2_options
 
 
 @pytest.fixture(scope="module")
@@ -104,9 +90,13 @@ def test_conversion_happens_once_and_is_reused(
     second = make_ct2_stage(tiny_models, tmp_path, ct2_compute_type="int8_float32")
     second.translate_texts(SENTENCES[:1])
     assert len(conversions) == 1  # int8 and int8_float32 read the same int8 weights
-    assert first.model_dir == second.model_dir and first.model_dir is not None
-    assert (first.model_dir / "model.bin").exists()
-    assert [p.name for p in tmp_path.iterdir()] == [first.model_dir.name]  # no temp leftovers
+    assert (
+        first.backend.model_dir == second.backend.model_dir and first.backend.model_dir is not None
+    )
+    assert (first.backend.model_dir / "model.bin").exists()
+    assert [p.name for p in tmp_path.iterdir()] == [
+        first.backend.model_dir.name
+    ]  # no temp leftovers
 
 
 def test_stage_pools_dedupes_and_shares_the_cache(

@@ -11,8 +11,6 @@ import pytest
 
 from pipeline.config import load_config
 from pipeline.dataset import (
-    JSONL_NAME,
-    PARQUET_NAME,
     iter_run_records,
     load_records,
     records_to_table,
@@ -20,8 +18,9 @@ from pipeline.dataset import (
     to_records,
     write_parquet,
 )
-from pipeline.io import InputError, iter_records, write_record
-from tests.conftest import tiny_config_dict
+from pipeline.errors import InputError
+from pipeline.records import RECORDS_JSONL, RECORDS_PARQUET, iter_records, write_record
+from tests.helpers import tiny_config_dict
 
 
 def _record(article_id: str, sentences: int = 2, **extra: Any) -> dict[str, Any]:
@@ -60,7 +59,7 @@ def _write_run(out_dir: Path, records: list[dict[str, Any]]) -> None:
 
 def _write_jsonl(out_dir: Path, records: list[dict[str, Any]]) -> None:
     lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
-    (out_dir / JSONL_NAME).write_text(lines, encoding="utf-8")
+    (out_dir / RECORDS_JSONL).write_text(lines, encoding="utf-8")
 
 
 @pytest.fixture()
@@ -113,25 +112,25 @@ def test_parquet_and_jsonl_hold_the_same_rows(tmp_path: Path, varied_records: li
     _write_run(tmp_path, varied_records)
     records = list(iter_records(tmp_path))
     _write_jsonl(tmp_path, records)
-    write_parquet(records, tmp_path / PARQUET_NAME)
+    write_parquet(records, tmp_path / RECORDS_PARQUET)
     from_jsonl = load_records(tmp_path, source="jsonl")
-    from_parquet = load_records(tmp_path / PARQUET_NAME)
+    from_parquet = load_records(tmp_path / RECORDS_PARQUET)
     assert from_parquet.features == from_jsonl.features
     assert from_parquet.to_list() == from_jsonl.to_list()
     assert to_records(from_parquet) == records
 
 
 def test_write_parquet_leaves_no_temp_file(tmp_path: Path, varied_records: list) -> None:
-    write_parquet(varied_records, tmp_path / PARQUET_NAME)
-    assert [p.name for p in tmp_path.iterdir()] == [PARQUET_NAME]
+    write_parquet(varied_records, tmp_path / RECORDS_PARQUET)
+    assert [p.name for p in tmp_path.iterdir()] == [RECORDS_PARQUET]
 
 
 def test_empty_run_still_has_the_schema(tmp_path: Path) -> None:
     table = records_to_table([])
     assert table.num_rows == 0
     assert "sentences" in table.column_names
-    write_parquet([], tmp_path / PARQUET_NAME)
-    assert len(load_records(tmp_path / PARQUET_NAME)) == 0
+    write_parquet([], tmp_path / RECORDS_PARQUET)
+    assert len(load_records(tmp_path / RECORDS_PARQUET)) == 0
 
 
 def test_current_jsonl_is_used(tmp_path: Path) -> None:
@@ -146,7 +145,7 @@ def test_stale_jsonl_falls_back_to_record_files(tmp_path: Path) -> None:
     _write_run(tmp_path, [_record("x")])
     _write_jsonl(tmp_path, [_record("x")])
     newer = write_record(tmp_path, _record("y"))  # e.g. a run killed before the export
-    stamp = (tmp_path / JSONL_NAME).stat().st_mtime_ns + 1_000_000_000
+    stamp = (tmp_path / RECORDS_JSONL).stat().st_mtime_ns + 1_000_000_000
     os.utime(newer, ns=(stamp, stamp))
     assert list(load_records(tmp_path)["id"]) == ["x", "y"]
 
@@ -160,7 +159,7 @@ def test_jsonl_with_other_count_is_not_trusted(tmp_path: Path) -> None:
 def test_jsonl_alone_is_enough(tmp_path: Path) -> None:
     _write_jsonl(tmp_path, [_record("x"), _record("y", 0)])
     assert len(load_records(tmp_path)) == 2
-    assert len(load_records(tmp_path / JSONL_NAME)) == 2
+    assert len(load_records(tmp_path / RECORDS_JSONL)) == 2
 
 
 def test_folder_without_records_is_a_clear_error(tmp_path: Path) -> None:
@@ -169,7 +168,7 @@ def test_folder_without_records_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_bad_jsonl_line_names_the_line(tmp_path: Path) -> None:
-    (tmp_path / JSONL_NAME).write_text('{"id": "x"}\nnot json\n', encoding="utf-8")
+    (tmp_path / RECORDS_JSONL).write_text('{"id": "x"}\nnot json\n', encoding="utf-8")
     with pytest.raises(InputError, match=r"records.jsonl:2"):
         load_records(tmp_path)
 
@@ -220,7 +219,7 @@ def test_run_then_load_round_trip(tiny_models: Path, tmp_path: Path) -> None:
     assert sum(len(s) for s in ds["sentences"]) == sum(len(r["sentences"]) for r in records)
     assert sum(len(s) for s in ds["sentences"]) >= 4
     assert to_records(ds) == records
-    from_parquet = load_records(out / PARQUET_NAME)
+    from_parquet = load_records(out / RECORDS_PARQUET)
     from_jsonl = load_records(out, source="jsonl")
     assert from_parquet.to_list() == from_jsonl.to_list() == ds.to_list()
     frame = ds.to_pandas()

@@ -10,7 +10,7 @@ import yaml
 
 from pipeline.cli import EXIT_OK, EXIT_USAGE, main
 from pipeline.evaluate import load_pairs
-from tests.conftest import tiny_config_dict
+from tests.helpers import tiny_config_dict
 
 # References are placeholders: BLEU of tiny random models is only checked for its range.
 ROWS = [

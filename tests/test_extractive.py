@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from pipeline.extractive import extractive_summary, rank_sentences
+from pipeline.summarize.extractive import extractive_summary, rank_sentences
 
 NEWS = [
     "The Jakarta government will build twelve new toll roads to reduce congestion.",

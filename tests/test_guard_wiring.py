@@ -8,7 +8,7 @@ import pytest
 
 from pipeline import Pipeline
 from pipeline.guards import GuardFinding
-from tests.conftest import tiny_config_dict
+from tests.helpers import tiny_config_dict
 
 TEXT = "Presiden meresmikan jembatan baru. Warga menyambut baik pembangunan itu."
 
@@ -27,7 +27,7 @@ def test_flagged_sentence_is_retried_and_the_retry_recorded(
     tiny_models: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls: list[tuple[str, str]] = []
-    monkeypatch.setattr("pipeline.stages.translate.check_translation", flag_first_sentence(calls))
+    monkeypatch.setattr("pipeline.translate.stage.check_translation", flag_first_sentence(calls))
     pipe = Pipeline.from_config(tiny_config_dict(tiny_models, stages={"summarize": None}))
     article = pipe(TEXT)
     assert "sentence 0: retried with safer decoding after: copy" in article.warnings
@@ -39,7 +39,7 @@ def test_flagged_sentence_is_retried_and_the_retry_recorded(
 def test_without_retry_the_finding_is_a_warning_and_counted(
     tiny_models: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("pipeline.stages.translate.check_translation", flag_first_sentence([]))
+    monkeypatch.setattr("pipeline.translate.stage.check_translation", flag_first_sentence([]))
     config = tiny_config_dict(tiny_models, stages={"summarize": None}, guards={"retry": False})
     article = Pipeline.from_config(config)(TEXT)
     assert "sentence 0: copy: output copies the source: 90% of words" in article.warnings
@@ -49,7 +49,7 @@ def test_without_retry_the_finding_is_a_warning_and_counted(
 def test_guards_off_means_no_guard_warnings(
     tiny_models: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("pipeline.stages.translate.check_translation", flag_first_sentence([]))
+    monkeypatch.setattr("pipeline.translate.stage.check_translation", flag_first_sentence([]))
     config = tiny_config_dict(tiny_models, stages={"summarize": None}, guards={"enabled": False})
     article = Pipeline.from_config(config)(TEXT)
     assert not any("copy" in w for w in article.warnings)
@@ -57,12 +57,16 @@ def test_guards_off_means_no_guard_warnings(
 
 
 def test_real_tiny_model_output_passes_through_the_guards(tiny_models: Path) -> None:
-    """Whatever the random model says, every guard warning is well formed and counted."""
-    config = tiny_config_dict(tiny_models, guards={"retry": False})
+    """Real outputs through the real checks: with a length band no translation can meet,
+    every sentence is flagged, each warning names its sentence, and the counts match."""
+    band = {"retry": False, "length_ratio_min": 50.0, "length_ratio_max": 60.0}
+    config = tiny_config_dict(tiny_models, stages={"summarize": None}, guards=band)
     article = Pipeline.from_config(config)(TEXT)
-    kinds = {"repetition", "copy", "empty", "length_ratio", "summary_longer"}
-    guard_warnings = [w for w in article.warnings if w.split(": ")[1:2] in [[k] for k in kinds]]
-    assert sum(article.meta.get("guards", {}).values()) == len(guard_warnings)
-    for warning in guard_warnings:
-        where = warning.split(": ")[0]
-        assert where == "summary" or where.startswith("sentence ")
+    flagged = [w for w in article.warnings if w.split(": ")[1:2] in (["length_ratio"], ["empty"])]
+    where = sorted(w.split(": ")[0] for w in flagged)
+    assert where == [f"sentence {i}" for i in range(len(article.sentences))]
+    assert len(article.sentences) == 2
+    counts = article.meta["guards"]
+    assert counts.get("length_ratio", 0) + counts.get("empty", 0) == len(flagged)
+    kinds = {"repetition", "copy", "empty", "length_ratio"}
+    assert sum(counts.values()) == sum(1 for w in article.warnings if w.split(": ")[1] in kinds)

@@ -11,19 +11,13 @@ import pytest
 
 from pipeline.config import load_config
 from pipeline.engines.local import run_folder
-from pipeline.io import (
-    InputError,
-    InputItem,
-    discover,
-    read_article,
-    read_record,
-    record_path,
-    write_record,
-)
-from pipeline.langdetect import check_language, guess_language
-from pipeline.textio import DecodeError, decode_bytes, html_to_text, looks_like_html
+from pipeline.errors import DecodeError, InputError
+from pipeline.inputs.decoding import decode_bytes, html_to_text, looks_like_html
+from pipeline.inputs.language import check_language, guess_language
+from pipeline.inputs.reader import InputItem, discover, read_article
+from pipeline.records import read_record, record_path, write_record
 from pipeline.types import Article
-from tests.conftest import tiny_config_dict
+from tests.helpers import tiny_config_dict
 
 ARTICLE = (
     "Presiden Joko Widodo meresmikan jembatan baru di Jakarta pada hari Senin. Jembatan itu "
@@ -160,7 +154,7 @@ def test_unreadable_file_reports_the_os_reason(
         raise PermissionError(13, "Permission denied")
 
     # Tests may run as root, which chmod cannot lock out; fail the open the way the OS does.
-    monkeypatch.setattr("pipeline.io.open", denied, raising=False)
+    monkeypatch.setattr("pipeline.inputs.reader.open", denied, raising=False)
     with pytest.raises(InputError, match="cannot read the file: Permission denied"):
         read_article(_item(path))
 
@@ -463,7 +457,7 @@ def test_a_run_over_every_bad_input_finishes_and_explains_each(
 
 def test_the_python_api_flags_or_skips_english_as_runs_do(tiny_models: Path) -> None:
     from pipeline import Pipeline
-    from tests.conftest import tiny_config_dict
+    from tests.helpers import tiny_config_dict
 
     indonesian = "Presiden meresmikan jembatan baru di Jakarta."
     flagged = Pipeline.from_config(tiny_config_dict(tiny_models))([ENGLISH, indonesian])

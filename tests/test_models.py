@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from pipeline.cli import EXIT_MODEL, EXIT_OK, main
+from pipeline.cli import EXIT_OK, main
 from pipeline.config import ModelSource
+from pipeline.errors import EXIT_MODEL
 from pipeline.models import (
     ModelLoadError,
     download_models,

@@ -8,7 +8,7 @@ import pytest
 
 from pipeline import Article, Pipeline, load_config
 from pipeline.models import ModelLoadError, load_seq2seq
-from tests.conftest import tiny_config_dict
+from tests.helpers import tiny_config_dict
 
 ARTICLE = (
     "JAKARTA, KOMPAS.com - Presiden meresmikan jembatan baru di Jakarta pada Senin (18/6). "
@@ -31,7 +31,7 @@ def test_a_string_gives_one_article_with_every_field(pipe: Pipeline) -> None:
     assert all(s.en is not None for s in article.sentences)
     assert article.english is not None and article.english.count("\n\n") == 1
     assert isinstance(article.summary, str)
-    assert article.meta["models"]["translate"]["stage"] == "translate.marian"
+    assert article.meta["models"]["translate"]["stage"] == "translate.seq2seq"
     assert "translate_s" in article.meta["timings"]
 
 
@@ -87,7 +87,7 @@ def test_model_generation_defaults_survive_and_overrides_apply_one_by_one(
     stage = Pipeline(config).stages[1][1]
     settings = stage.generation_settings  # type: ignore[attr-defined]
     assert settings["num_beams"] == 3  # overridden
-    pad = stage.loaded.tokenizer.pad_token_id  # type: ignore[attr-defined]
+    pad = stage.backend.tokenizer.pad_token_id  # type: ignore[attr-defined]
     assert settings["bad_words_ids"] == [[pad]]  # the model's own, kept
     assert settings["decoder_start_token_id"] == pad
 
@@ -124,5 +124,7 @@ def test_missing_model_stops_the_pipeline_instead_of_failing_every_article(
 
 
 def test_building_a_pipeline_loads_no_model(tmp_path: Path) -> None:
-    pipe = Pipeline.from_config({"translate": {"model": str(tmp_path / "nowhere")}})
-    assert pipe.stages[1][1]._loaded is None  # type: ignore[attr-defined]
+    missing = {"model": str(tmp_path / "nowhere"), "local_files_only": True}
+    pipe = Pipeline.from_config({"translate": missing})  # builds: nothing is loaded yet
+    with pytest.raises(ModelLoadError, match="nowhere"):
+        pipe.load()  # loading is what finds the model missing

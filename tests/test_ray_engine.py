@@ -9,7 +9,7 @@ import pytest
 
 from pipeline.config import load_config
 from pipeline.engines.local import run_folder
-from tests.conftest import tiny_config_dict
+from tests.helpers import tiny_config_dict
 
 ray = pytest.importorskip("ray", reason='the ray engine is optional: pip install "id2en[ray]"')
 
@@ -57,5 +57,5 @@ def test_ray_engine_matches_the_local_engine(
     assert manifest["engine"] == "ray" and "finished" in manifest
 
     again = run_folder_ray(config, root, tmp_path / "ray", workers=1, cpus_per_worker=1)
-    assert again.skipped == 3 and again.done == 0  # finished records kept; the failure retried
+    assert again.already_done == 3 and again.done == 0  # finished records kept; the failure retried
     assert again.failed == 1

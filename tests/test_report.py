@@ -14,10 +14,11 @@ from typing import Any
 
 import pytest
 
+from pipeline.atomic import atomic_write_text
 from pipeline.cli import main
-from pipeline.io import atomic_write_text, iter_records, record_path, write_record
+from pipeline.records import iter_records, record_path, write_record
 from pipeline.report import render_report, write_report
-from tests.conftest import tiny_config_dict
+from tests.helpers import tiny_config_dict
 
 HOSTILE = "<script>alert('pwned')</script>"
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "chrome", "headless_shell")

@@ -16,13 +16,15 @@ from typing import Any
 import pytest
 import yaml
 
+from pipeline.atomic import atomic_open
 from pipeline.cli import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, main
 from pipeline.config import PipelineConfig, load_config
 from pipeline.devtools.corpus import builtin_pairs
-from pipeline.engines import local
-from pipeline.engines.local import RunError, run_folder, run_lock
-from pipeline.io import atomic_open
-from tests.conftest import tiny_config_dict
+from pipeline.engines import core, local
+from pipeline.engines.core import run_lock
+from pipeline.engines.local import run_folder
+from pipeline.errors import RunRefusedError
+from tests.helpers import tiny_config_dict
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -134,7 +136,7 @@ def _signal_after_first_batch(monkeypatch: pytest.MonkeyPatch, signum: int) -> N
     real = local.process_batch
     calls = {"n": 0}
 
-    def run_batch(*args: Any, **kwargs: Any) -> list[local.Outcome]:
+    def run_batch(*args: Any, **kwargs: Any) -> list[core.Outcome]:
         outcomes = real(*args, **kwargs)
         calls["n"] += 1
         if calls["n"] == 1:
@@ -166,7 +168,7 @@ def test_signal_stops_after_the_current_batch_and_says_how_to_resume(
 
     monkeypatch.undo()
     resumed = run_folder(config, root, out)
-    assert (resumed.done, resumed.skipped, resumed.interrupted) == (4, 2, False)
+    assert (resumed.done, resumed.already_done, resumed.interrupted) == (4, 2, False)
     assert len(_records(out)) == 6
 
 
@@ -192,7 +194,7 @@ def test_cli_exits_130_with_a_resume_hint(
 
 def test_second_run_on_the_same_folder_refuses(tmp_path: Path, tiny_models: Path) -> None:
     root, out = _corpus(tmp_path / "in", 2), tmp_path / "out"
-    with run_lock(out), pytest.raises(RunError) as caught:
+    with run_lock(out), pytest.raises(RunRefusedError) as caught:
         run_folder(_config(tiny_models), root, out)
     message = str(caught.value)
     assert f"another id2en run (pid {os.getpid()} on " in message
@@ -219,7 +221,7 @@ def test_changed_settings_are_named_and_refused_unless_forced(
     root, out = _corpus(tmp_path / "in", 2), tmp_path / "out"
     run_folder(_config(tiny_models), root, out)
     changed = _config(tiny_models, translate={"num_beams": 1}, run={"non_indonesian": "skip"})
-    with pytest.raises(RunError) as caught:
+    with pytest.raises(RunRefusedError) as caught:
         run_folder(changed, root, out)
     message = str(caught.value)
     assert "holds records made with different settings or models" in message
@@ -228,7 +230,7 @@ def test_changed_settings_are_named_and_refused_unless_forced(
     assert "or --force to continue anyway" in message
 
     report = run_folder(changed, root, out, force=True)
-    assert report.skipped == 2
+    assert report.already_done == 2
     manifest = json.loads((out / "run.json").read_text())
     assert manifest["forced"][0]["changes"] == [
         "run.non_indonesian: 'translate' -> 'skip'",
@@ -248,7 +250,7 @@ def test_speed_and_device_settings_may_change_between_runs(
         run={"batch_articles": 7, "threads": 1, "progress": "never"},
         translate={"max_batch_tokens": 512, "max_batch_sentences": 3},
     )
-    assert run_folder(faster, root, out).skipped == 2
+    assert run_folder(faster, root, out).already_done == 2
 
 
 def test_settings_of_a_stage_that_is_off_do_not_count(tmp_path: Path, tiny_models: Path) -> None:
@@ -256,7 +258,7 @@ def test_settings_of_a_stage_that_is_off_do_not_count(tmp_path: Path, tiny_model
     off = {"stages": {"summarize": None}}
     run_folder(load_config(tiny_config_dict(tiny_models, **off)), root, out)
     other = tiny_config_dict(tiny_models, summarize={"num_beams": 5}, **off)
-    assert run_folder(load_config(other), root, out).skipped == 1
+    assert run_folder(load_config(other), root, out).already_done == 1
 
 
 def test_a_changed_model_folder_is_detected(tmp_path: Path, tiny_models: Path) -> None:
@@ -268,7 +270,9 @@ def test_a_changed_model_folder_is_detected(tmp_path: Path, tiny_models: Path) -
     generation = json.loads((marian / "generation_config.json").read_text())
     generation["max_length"] = 77
     (marian / "generation_config.json").write_text(json.dumps(generation))
-    with pytest.raises(RunError, match=r"translate\.resolved: 'sha256:[0-9a-f]+' -> 'sha256:"):
+    with pytest.raises(
+        RunRefusedError, match=r"translate\.resolved: 'sha256:[0-9a-f]+' -> 'sha256:"
+    ):
         run_folder(config, root, out)
 
 
@@ -286,7 +290,7 @@ def test_resume_retries_failures_and_keeps_finished_records(
     kept = (out / "records" / "a00.json").read_bytes()
     (root / "later.txt").write_text("Banjir merendam rumah warga di Bandung.")
     second = run_folder(config, root, out)
-    assert (second.done, second.failed, second.skipped) == (1, 0, 3)
+    assert (second.done, second.failed, second.already_done) == (1, 0, 3)
     assert (out / "records" / "a00.json").read_bytes() == kept
     assert [r["status"] for r in _records(out)] == ["ok"] * 4
 
@@ -302,7 +306,7 @@ def test_skipped_articles_stay_skipped_until_the_policy_changes(
     )
     skip = _config(tiny_models, run={"non_indonesian": "skip"})
     assert run_folder(skip, root, out).not_indonesian == 1
-    assert run_folder(skip, root, out).skipped == 1
+    assert run_folder(skip, root, out).already_done == 1
     translate = _config(tiny_models, run={"non_indonesian": "translate"})
     report = run_folder(translate, root, out, force=True)
     assert report.done == 1 and _records(out)[0]["status"] == "ok"

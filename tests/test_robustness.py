@@ -15,8 +15,8 @@ from pipeline.api import Pipeline
 from pipeline.config import load_config
 from pipeline.devtools.corpus import builtin_pairs
 from pipeline.engines.local import run_folder
-from pipeline.generation import Generator
-from tests.conftest import tiny_config_dict
+from pipeline.generation.torch_backend import TorchBackend
+from tests.helpers import tiny_config_dict
 
 SENTENCES = [pair[0] for pair in builtin_pairs(400)]
 # Words with no clause conjunction among them, so a cut can only fall between words.
@@ -37,16 +37,16 @@ def _translate_only(models: Path, **sections: dict[str, Any]) -> Pipeline:
 
 def _fail_big_batches(monkeypatch: pytest.MonkeyPatch, limit: int, error: Exception) -> list[int]:
     """Make generate() run out of memory on any batch of more than `limit` inputs."""
-    real = Generator._generate_once
+    real = TorchBackend.generate_batch
     served: list[int] = []
 
-    def generate_once(self: Generator, batch: list[Any], gen: dict[str, Any]) -> Any:
+    def generate_once(self: TorchBackend, batch: list[Any], gen: dict[str, Any]) -> Any:
         if len(batch) > limit:
             raise error
         served.append(len(batch))
         return real(self, batch, gen)
 
-    monkeypatch.setattr(Generator, "_generate_once", generate_once)
+    monkeypatch.setattr(TorchBackend, "generate_batch", generate_once)
     return served
 
 
@@ -67,7 +67,7 @@ def test_out_of_memory_retries_smaller_batches_with_the_same_outputs(
     texts = _articles(3)
     expected = _translate_only(tiny_models)(texts)
     served = _fail_big_batches(monkeypatch, 4, error)
-    with caplog.at_level(logging.WARNING, logger="pipeline.generation"):
+    with caplog.at_level(logging.WARNING, logger="pipeline.generation.runner"):
         got = _translate_only(tiny_models)(texts)
     assert all(article.error is None for article in got)
     assert [[s.en for s in a.sentences] for a in got] == [
@@ -98,14 +98,14 @@ def test_a_run_survives_out_of_memory_and_logs_it(
 def test_out_of_memory_on_a_single_sentence_fails_only_its_article(
     tiny_models: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = Generator._generate_once
+    real = TorchBackend.generate_batch
 
-    def generate_once(self: Generator, batch: list[Any], gen: dict[str, Any]) -> Any:
+    def generate_once(self: TorchBackend, batch: list[Any], gen: dict[str, Any]) -> Any:
         if any(len(ids) > 40 for ids in batch):  # only the long sentence's pieces
             raise torch.cuda.OutOfMemoryError("CUDA out of memory")
         return real(self, batch, gen)
 
-    monkeypatch.setattr(Generator, "_generate_once", generate_once)
+    monkeypatch.setattr(TorchBackend, "generate_batch", generate_once)
     long_one = " ".join(WORDS * 8) + "."
     texts = ["Harga beras naik lagi.", long_one, "Hujan turun di Bogor."]
     short, huge, other = _translate_only(tiny_models)(texts)

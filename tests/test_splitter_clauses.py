@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pipeline.splitter import cut_at_clauses, split_sentences
-from tests.test_splitter_rules import check_offsets
+from tests.helpers import check_offsets
 
 LONG = (
     "Pemerintah menaikkan harga BBM bersubsidi mulai pekan depan, sedangkan harga BBM "

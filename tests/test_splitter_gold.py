@@ -15,7 +15,7 @@ import pytest
 
 from pipeline.splitter import split_sentences
 from pipeline.splitter.evaluate import Score, data_dir, load_jsonl
-from tests.test_splitter_rules import check_offsets
+from tests.helpers import check_offsets
 
 DATA = data_dir()
 pytestmark = pytest.mark.skipif(DATA is None, reason="gold data ../shared/data/id-sentences absent")

@@ -9,19 +9,7 @@ from __future__ import annotations
 import pytest
 
 from pipeline.splitter import split_sentences
-from pipeline.types import Sentence
-
-
-def check_offsets(text: str, sentences: list[Sentence]) -> None:
-    """Offsets index `text`, in order; every non-space character is in one sentence."""
-    covered = []
-    previous_end = 0
-    for s in sentences:
-        assert previous_end <= s.start < s.end <= len(text)
-        assert " ".join(text[s.start : s.end].split()) == s.text
-        covered.append(text[s.start : s.end])
-        previous_end = s.end
-    assert "".join("".join(covered).split()) == "".join(text.split())
+from tests.helpers import check_offsets
 
 
 def split(text: str, **options: object) -> list[str]:

@@ -9,7 +9,7 @@ import unicodedata
 
 from pipeline.splitter import normalize_text, split_sentences
 from pipeline.types import Sentence
-from tests.test_splitter_rules import check_offsets
+from tests.helpers import check_offsets
 
 
 def split(text: str) -> list[tuple[int, str]]:

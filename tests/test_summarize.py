@@ -8,9 +8,9 @@ import pytest
 
 from pipeline.config import load_config
 from pipeline.guards import GuardFinding
-from pipeline.stages.summarize import ExtractiveSummarizeStage, Seq2SeqSummarizeStage
+from pipeline.summarize.stage import ExtractiveSummarizeStage, SummarizeStage
 from pipeline.types import Article, Sentence
-from tests.conftest import tiny_config_dict
+from tests.helpers import tiny_config_dict
 
 # English input for the summarizer is written here as test data: it is what the translate
 # stage would hand over, not a claim about any model's output.
@@ -32,12 +32,12 @@ def english_article(n_sentences: int, article_id: str = "doc") -> Article:
     return Article(id=article_id, text="", sentences=sentences)
 
 
-def make_stage(tiny_models: Path, **summarize: object) -> Seq2SeqSummarizeStage:
+def make_stage(tiny_models: Path, **summarize: object) -> SummarizeStage:
     config = load_config(tiny_config_dict(tiny_models, summarize=summarize))
-    return Seq2SeqSummarizeStage(config)
+    return SummarizeStage(config)
 
 
-def tokens_of(stage: Seq2SeqSummarizeStage, article: Article) -> int:
+def tokens_of(stage: SummarizeStage, article: Article) -> int:
     return stage._count(" ".join(s.en or "" for s in article.sentences))
 
 
@@ -100,7 +100,7 @@ def test_max_length_ratio_caps_summary_length(tiny_models: Path) -> None:
     article = english_article(3)
     stage([article])
     input_tokens = article.meta["summary"]["input_tokens"]
-    summary_tokens = len(stage.loaded.tokenizer(article.summary)["input_ids"])
+    summary_tokens = len(stage.backend.tokenizer(article.summary)["input_ids"])
     assert summary_tokens <= int(input_tokens * 0.1) + 3  # plus begin/end markers
 
 
@@ -135,7 +135,7 @@ def test_summary_guard_fires_and_retry_is_recorded(
             return [GuardFinding("repetition", "repetition loop: 'x' repeated 9x")]
         return []
 
-    monkeypatch.setattr("pipeline.stages.summarize.check_summary", fake_check)
+    monkeypatch.setattr("pipeline.summarize.stage.check_summary", fake_check)
     stage = make_stage(tiny_models)
     article = english_article(3)
     stage([article])
@@ -147,12 +147,12 @@ def test_summary_guard_without_retry_records_the_finding(
     tiny_models: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(
-        "pipeline.stages.summarize.check_summary",
+        "pipeline.summarize.stage.check_summary",
         lambda *a: [GuardFinding("summary_longer", "summary is 120% of its text")],
     )
     config = load_config(tiny_config_dict(tiny_models, guards={"retry": False}))
     article = english_article(3)
-    Seq2SeqSummarizeStage(config)([article])
+    SummarizeStage(config)([article])
     assert "summary: summary_longer: summary is 120% of its text" in article.warnings
     assert article.meta["guards"] == {"summary_longer": 1}
 

@@ -109,10 +109,18 @@ def test_bart_generation_defaults(bart_dir: Path) -> None:
 
 @pytest.mark.parametrize(("name", "texts"), [("marian", ID_BATCH), ("bart", EN_BATCH)])
 def test_batch_round_trip(name: str, texts: list[str], marian_dir: Path, bart_dir: Path) -> None:
+    """Generated ids start from the decoder start token, stay inside the vocabulary, decode
+    to the returned text, and are the same on a second run (deterministic beam search)."""
     folder = {"marian": marian_dir, "bart": bart_dir}[name]
     out, decoded = _generate(folder, texts, min_length=0)
-    assert out.shape[0] == 2
-    assert len(decoded) == 2 and all(isinstance(s, str) for s in decoded)
+    tok = AutoTokenizer.from_pretrained(folder)
+    start = GenerationConfig.from_pretrained(folder).decoder_start_token_id
+    assert out.shape[0] == 2 and 1 < out.shape[1] <= 1 + 8  # start token + max_new_tokens
+    assert out[:, 0].tolist() == [start, start]
+    assert int(out.min()) >= 0 and int(out.max()) < len(tok)
+    assert decoded == [tok.decode(row, skip_special_tokens=True) for row in out]
+    again, decoded_again = _generate(folder, texts, min_length=0)
+    assert torch.equal(out, again) and decoded_again == decoded
 
 
 def test_tiny_outputs_depend_on_input(marian_dir: Path) -> None:
@@ -145,7 +153,7 @@ def test_folders_are_relocatable(marian_dir: Path, bart_dir: Path, tmp_path: Pat
 
 
 def test_builtin_corpus_fallback(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(corpus, "SHARED_SENTENCES", tmp_path / "missing.jsonl")
+    monkeypatch.setenv("ID2EN_SENTENCE_DATA", str(tmp_path / "missing"))
     assert corpus.training_pairs() == corpus.builtin_pairs()
     assert len(set(corpus.builtin_pairs())) >= 300
     folder = build_tiny_marian(tmp_path / "marian")

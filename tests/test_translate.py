@@ -8,41 +8,16 @@ from typing import Any
 import pytest
 import torch
 
-from pipeline.config import load_config
-from pipeline.stages.translate import TorchTranslateStage
-from pipeline.types import Article, Sentence
-from tests.conftest import tiny_config_dict
-
-SENTENCES = [
-    "Presiden membahas rencana anggaran baru di Jakarta kemarin.",
-    "Saya membeli buku.",
-    "Petani di desa menolak jembatan kecil pada hari Senin tahun lalu.",
-    "Mereka menjual beras dan sayur di pasar.",
-    "Wartawan muda melaporkan berita tentang banjir di Surabaya pagi ini.",
-    "Guru itu membaca buku sejarah di sekolah.",
-]
-
-
-def make_article(article_id: str, texts: list[str]) -> Article:
-    sentences, offset = [], 0
-    for text in texts:
-        sentences.append(Sentence(text=text, paragraph=0, start=offset, end=offset + len(text)))
-        offset += len(text) + 1
-    return Article(id=article_id, text=" ".join(texts), sentences=sentences)
-
-
-def make_stage(models: Path, **translate: Any) -> TorchTranslateStage:
-    settings = {"num_beams": 1, "max_new_tokens": 16, **translate}
-    config = load_config(tiny_config_dict(models, translate=settings, guards={"enabled": False}))
-    return TorchTranslateStage(config)
+from pipeline.translate.stage import TranslateStage
+from tests.helpers import SENTENCES, make_article, make_stage
 
 
 class GenerateSpy:
     """Wraps Generator.generate: records how many id lists each call got."""
 
-    def __init__(self, stage: TorchTranslateStage):
+    def __init__(self, stage: TranslateStage):
         self.calls: list[int] = []
-        generator = stage.generator
+        generator = stage.backend
         original = generator.generate
 
         def spy(ids: Any, gen: Any, per_item: Any = None) -> Any:
@@ -109,7 +84,7 @@ def test_dedupe_off_translates_every_occurrence(tiny_models: Path) -> None:
 
 def test_greedy_batched_output_equals_naive_generate_token_for_token(tiny_models: Path) -> None:
     stage = make_stage(tiny_models, max_batch_tokens=400)
-    model, tokenizer = stage.loaded.model, stage.loaded.tokenizer
+    model, tokenizer = stage.backend.loaded.model, stage.backend.tokenizer
     pad = tokenizer.pad_token_id
     recorded: list[tuple[torch.Tensor, torch.Tensor]] = []
     original = model.generate

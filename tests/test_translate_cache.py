@@ -7,13 +7,13 @@ import pickle
 import threading
 from pathlib import Path
 
-from pipeline.translation_cache import (
+from pipeline.translate.cache import (
     CachedTranslation,
     TranslationCache,
     model_fingerprint,
     namespace_key,
 )
-from tests.test_translate import SENTENCES, make_article, make_stage
+from tests.helpers import SENTENCES, make_article, make_stage
 
 
 def entry(text: str) -> CachedTranslation:

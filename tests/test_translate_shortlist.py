@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import torch
 
-from pipeline.stages.translate import Shortlist, build_shortlist, write_shortlist
-from tests.test_translate import SENTENCES, make_stage
+from pipeline.translate.shortlist import Shortlist, build_shortlist, write_shortlist
+from tests.helpers import SENTENCES, make_stage
 
 
 def test_candidates_are_the_fixed_set_plus_every_matching_ngram(tmp_path: Path) -> None:
@@ -48,7 +48,7 @@ def _random_shortlist(models: Path, out: Path, fixed: int, per_source: int) -> P
 
 
 def _recorded_outputs(stage: Any, texts: list[str]) -> list[list[int]]:
-    model, recorded = stage.loaded.model, []
+    model, recorded = stage.backend.loaded.model, []
     original = model.generate
 
     def recording(**kwargs: Any) -> torch.Tensor:
@@ -67,13 +67,13 @@ def _recorded_outputs(stage: Any, texts: list[str]) -> list[list[int]]:
 def test_torch_outputs_use_only_candidate_tokens(tiny_models: Path, tmp_path: Path) -> None:
     path = _random_shortlist(tiny_models, tmp_path / "s.vmap", fixed=10, per_source=3)
     stage = make_stage(tiny_models, shortlist=str(path), num_beams=2)
-    tok = stage.loaded.tokenizer
+    tok = stage.backend.tokenizer
     sources = [[*tok.tokenize(t), tok.eos_token] for t in SENTENCES]
     allowed = Shortlist.load(path).candidates(sources) | {tok.eos_token, tok.unk_token}
     allowed_ids = set(tok.convert_tokens_to_ids(sorted(allowed))) | {tok.pad_token_id}
     outputs = _recorded_outputs(stage, SENTENCES)
     assert outputs and all(set(seq) <= allowed_ids for seq in outputs)
-    assert stage.generator.shortlist.sizes  # candidates counted per batch
+    assert stage.backend.shortlist.sizes  # candidates counted per batch
 
 
 def test_a_shortlist_of_everything_changes_nothing(tiny_models: Path, tmp_path: Path) -> None:
@@ -88,7 +88,7 @@ def test_ctranslate2_vmap_agrees_with_the_torch_shortlist(
     tiny_models: Path, tmp_path: Path
 ) -> None:
     pytest.importorskip("ctranslate2")
-    from tests.test_ct2 import make_ct2_stage
+    from tests.helpers import make_ct2_stage
 
     path = _random_shortlist(tiny_models, tmp_path / "s.vmap", fixed=20, per_source=5)
     torch_stage = make_stage(tiny_models, shortlist=str(path), num_beams=2)
@@ -98,15 +98,21 @@ def test_ctranslate2_vmap_agrees_with_the_torch_shortlist(
         ct2_stage.translate_texts(SENTENCES),
     )
     assert [ct2_out[t].text for t in SENTENCES] == [torch_out[t].text for t in SENTENCES]
-    assert ct2_stage.model_dir is not None and (ct2_stage.model_dir / "vmap.txt").exists()
-    assert "shortlist" in ct2_stage.engine_id and "shortlist" in torch_stage.engine_id
+    assert (
+        ct2_stage.backend.model_dir is not None
+        and (ct2_stage.backend.model_dir / "vmap.txt").exists()
+    )
+    assert (
+        "shortlist" in ct2_stage.backend.backend_id
+        and "shortlist" in torch_stage.backend.backend_id
+    )
 
 
 @pytest.mark.parametrize("quantize", ["none", "dynamic-int8"])
 def test_lean_loop_scores_only_the_shortlist_and_agrees_with_transformers_loop(
     tiny_models: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, quantize: str
 ) -> None:
-    import pipeline.beam_search as beam_search
+    import pipeline.generation.beam_search as beam_search
 
     widths: list[int] = []
     original = beam_search._Scorer.__init__
@@ -125,14 +131,14 @@ def test_lean_loop_scores_only_the_shortlist_and_agrees_with_transformers_loop(
         found = stage.translate_texts(SENTENCES)
         outputs[loop] = [(found[t].text, found[t].output_tokens) for t in SENTENCES]
     assert outputs["id2en"] == outputs["transformers"]
-    vocab = stage.loaded.model.config.vocab_size
+    vocab = stage.backend.loaded.model.config.vocab_size
     assert widths and all(width < vocab for width in widths)  # restricted columns only
-    assert set(widths) <= set(stage.generator.shortlist.sizes)
+    assert set(widths) <= set(stage.backend.shortlist.sizes)
 
 
 @pytest.mark.filterwarnings("ignore:torch.quantize_per")
 def test_selected_rows_dequantize_exactly_as_torch_does() -> None:
-    from pipeline.stages.translate import selected_rows
+    from pipeline.generation.restricted_head import selected_rows
 
     torch.manual_seed(0)
     weight = torch.randn(60, 16)

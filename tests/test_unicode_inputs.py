@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pipeline.config import load_config
 from pipeline.engines.local import run_folder
-from tests.conftest import tiny_config_dict
+from tests.helpers import tiny_config_dict
 
 
 def test_lone_surrogates_in_a_jsonl_row_are_replaced_and_reported(

@@ -11,9 +11,10 @@ import logging
 from collections.abc import Iterator
 from pathlib import Path
 
+from pipeline.splitter.evaluate import data_dir
+
 logger = logging.getLogger(__name__)
 
-SHARED_SENTENCES = Path("/work/shared/data/id-sentences/sentences.jsonl")
 
 # (Indonesian, English) building blocks; index-aligned so every combination is a valid pair.
 _SUBJECTS = [
@@ -84,8 +85,10 @@ def builtin_pairs(limit: int = 400) -> list[tuple[str, str]]:
 
 def shared_pairs(path: Path | None = None, limit: int = 600) -> list[tuple[str, str]]:
     """Pairs from the shared sentence file, or [] when it is absent or unreadable."""
-    path = SHARED_SENTENCES if path is None else path  # looked up late so tests can patch it
-    if not path.is_file():
+    if path is None:
+        folder = data_dir()  # $ID2EN_SENTENCE_DATA, looked up late so tests can change it
+        path = folder / "sentences.jsonl" if folder is not None else None
+    if path is None or not path.is_file():
         return []
     pairs: list[tuple[str, str]] = []
     try:

@@ -15,15 +15,15 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.config import PipelineConfig
-from pipeline.engines.local import (
+from pipeline.engines.core import (
     Outcome,
-    RunError,
     RunReport,
-    _progress,
     prepared_run,
     process_batch,
+    progress,
 )
-from pipeline.io import InputItem
+from pipeline.errors import RunRefusedError
+from pipeline.inputs.reader import InputItem
 
 logger = logging.getLogger(__name__)
 
@@ -95,7 +95,7 @@ def run_folder_ray(
     try:
         import ray
     except ImportError:
-        raise RunError('the ray engine needs Ray: pip install "id2en[ray]"') from None
+        raise RunRefusedError('the ray engine needs Ray: pip install "id2en[ray]"') from None
     out_dir = Path(out_dir)
     with prepared_run(config, input_dir, out_dir, force=force, engine="ray") as run:
         if run.todo:
@@ -108,7 +108,7 @@ def run_folder_ray(
             )
             cpus = cpus_per_worker or float(config.run.threads or 1)
             rows = _outcomes(ray, config, out_dir, run.todo, workers, cpus, gpus_per_worker)
-            with _progress(config, len(run.todo)) as bar:
+            with progress(config, len(run.todo)) as bar:
                 for row in rows:
                     run.report.add(_outcome(row))
                     bar.update(1)

@@ -19,16 +19,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+# The gold data lives beside the project, not in it (<repo>/../shared/data/id-sentences);
+# the tests and benchmarks point this variable there. The package never guesses a path.
 DATA_ENV = "ID2EN_SENTENCE_DATA"
-# The gold data lives beside the project, not in it: <repo>/../shared/data/id-sentences.
-DEFAULT_DATA_DIR = Path(__file__).resolve().parents[3] / "shared" / "data" / "id-sentences"
 
 Splitter = Callable[[str], list[str]]
 
 
 def data_dir() -> Path | None:
-    """The gold data folder ($ID2EN_SENTENCE_DATA or ../shared/...), or None if absent."""
-    path = Path(os.environ.get(DATA_ENV) or DEFAULT_DATA_DIR)
+    """The gold data folder named by $ID2EN_SENTENCE_DATA, or None if unset or absent."""
+    value = os.environ.get(DATA_ENV)
+    if not value:
+        return None
+    path = Path(value).expanduser()
     return path if (path / "paragraphs.jsonl").is_file() else None
 
 

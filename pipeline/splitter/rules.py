@@ -157,7 +157,7 @@ def boundaries(text: str, start: int, end: int, lexicon: Lexicon) -> list[int]:
     return found
 
 
-def _is_boundary(
+def _is_boundary(  # noqa: C901 - one early return per boundary rule
     text: str, m: re.Match[str], first: int, sentence_start: int, end: int, lexicon: Lexicon
 ) -> bool:
     lead = _LEAD.match(text, m.end(), end)

@@ -1,6 +1,6 @@
 """Finished translations kept across runs in one SQLite file, so re-runs cost nothing.
 
-An entry is keyed by a *namespace* (model id, revision, engine precision and the full
+An entry is keyed by a *namespace* (model id, revision, backend and precision and the full
 generation settings, hashed) plus the exact source sentence. Anything that can change the
 output changes the namespace, so a cache never serves a translation made with other settings.
 
@@ -23,11 +23,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from pipeline.model_identity import model_fingerprint
+
 logger = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
 _CHUNK = 500  # stays under SQLite's limit on bound variables per statement
-_WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".h5", ".msgpack", ".spm", ".json", ".model")
 
 
 @dataclass(frozen=True)
@@ -50,32 +51,15 @@ class TranslationLike(Protocol):
     def hit_length_limit(self) -> bool: ...
 
 
-def model_fingerprint(model: str, revision: str | None) -> str:
-    """Identify a model's exact weights: the revision, or for a local folder its files.
-
-    A local folder has no revision, and a rebuilt model at the same path must not reuse old
-    translations, so its files' names, sizes and modification times stand in for one.
-    """
-    path = Path(model)
-    if not path.is_dir():
-        return f"{model}@{revision or 'default'}"
-    parts = [
-        f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}"
-        for p in sorted(path.iterdir())
-        if p.is_file() and p.suffix in _WEIGHT_SUFFIXES
-    ]
-    digest = hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
-    return f"{path.resolve()}@{revision or 'local'}:{digest}"
-
-
 def namespace_key(
-    model_id: str, revision: str | None, engine: str, settings: Mapping[str, Any]
+    model_id: str, revision: str | None, backend_id: str, settings: Mapping[str, Any]
 ) -> tuple[str, str]:
     """(hash, description): everything besides the sentence that decides the output."""
     description = json.dumps(
         {
             "model": model_fingerprint(model_id, revision),
-            "engine": engine,
+            # Stored key kept from id2en 0.1 ("engine"), so existing cache files stay valid.
+            "engine": backend_id,
             "settings": {k: settings[k] for k in sorted(settings)},
         },
         sort_keys=True,

@@ -7,7 +7,7 @@ from typing import Any
 
 
 @functools.cache
-def growing_layer_class() -> type:
+def growing_layer_class() -> type:  # noqa: C901 - a class factory; its methods count
     """GrowingLayer subclasses a transformers class, so it is built on first use."""
     from transformers.cache_utils import DynamicLayer
 

@@ -51,7 +51,7 @@ class ScorePlan:
     max_length: int
 
 
-def plan_scoring(
+def plan_scoring(  # noqa: C901 - one branch per mirrored processor
     logits_processor: Any, stopping_criteria: Any, generation_config: Any
 ) -> ScorePlan | None:
     """The plan, or None when a processor or criterion is one this loop does not mirror."""
@@ -204,9 +204,9 @@ class _Scorer:
     """Runs a decoder step and scores its candidates in buffers reused across steps: a fresh
     (beams x vocabulary) tensor per step costs more in page faults than the arithmetic.
 
-    With a vocabulary shortlist in place (translate.shortlist swaps in a head that scores
-    only some token ids and puts -inf elsewhere), only those columns are computed and
-    scored: the same numbers, without the -inf columns.
+    With a vocabulary shortlist in place (a RestrictedHead scores only some token ids and
+    puts -inf elsewhere), only those columns are computed and scored: the same numbers,
+    without the -inf columns.
     """
 
     def __init__(self, model: Any, plan: ScorePlan, first_logits: Any, keep: int):
@@ -327,16 +327,10 @@ class _Scorer:
 
 
 def _is_restricted_head(forward: Any, keep: int) -> bool:
-    """A shortlist head (stages.translate._RestrictedHead): ids, weight and bias of the
-    columns it scores, with enough columns for the search to pick from."""
-    ids = getattr(forward, "ids", None)
-    return (
-        ids is not None
-        and hasattr(forward, "weight")
-        and hasattr(forward, "bias")
-        and ids.dim() == 1
-        and ids.numel() >= keep
-    )
+    """A shortlist head with enough columns for the search to pick from."""
+    from pipeline.generation.restricted_head import RestrictedHead
+
+    return isinstance(forward, RestrictedHead) and forward.ids.numel() >= keep
 
 
 def _search(model: Any, input_ids: Any, plan: ScorePlan, config: Any, model_kwargs: dict) -> Any:
@@ -459,7 +453,7 @@ def _grow_in_place(model_kwargs: dict) -> None:
     except ImportError:  # another cache design: keep transformers' own
         return
 
-    from pipeline.kv_cache import growing_layer_class
+    from pipeline.generation.kv_cache import growing_layer_class
 
     key = _cache_key(model_kwargs)
     cache = getattr(model_kwargs.get(key), "self_attention_cache", None) if key else None

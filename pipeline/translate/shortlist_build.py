@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline.stages.translate import build_shortlist, write_shortlist
+from pipeline.translate.shortlist import build_shortlist, write_shortlist
 
 
 @dataclass
@@ -30,14 +30,15 @@ def pairs_from_run(out_dir: Path, summary: ShortlistSummary) -> Iterator[tuple[s
     Records translated with a shortlist already are passed over: a shortlist built from
     shortlisted outputs could only shrink.
     """
-    from pipeline.io import iter_records
+    from pipeline.records import iter_records
 
     for record in iter_records(out_dir):
         if record.get("status") != "ok":
             continue
         models = (record.get("meta") or {}).get("models") or {}
-        engine = str((models.get("translate") or {}).get("engine", ""))
-        if "shortlist" in engine:
+        translate = models.get("translate") or {}
+        backend = str(translate.get("backend") or translate.get("engine") or "")  # 0.1: engine
+        if "shortlist" in backend:
             summary.unlisted_runs += 1
             continue
         for sentence in record.get("sentences") or []:

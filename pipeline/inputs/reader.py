@@ -1,37 +1,26 @@
-"""Reading article folders and writing one record per article, atomically."""
+"""Finding the articles under an input folder and reading each one."""
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import logging
 import os
 import re
 import stat
-import tempfile
 import unicodedata
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
-from urllib.parse import quote
 
-from pipeline.textio import DecodeError, decode_bytes, html_to_text, looks_like_html
+from pipeline.errors import DecodeError, InputError
+from pipeline.inputs.decoding import decode_bytes, html_to_text, looks_like_html
 from pipeline.types import Article
 
 logger = logging.getLogger(__name__)
 
 TEXT_SUFFIXES = (".txt", ".md")
 ROW_SUFFIXES = (".jsonl",)
-RECORDS_DIR = "records"
-TMP_SUFFIX = ".tmp"
-# Names Windows refuses as files whatever the extension; encoded so outputs copy anywhere.
-_RESERVED = frozenset(
-    ["CON", "PRN", "AUX", "NUL"] + [f"{p}{n}" for p in ("COM", "LPT") for n in range(1, 10)]
-)
-_MAX_PART_BYTES = 200  # file names over ~255 bytes fail on common filesystems
 
 
 @dataclass(frozen=True)
@@ -47,10 +36,6 @@ class InputItem:
     @property
     def where(self) -> str:
         return f"{self.path}:{self.line}" if self.line else str(self.path)
-
-
-class InputError(ValueError):
-    """An input could not be read as an article; the message says why and what to do."""
 
 
 # -- discovering ------------------------------------------------------------------
@@ -246,125 +231,3 @@ def _empty_message(text: str) -> str:
     if not text:
         return "no text (empty)"
     return f"only whitespace ({len(text)} characters), no text to translate"
-
-
-# -- writing ----------------------------------------------------------------------
-
-
-def record_path(out_dir: Path, article_id: str) -> Path:
-    """A safe, collision-free file for any id: each part percent-encoded."""
-    parts = [_safe_part(part) for part in article_id.split("/")]
-    return Path(out_dir, RECORDS_DIR, *parts[:-1], parts[-1] + ".json")
-
-
-def _safe_part(part: str) -> str:
-    """Percent-encoding is one-to-one; leading dots (hidden files, ".."), names Windows
-    reserves and trailing dots/spaces get their edge character encoded too."""
-    encoded = quote(part, safe="-_. ")
-    if not encoded:
-        return "%2F"  # an empty part ("a//b"); no part holds "/", so quote never yields it
-    if encoded[0] == "." or encoded.split(".")[0].upper() in _RESERVED:
-        encoded = f"%{ord(encoded[0]):02X}{encoded[1:]}"
-    if encoded[-1] in ". ":
-        encoded = f"{encoded[:-1]}%{ord(encoded[-1]):02X}"
-    if len(encoded) > _MAX_PART_BYTES:
-        # "+" never survives quote(), so a shortened name cannot equal a plain one.
-        digest = hashlib.sha1(encoded.encode()).hexdigest()[:16]
-        encoded = f"{encoded[:150]}+{digest}"
-    return encoded
-
-
-@contextmanager
-def atomic_open(path: Path) -> Iterator[IO[str]]:
-    """A text handle whose content appears at `path` whole, or not at all.
-
-    Written to a temporary file in the same folder, fsynced, then renamed over `path`:
-    a reader or a process killed at any moment never sees half a file.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TMP_SUFFIX)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make the rename itself durable (power loss); not every OS/filesystem allows it."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    with atomic_open(path) as handle:
-        handle.write(text)
-
-
-def remove_temp_files(out_dir: Path) -> int:
-    """Delete temporary files a killed run left behind (never complete records)."""
-    pattern = f".*{TMP_SUFFIX}"
-    paths = [*Path(out_dir).glob(pattern), *Path(out_dir, RECORDS_DIR).rglob(pattern)]
-    for path in paths:
-        path.unlink(missing_ok=True)
-    return len(paths)
-
-
-def write_record(out_dir: Path, record: dict[str, Any]) -> Path:
-    path = record_path(out_dir, record["id"])
-    atomic_write_text(path, json.dumps(record, ensure_ascii=False, indent=1) + "\n")
-    return path
-
-
-def read_record(out_dir: Path, article_id: str) -> dict[str, Any] | None:
-    """The finished record for an id, or None if absent or unreadable (then redo it)."""
-    path = record_path(out_dir, article_id)
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return record if isinstance(record, dict) and record.get("id") == article_id else None
-
-
-def iter_records(out_dir: Path, ids: Iterable[str] | None = None) -> Iterator[dict[str, Any]]:
-    """Records under OUT_DIR/records sorted by id, read one at a time (flat memory).
-
-    With `ids`, only those articles' records (missing ones are left out).
-    """
-    if ids is not None:
-        for article_id in sorted(set(ids)):
-            record = read_record(out_dir, article_id)
-            if record is not None:
-                yield record
-        return
-    index: list[tuple[str, Path]] = []
-    for path in Path(out_dir, RECORDS_DIR).rglob("*.json"):
-        record = _load(path)
-        if record is not None:
-            index.append((str(record.get("id", "")), path))
-    for _, path in sorted(index):
-        record = _load(path)
-        if record is not None:
-            yield record
-
-
-def _load(path: Path) -> dict[str, Any] | None:
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        logger.warning("skipping unreadable record %s", path)
-        return None
-    return record if isinstance(record, dict) else None

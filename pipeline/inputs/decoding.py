@@ -6,6 +6,8 @@ import codecs
 import re
 from html.parser import HTMLParser
 
+from pipeline.errors import DecodeError
+
 _MAGIC = {
     b"\x89PNG": "a PNG image",
     b"\xff\xd8\xff": "a JPEG image",
@@ -39,10 +41,6 @@ _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 # Indonesian in a Western code page is mostly ASCII; far more non-ASCII means another
 # encoding (Shift-JIS, GBK, KOI8...) read wrongly, and translating mojibake helps no one.
 _MAX_NON_ASCII_SHARE = 0.3
-
-
-class DecodeError(ValueError):
-    """The bytes are not text in any encoding we can recognise."""
 
 
 def decode_bytes(data: bytes) -> tuple[str, list[str]]:

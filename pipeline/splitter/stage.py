@@ -13,6 +13,9 @@ class RuleSplitStage:
     def __init__(self, config: PipelineConfig):
         self.settings = config.split
 
+    def load(self) -> None:
+        """Nothing to load: the rules are code."""
+
     def __call__(self, articles: list[Article]) -> list[Article]:
         for article in articles:
             if article.error is not None or article.sentences:

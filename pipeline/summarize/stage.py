@@ -1,4 +1,5 @@
-"""summarize.seq2seq (abstractive, map-reduce over long texts) and summarize.extractive."""
+"""The summarize stages: summarize.seq2seq (abstractive, map-reduce over texts longer than
+the model's window, on a backend) and summarize.extractive (no model)."""
 
 from __future__ import annotations
 
@@ -8,19 +9,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline.config import PipelineConfig
-from pipeline.guards import GuardFinding, check_summary
+from pipeline.generation.backends import BackendKind
+from pipeline.guards import (
+    SAFER_DECODING,
+    GuardFinding,
+    check_summary,
+    guard_settings,
+    record_findings,
+    retry_flagged,
+)
+from pipeline.model_stage import ModelStage
 from pipeline.splitter import cut_at_clauses
-from pipeline.stages.base import ModelStage
-from pipeline.stages.checks import SAFER_DECODING, guard_settings, record_findings, retry_flagged
 from pipeline.types import Article
 
 logger = logging.getLogger(__name__)
 
 MAX_REDUCE_LEVELS = 6
-
-
-class LongInputError(ValueError):
-    """The text exceeds the model window and the configured strategy is 'error'."""
 
 
 def english_sentences(article: Article) -> list[str]:
@@ -39,12 +43,19 @@ class _Job:
     final_input: str = ""
 
 
-class Seq2SeqSummarizeStage(ModelStage):
-    name = "summarize.seq2seq"
+class SummarizeStage(ModelStage):
+    family = "summarize"
     task = "summarization"
 
-    def __init__(self, config: PipelineConfig):
-        super().__init__(config, config.summarize)
+    def __init__(
+        self,
+        config: PipelineConfig,
+        *,
+        name: str = "summarize.seq2seq",
+        backend: BackendKind = "torch",
+    ):
+        super().__init__(config, config.summarize, name=name, backend=backend)
+        self.settings = config.summarize
 
     def __call__(self, articles: list[Article]) -> list[Article]:
         started = time.perf_counter()
@@ -65,7 +76,7 @@ class Seq2SeqSummarizeStage(ModelStage):
         if self.config.guards.enabled:
             self._guard([job for job in finished if job.article.summary is not None])
         done = [a for a in articles if a.error is None and a.summary is not None]
-        self.record(done, "summarize", time.perf_counter() - started, [len(a.text) for a in done])
+        self.record(done, time.perf_counter() - started, [len(a.text) for a in done])
         return articles
 
     # -- planning -----------------------------------------------------------------
@@ -176,17 +187,17 @@ class Seq2SeqSummarizeStage(ModelStage):
     # -- tokens -------------------------------------------------------------------
 
     def _count(self, text: str) -> int:
-        return len(self.generator.token_ids([text])[0])
+        return len(self.backend.token_ids([text])[0])
 
     def _truncate(self, text: str) -> str:
-        ids = self.generator.token_ids([text], truncate_to=self.window)[0]
-        return self.loaded.tokenizer.decode(ids, skip_special_tokens=True)
+        ids = self.backend.token_ids([text], truncate_to=self.window)[0]
+        return self.backend.tokenizer.decode(ids, skip_special_tokens=True)
 
     def _pack(self, sentences: list[str]) -> list[str]:
         """Greedy windows of whole sentences; a sentence over the window is cut at clauses."""
         budget = self.window - 2  # room for the begin/end tokens the tokenizer adds
         pieces: list[tuple[str, int]] = []
-        lengths = [len(ids) for ids in self.generator.token_ids(sentences)]
+        lengths = [len(ids) for ids in self.backend.token_ids(sentences)]
         for sentence, length in zip(sentences, lengths, strict=True):
             if length <= budget:
                 pieces.append((sentence, length))
@@ -213,7 +224,7 @@ class Seq2SeqSummarizeStage(ModelStage):
         self, chunks: list[str], extra: dict[str, Any] | None = None
     ) -> dict[str, Any]:
         unique = list(dict.fromkeys(chunks))
-        ids = self.generator.token_ids(unique, truncate_to=self.window)
+        ids = self.backend.token_ids(unique, truncate_to=self.window)
         ratio = self.settings.max_length_ratio
 
         def relative(index: int, gen: dict[str, Any]) -> dict[str, Any]:
@@ -226,7 +237,7 @@ class Seq2SeqSummarizeStage(ModelStage):
             return adjusted
 
         settings = self.generation_settings | (extra or {})
-        outputs = self.generator.generate(ids, settings, per_item=relative)
+        outputs = self.backend.generate(ids, settings, per_item=relative)
         return dict(zip(unique, outputs, strict=True))
 
 
@@ -238,8 +249,11 @@ class ExtractiveSummarizeStage:
     def __init__(self, config: PipelineConfig):
         self.settings = config.summarize
 
+    def load(self) -> None:
+        """Nothing to load: no model."""
+
     def __call__(self, articles: list[Article]) -> list[Article]:
-        from pipeline.extractive import extractive_summary
+        from pipeline.summarize.extractive import extractive_summary
 
         for article in articles:
             if article.error is not None or article.summary is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from pipeline.config import PipelineConfig
-from pipeline.guards import GuardFinding, GuardSettings
+from pipeline.guards.checks import GuardFinding, GuardSettings
 from pipeline.types import Article
 
 # Decoding that breaks most loops without changing fluent output much: no 3-gram may

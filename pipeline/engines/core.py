@@ -1,0 +1,369 @@
+"""The run core both engines share: the output folder's lock and manifest, the to-do list
+(resume), one batch read -> processed -> written, the export of records.jsonl, progress and
+the report line. The local engine (local.py) and the Ray engine (ray.py) drive it."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import signal
+import socket
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pipeline import __version__
+from pipeline.api import Pipeline
+from pipeline.atomic import atomic_open, atomic_write_text
+from pipeline.config import PipelineConfig
+from pipeline.errors import InputError, RunRefusedError
+from pipeline.inputs.language import SKIPPED, check_language
+from pipeline.inputs.reader import InputItem, discover, read_article
+from pipeline.model_identity import model_identity
+from pipeline.records import (
+    LOCK,
+    MANIFEST,
+    RECORDS_JSONL,
+    RECORDS_PARQUET,
+    iter_records,
+    read_record,
+    remove_temp_files,
+    write_record,
+)
+from pipeline.types import Article
+
+logger = logging.getLogger(__name__)
+
+# Settings that change what a record contains; device, threads and progress do not.
+FINGERPRINT_SECTIONS = ("stages", "split", "translate", "summarize", "guards")
+FINGERPRINT_RUN_KEYS = ("non_indonesian",)
+# Keys that only change speed, memory or where files are found: lowering a batch size
+# after an out-of-memory error must not need --force.
+OPERATIONAL_KEYS = frozenset(
+    {
+        "max_batch_tokens",
+        "max_batch_sentences",
+        "adapt_batch_to_memory",
+        "dedupe",
+        "dedupe_memory",
+        "cache_path",
+        "cache_dir",
+        "local_files_only",
+        "ct2_model_dir",
+    }
+)
+
+
+@dataclass
+class RunReport:
+    total: int = 0
+    done: int = 0
+    failed: int = 0
+    already_done: int = 0  # finished by an earlier run into the same folder (resume)
+    sentences: int = 0
+    elapsed: float = 0.0
+    interrupted: bool = False
+    not_indonesian: int = 0  # recorded with status "skipped" (run.non_indonesian: skip)
+    failures: list[tuple[str, str]] = field(default_factory=list)
+    guards: dict[str, int] = field(default_factory=dict)  # guard findings by kind, this run
+
+    def add(self, outcome: Outcome) -> None:
+        if outcome.status == "failed":
+            self.failed += 1
+            self.failures.append((outcome.id, outcome.error or ""))
+        elif outcome.status == "skipped":
+            self.not_indonesian += 1
+        else:
+            self.done += 1
+            self.sentences += outcome.sentences
+        for kind, count in outcome.guards.items():
+            self.guards[kind] = self.guards.get(kind, 0) + count
+
+    def line(self) -> str:
+        state = "interrupted" if self.interrupted else "finished"
+        excluded = f", {self.not_indonesian} not Indonesian" if self.not_indonesian else ""
+        flagged = ", ".join(f"{kind} {n}" for kind, n in sorted(self.guards.items()))
+        guards = f"; output guards fired: {flagged}" if flagged else ""
+        return (
+            f"{state}: {self.done} done, {self.failed} failed, {self.already_done} already "
+            f"done{excluded} of {self.total} articles; {self.sentences} sentences "
+            f"in {self.elapsed:.1f}s{guards}"
+        )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one article in a batch: all the report needs, small enough to ship."""
+
+    id: str
+    status: str  # ok | failed | skipped
+    error: str | None = None
+    sentences: int = 0
+    guards: dict[str, int] = field(default_factory=dict)
+
+
+def config_fingerprint(config: PipelineConfig) -> tuple[str, dict[str, Any]]:
+    """A digest of everything that decides a record's content, and those settings."""
+    data = config.model_dump(mode="json")
+    relevant = {k: v for k, v in data.items() if k in FINGERPRINT_SECTIONS}
+    relevant["run"] = {k: data["run"][k] for k in FINGERPRINT_RUN_KEYS}
+    for family in ("translate", "summarize"):
+        stage = getattr(config.stages, family)
+        settings = relevant[family]
+        if stage is None:
+            relevant[family] = {}  # a stage that is off cannot change records
+        elif stage == "summarize.extractive":
+            relevant[family] = {"extractive_sentences": settings["extractive_sentences"]}
+        else:
+            relevant[family] = {k: v for k, v in settings.items() if k not in OPERATIONAL_KEYS}
+            relevant[family]["resolved"] = model_identity(getattr(config, family))
+    digest = hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:16]
+    return digest, relevant
+
+
+def _differences(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> list[str]:
+    keys = sorted(set(old) | set(new))
+    out = []
+    for key in keys:
+        a, b = old.get(key), new.get(key)
+        where = f"{prefix}{key}"
+        if isinstance(a, dict) and isinstance(b, dict):
+            out.extend(_differences(a, b, where + "."))
+        elif a != b:
+            out.append(f"{where}: {a!r} -> {b!r}")
+    return out
+
+
+@contextmanager
+def run_lock(out_dir: Path) -> Iterator[None]:
+    """One run per output folder; the OS frees the lock even if the process is killed."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / LOCK
+    handle = path.open("a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "unknown"
+        handle.close()
+        raise RunRefusedError(
+            f"another id2en run ({holder}) is writing to {out_dir}; wait for it to "
+            "finish or choose another output folder"
+        ) from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"pid {os.getpid()} on {socket.gethostname()} since {_now()}")
+    handle.flush()
+    try:
+        yield
+    finally:
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        handle.close()
+
+
+class StopFlag:
+    """SIGINT/SIGTERM ask the run to stop after the current batch, not mid-write."""
+
+    def __init__(self, out_dir: Path) -> None:
+        self.out_dir = out_dir
+        self.requested = False
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> StopFlag:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(ValueError):  # not the main thread: leave signals alone
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.requested:  # a second Ctrl-C means now
+            raise KeyboardInterrupt
+        self.requested = True
+        logger.warning(
+            "%s: stopping after the current batch; finished records are kept. To resume, "
+            "run the same command again with -o %s (a second signal stops at once)",
+            signal.Signals(signum).name,
+            self.out_dir,
+        )
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+def _check_manifest(out_dir: Path, config: PipelineConfig, force: bool) -> dict[str, Any]:
+    digest, relevant = config_fingerprint(config)
+    path = out_dir / MANIFEST
+    manifest: dict[str, Any] = {}
+    if path.exists():
+        try:
+            manifest = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError:
+            manifest = {}
+        changes = _differences(_known(manifest.get("settings", {}), relevant), relevant)
+        if manifest.get("fingerprint") and changes:
+            if not force:
+                raise RunRefusedError(
+                    f"{out_dir} holds records made with different settings or models; "
+                    "mixing them would give inconsistent outputs. Changed:\n  "
+                    + "\n  ".join(changes[:20])
+                    + "\nUse a new output folder, or --force to continue anyway (records "
+                    "made earlier are kept as they are)."
+                )
+            logger.warning("--force: continuing in %s although %s", out_dir, "; ".join(changes))
+            manifest.setdefault("forced", []).append({"at": _now(), "changes": changes})
+    manifest.update(
+        {
+            "fingerprint": digest,
+            "settings": relevant,
+            "id2en": __version__,
+            "config": config.model_dump(mode="json"),
+        }
+    )
+    return manifest
+
+
+def _known(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """A model the last run had not downloaded yet resolves now: that is not a change."""
+    old = json.loads(json.dumps(old))
+    for family in ("translate", "summarize"):
+        section = old.get(family)
+        if isinstance(section, dict) and section.get("resolved", "") is None:
+            section["resolved"] = new.get(family, {}).get("resolved")
+    return old
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
+@dataclass
+class PreparedRun:
+    """A run's to-do list and bookkeeping, shared by the local and Ray engines."""
+
+    items: list[InputItem]
+    todo: list[InputItem]
+    report: RunReport
+    started: float
+
+    def tick(self) -> None:
+        self.report.elapsed = time.perf_counter() - self.started
+
+
+@contextmanager
+def prepared_run(
+    config: PipelineConfig, input_dir: Path, out_dir: Path, *, force: bool, engine: str
+) -> Iterator[PreparedRun]:
+    """Lock OUT, check and write the manifest, list what is left to do; afterwards export
+    the records and close the manifest, also when the run was interrupted."""
+    started = time.perf_counter()
+    items = discover(Path(input_dir))
+    with run_lock(out_dir):
+        manifest = _check_manifest(out_dir, config, force)
+        manifest.update({"started": _now(), "engine": engine})
+        manifest.pop("finished", None)
+        atomic_write_text(out_dir / MANIFEST, json.dumps(manifest, indent=1) + "\n")
+        if removed := remove_temp_files(out_dir):
+            logger.info("removed %d temporary files left by an earlier, killed run", removed)
+        todo = [item for item in items if not _already_done(out_dir, item, config)]
+        report = RunReport(total=len(items), already_done=len(items) - len(todo))
+        run = PreparedRun(items, todo, report, started)
+        yield run
+        run.tick()
+        export_records(out_dir, config.run.formats, [item.id for item in items])
+        manifest["interrupted" if report.interrupted else "finished"] = _now()
+        manifest["last_report"] = report.line()
+        manifest["elapsed_s"] = round(report.elapsed, 3)
+        atomic_write_text(out_dir / MANIFEST, json.dumps(manifest, indent=1) + "\n")
+
+
+def _already_done(out_dir: Path, item: InputItem, config: PipelineConfig) -> bool:
+    """Finished records are kept; failed ones are retried; skipped ones while still skipped."""
+    record = read_record(out_dir, item.id)
+    if record is None:
+        return False
+    if record.get("status") == "skipped":
+        return config.run.non_indonesian == "skip"
+    return record.get("error") is None
+
+
+def chunks(items: list[InputItem], size: int) -> Iterator[list[InputItem]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def process_batch(
+    pipe: Pipeline, batch: list[InputItem], out_dir: Path, config: PipelineConfig
+) -> list[Outcome]:
+    """Read, process and write one batch; every engine's workers run this."""
+    articles = [_read(item, config) for item in batch]
+    pipe.process(articles)  # it passes over failed and skipped articles
+    outcomes = []
+    for article in articles:
+        record = article_record(article)
+        write_record(out_dir, record)
+        outcomes.append(
+            Outcome(
+                id=article.id,
+                status=record["status"],
+                error=article.error,
+                sentences=len(article.sentences),
+                guards=dict(article.meta.get("guards", {})),
+            )
+        )
+    return outcomes
+
+
+def _read(item: InputItem, config: PipelineConfig) -> Article:
+    """The article, or one that carries the read error; its language checked."""
+    try:
+        article = read_article(item, max_bytes=config.run.max_input_bytes)
+    except InputError as exc:
+        logger.warning("%s: %s", item.where, exc)
+        return Article(
+            id=item.id, text="", source=item.where, warnings=list(item.notes), error=f"read: {exc}"
+        )
+    check_language(article, config.run.non_indonesian)
+    return article
+
+
+def article_record(article: Article) -> dict[str, Any]:
+    record = article.to_dict()
+    record["status"] = "failed" if article.error else "skipped" if SKIPPED in article.meta else "ok"
+    record["id2en"] = __version__
+    return record
+
+
+def export_records(out_dir: Path, formats: list[str], ids: list[str] | None = None) -> None:
+    """Gather the per-article records into records.jsonl (and Parquet), atomically.
+
+    Records are streamed one at a time, so memory stays flat however long the run.
+    With `ids`, only those articles' records go in (the current input folder's).
+    """
+    if "jsonl" in formats:
+        with atomic_open(out_dir / RECORDS_JSONL) as handle:
+            for record in iter_records(out_dir, ids):
+                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+    if "parquet" in formats:
+        from pipeline.dataset import write_parquet
+
+        write_parquet(iter_records(out_dir, ids), out_dir / RECORDS_PARQUET)
+
+
+@contextmanager
+def progress(config: PipelineConfig, total: int) -> Iterator[Any]:
+    """A bar in terminals and notebooks alike; silent in logs unless asked for."""
+    from pipeline.progress import progress_bar
+
+    bar = progress_bar(total, config.run.progress, unit="article", dynamic_ncols=True)
+    try:
+        yield bar
+    finally:
+        bar.close()

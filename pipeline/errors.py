@@ -1,0 +1,63 @@
+"""Every error id2en raises for the user, each with the exit code the CLI returns for it.
+
+The messages are written for a person: what went wrong, where, and how to fix it. The CLI
+maps errors to exit codes here and nowhere else (`exit_code`).
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_FAILED_ARTICLES = 1  # the run finished, some articles failed (see their records)
+EXIT_USAGE = 2  # bad arguments, config or input; a run refused
+EXIT_MODEL = 3  # a model could not be loaded
+EXIT_IO = 4  # a file system error (disk full, permissions)
+EXIT_INTERRUPTED = 130  # Ctrl-C or SIGTERM
+
+
+class Id2enError(Exception):
+    """Base of id2en's own errors."""
+
+    exit_code = EXIT_USAGE
+
+
+class ConfigError(Id2enError, ValueError):
+    """A configuration problem, phrased for the user: where, what, how to fix."""
+
+
+class InputError(Id2enError, ValueError):
+    """An input could not be read as an article; the message says why and what to do."""
+
+
+class DecodeError(InputError):
+    """Bytes that are not text in any encoding id2en accepts."""
+
+
+class LongInputError(Id2enError, ValueError):
+    """A text exceeds the model window and the configured strategy is 'error'."""
+
+
+class ModelLoadError(Id2enError, RuntimeError):
+    """A model or tokenizer could not be found or loaded; the message says how to fix it."""
+
+    exit_code = EXIT_MODEL
+
+
+class FileSystemError(Id2enError, OSError):
+    """Reading or writing the run's files failed (disk full, permissions)."""
+
+    exit_code = EXIT_IO
+
+
+class RunRefusedError(Id2enError, RuntimeError):
+    """The run cannot start: folder locked, settings changed since the last run, ..."""
+
+
+def exit_code(exc: BaseException) -> int | None:
+    """The CLI's exit code for an error, or None for one that is a bug (a traceback)."""
+    if isinstance(exc, Id2enError):
+        return exc.exit_code
+    if isinstance(exc, OSError):
+        return EXIT_IO
+    if isinstance(exc, KeyboardInterrupt):
+        return EXIT_INTERRUPTED
+    return None

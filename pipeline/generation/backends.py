@@ -1,0 +1,75 @@
+"""Which backend a model stage gets: the one place that builds them."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from pipeline.config import BackendSettings, RunSettings
+    from pipeline.generation.backend import Backend
+
+BackendKind = Literal["torch", "ctranslate2"]
+BACKENDS: tuple[BackendKind, ...] = ("torch", "ctranslate2")
+
+
+def open_backend(
+    kind: BackendKind,
+    settings: BackendSettings,
+    run: RunSettings,
+    *,
+    task: str | None,
+    shortlist: Any = None,
+) -> Backend:
+    """Load the model of a stage's settings on `kind`; `shortlist` restricts the output
+    layer to each batch's candidates (a pipeline.translate.shortlist.Shortlist)."""
+    if kind == "torch":
+        return _torch(settings, run, task, shortlist)
+    if kind == "ctranslate2":
+        return _ctranslate2(settings, run, task, shortlist)
+    raise ValueError(f"unknown backend {kind!r}; expected one of {BACKENDS}")
+
+
+def _torch(
+    settings: BackendSettings, run: RunSettings, task: str | None, shortlist: Any
+) -> Backend:
+    from pipeline.generation.torch_backend import TorchBackend
+    from pipeline.models import load_seq2seq, set_threads
+
+    set_threads(run.threads)
+    loaded = load_seq2seq(
+        settings, device=run.device, dtype=run.dtype, task=task, quantize=settings.quantize
+    )
+    return TorchBackend(
+        loaded,
+        max_batch_tokens=settings.max_batch_tokens,
+        max_batch_items=settings.max_batch_sentences,
+        adapt_to_memory=settings.adapt_batch_to_memory,
+        search_loop=settings.search_loop,
+        quantize=settings.quantize,
+        shortlist=shortlist,
+    )
+
+
+def _ctranslate2(
+    settings: BackendSettings, run: RunSettings, task: str | None, shortlist: Any
+) -> Backend:
+    from pipeline.generation.ctranslate2_backend import CTranslate2Backend, read_model_files
+    from pipeline.generation.ctranslate2_models import resolve_compute_type, resolve_ct2_device
+    from pipeline.models import physical_cores
+
+    device = resolve_ct2_device(run.device)
+    compute_type = resolve_compute_type(settings.ct2_compute_type, device)
+    vocabulary_map = None
+    if shortlist is not None:
+        vocabulary_map = (shortlist.path, shortlist.digest)
+    return CTranslate2Backend(
+        settings,
+        read_model_files(settings, task),
+        device=device,
+        compute_type=compute_type,
+        threads=run.threads or physical_cores(),
+        max_batch_tokens=settings.max_batch_tokens,
+        max_batch_items=settings.max_batch_sentences,
+        model_root=settings.ct2_model_dir,
+        vocabulary_map=vocabulary_map,
+    )

@@ -1,0 +1,153 @@
+"""CTranslate2 models: the library, device and compute type, and converting a Hugging Face
+model once into a cache folder keyed by model, revision and stored weight type."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pipeline.atomic import atomic_folder
+from pipeline.config import ModelSource
+from pipeline.errors import ModelLoadError
+from pipeline.model_identity import model_fingerprint
+from pipeline.models import is_offline, load_error
+
+logger = logging.getLogger(__name__)
+
+# Stored weight type per compute type: never store narrower than the compute type reads.
+STORED = {
+    "int8": "int8",
+    "int8_float32": "int8",
+    "int8_float16": "int8",
+    "int8_bfloat16": "int8",
+    "int16": "int16",
+    "float16": "float16",
+    "bfloat16": "bfloat16",
+    "float32": "float32",
+}
+
+
+def import_ctranslate2() -> Any:
+    try:
+        import ctranslate2
+    except ImportError as exc:
+        raise ModelLoadError(
+            "the CTranslate2 backend needs the ctranslate2 package: "
+            "pip install 'id2en[ctranslate2]' (or pip install ctranslate2)"
+        ) from exc
+    return ctranslate2
+
+
+@dataclass(frozen=True)
+class CT2Device:
+    type: str  # "cpu" or "cuda"
+    index: int = 0
+
+    def __str__(self) -> str:
+        return self.type if self.type == "cpu" else f"{self.type}:{self.index}"
+
+
+def resolve_ct2_device(spec: str) -> CT2Device:
+    ct2 = import_ctranslate2()
+    gpus = ct2.get_cuda_device_count()
+    if spec == "auto":
+        return CT2Device("cuda") if gpus > 0 else CT2Device("cpu")
+    if spec == "cpu":
+        return CT2Device("cpu")
+    if spec.startswith("cuda"):
+        index = int(spec[5:]) if spec.startswith("cuda:") else 0
+        if index >= gpus:
+            raise ModelLoadError(
+                f"device {spec!r} asked for, but CTranslate2 sees {gpus} CUDA device(s); "
+                "use device: cpu or install a CUDA-enabled ctranslate2 wheel"
+            )
+        return CT2Device("cuda", index)
+    raise ModelLoadError(f"translate.ctranslate2 runs on cpu or cuda, not {spec!r}")
+
+
+def resolve_compute_type(spec: str, device: CT2Device) -> str:
+    """'auto': int8 on CPU, int8_float16 on CUDA (fast, and near fp16 quality for Marian)."""
+    if spec == "auto":
+        return "int8" if device.type == "cpu" else "int8_float16"
+    if spec not in STORED:
+        raise ModelLoadError(
+            f"translate.ct2_compute_type {spec!r} is not one of auto, {', '.join(STORED)}"
+        )
+    supported = import_ctranslate2().get_supported_compute_types(device.type, device.index)
+    if spec not in supported:
+        raise ModelLoadError(
+            f"translate.ct2_compute_type {spec!r} is not supported on {device}; "
+            f"this machine supports: {', '.join(sorted(supported))} (or use 'auto')"
+        )
+    return spec
+
+
+def local_model_path(source: ModelSource) -> Path:
+    """The model as a local folder: as given, or the pinned snapshot in the HF cache."""
+    if Path(source.model).is_dir():
+        return Path(source.model)
+    from huggingface_hub import snapshot_download
+
+    offline = is_offline(source)
+    try:
+        path = snapshot_download(
+            source.model,
+            revision=source.revision,
+            cache_dir=source.cache_dir,
+            local_files_only=offline,
+            ignore_patterns=["*.h5", "*.msgpack", "*.onnx", "*.ot", "*.tflite", "onnx/*"],
+        )
+    except Exception as exc:  # missing, offline or no access: one clear message
+        raise load_error(source, exc) from exc
+    return Path(path)
+
+
+def default_ct2_root() -> Path:
+    """$ID2EN_CACHE/ctranslate2, else the user cache (XDG_CACHE_HOME or ~/.cache)/id2en/..."""
+    if os.environ.get("ID2EN_CACHE"):
+        return Path(os.environ["ID2EN_CACHE"]) / "ctranslate2"
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "id2en" / "ctranslate2"
+
+
+def converted_dir(root: Path, model: str, revision: str | None, stored: str) -> Path:
+    """One folder per (model weights, revision, stored weight type)."""
+    fingerprint = model_fingerprint(model, revision)
+    digest = hashlib.sha256(f"{fingerprint}|{stored}".encode()).hexdigest()[:12]
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "--", Path(model).name if Path(model).is_dir() else model)
+    return root / f"{slug.strip('-')}-{stored}-{digest}"
+
+
+def ensure_converted(model_path: Path, target: Path, stored: str) -> Path:
+    """Convert once; a finished folder is reused (concurrent converters race harmlessly)."""
+    ct2 = import_ctranslate2()
+
+    def convert(temp: Path) -> None:
+        from ctranslate2.converters import TransformersConverter
+
+        logger.info("converting %s to CTranslate2 (%s) in %s", model_path, stored, target)
+        TransformersConverter(str(model_path)).convert(str(temp), quantization=stored, force=True)
+
+    return atomic_folder(target, convert, lambda folder: ct2.contains_model(str(folder)))
+
+
+def with_vocabulary_map(model_dir: Path, vmap: Path, digest: str) -> Path:
+    """A sibling of the converted folder with `vmap` as its vmap.txt.
+
+    The weights are linked, not copied or re-converted: one conversion serves any number
+    of shortlists.
+    """
+
+    def link(temp: Path) -> None:
+        for item in model_dir.iterdir():
+            (temp / item.name).symlink_to(item.resolve())
+        shutil.copyfile(vmap, temp / "vmap.txt")
+
+    target = model_dir.with_name(f"{model_dir.name}-vmap-{digest}")
+    return atomic_folder(target, link, lambda folder: (folder / "vmap.txt").exists())

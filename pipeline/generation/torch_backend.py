@@ -1,0 +1,188 @@
+"""The transformers/torch backend: generate() on a loaded model, with id2en's beam loop,
+a GPU memory budget and, optionally, an output layer restricted to a shortlist."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any, Protocol
+
+from pipeline.generation.backend import Generated
+from pipeline.generation.batching import (
+    MemoryBudget,
+    longest_first,
+    next_batch_end,
+    prior_bytes_per_token,
+)
+from pipeline.generation.restricted_head import head_parameters, restricted_output
+from pipeline.generation.runner import BatchedBackend
+from pipeline.models import LoadedModel
+
+
+class VocabularyShortlist(Protocol):
+    """Candidates for a batch's output layer, from its sources' tokens (translate.shortlist)."""
+
+    digest: str
+    sizes: list[int]
+
+    def candidates(self, sources: Any) -> set[str]: ...
+
+
+class TorchBackend(BatchedBackend):
+    """A Backend on a transformers seq2seq model (pipeline.models loads it)."""
+
+    name = "torch"
+
+    def __init__(
+        self,
+        loaded: LoadedModel,
+        *,
+        max_batch_tokens: int,
+        max_batch_items: int,
+        adapt_to_memory: bool = False,
+        search_loop: str = "id2en",
+        quantize: str = "none",
+        shortlist: VocabularyShortlist | None = None,
+    ):
+        super().__init__(max_batch_tokens=max_batch_tokens, max_batch_items=max_batch_items)
+        self.loaded = loaded
+        self.tokenizer = loaded.tokenizer
+        self.generation_defaults = dict(loaded.generation_defaults)
+        self.max_input_tokens = loaded.max_input_tokens
+        self.search_loop = search_loop
+        self.quantize = quantize
+        self.shortlist = shortlist
+        # Tokens the search may need whatever the source: end, unknown.
+        tok = loaded.tokenizer
+        self._always = {t for t in (tok.eos_token, tok.unk_token) if t}
+        self._head_parameters: tuple[Any, Any] | None = None
+        # On CUDA, shrink the budget to what free memory holds (see MemoryBudget).
+        self.memory_budget: MemoryBudget | None = None
+        if adapt_to_memory and getattr(loaded.device, "type", "cpu") == "cuda":
+            self.memory_budget = MemoryBudget(max_batch_tokens, _prior_bytes(loaded))
+
+    @property
+    def backend_id(self) -> str:
+        dtype = str(self.loaded.dtype).replace("torch.", "")
+        suffix = f"/shortlist-{self.shortlist.digest}" if self.shortlist is not None else ""
+        return f"torch/{dtype}/{self.quantize}{suffix}"
+
+    def describe(self) -> dict[str, Any]:
+        return self.loaded.describe() | {"backend": self.backend_id}
+
+    def batches(self, lengths: list[int], beams: int) -> Iterator[list[int]]:
+        """Token-budget batches; with a memory budget, each is sized when it is due."""
+        if self.memory_budget is None:
+            yield from super().batches(lengths, beams)
+            return
+        order, start = longest_first(lengths), 0
+        while start < len(order):
+            tokens = min(self.max_batch_tokens, self.memory_budget.budget(_free_cuda_bytes()))
+            end = next_batch_end(
+                order, lengths, start, max(1, tokens // beams), self.max_batch_items
+            )
+            batch = list(order[start:end])
+            before = _cuda_peak_reset()
+            yield batch  # the caller generates it before asking for the next one
+            peak = _cuda_peak() - before
+            padded = max(lengths[i] for i in batch) * len(batch) * beams
+            self.memory_budget.observe(padded, peak)
+            start = end
+
+    def free_memory(self) -> None:
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+
+    def generate_batch(
+        self, batch: list[Sequence[int]], settings: dict[str, Any]
+    ) -> list[Generated]:
+        if self.shortlist is None:
+            return self._generate(batch, settings)
+        import torch
+
+        tok, model = self.tokenizer, self.loaded.model
+        sources = [tok.convert_ids_to_tokens(list(ids)) for ids in batch]
+        pieces = self.shortlist.candidates(sources) | self._always
+        ids = sorted({i for i in tok.convert_tokens_to_ids(sorted(pieces)) if i is not None})
+        self.shortlist.sizes.append(len(ids))
+        index = torch.tensor(ids, dtype=torch.long, device=self.loaded.device)
+        if self._head_parameters is None:
+            self._head_parameters = head_parameters(model)
+        with restricted_output(model, index, self._head_parameters):
+            return self._generate(batch, settings)
+
+    def _generate(self, batch: list[Sequence[int]], settings: dict[str, Any]) -> list[Generated]:
+        import torch
+
+        loaded, tok = self.loaded, self.tokenizer
+        padded = tok.pad({"input_ids": [list(x) for x in batch]}, return_tensors="pt")
+        on_gpu = loaded.device.type == "cuda"
+        inputs = {
+            k: (
+                v.pin_memory().to(loaded.device, non_blocking=True)
+                if on_gpu
+                else v.to(loaded.device)
+            )
+            for k, v in padded.items()
+        }
+        if self.search_loop == "id2en":
+            from pipeline.generation.beam_search import lean_beam_search
+
+            settings = {**settings, "custom_generate": lean_beam_search}
+        with torch.inference_mode():
+            output = loaded.model.generate(**inputs, **settings)
+        sequences = output.cpu() if on_gpu else output
+        texts = tok.batch_decode(sequences, skip_special_tokens=True)
+        pad = loaded.model.generation_config.pad_token_id
+        return [
+            _describe_output(seq, text, settings, pad)
+            for seq, text in zip(sequences, texts, strict=True)
+        ]
+
+
+def _describe_output(sequence: Any, text: str, gen: dict[str, Any], pad: int | None) -> Generated:
+    tokens = [int(t) for t in sequence]
+    while len(tokens) > 1 and tokens[-1] == pad:  # batch padding after an early end
+        tokens.pop()
+    # Length is the only stop besides end-of-sequence, and forced_eos puts an EOS on a cut
+    # output too, so an output that reached the limit is the honest signal of truncation.
+    new_tokens = len(tokens) - 1  # the first token is the decoder start
+    if gen.get("max_new_tokens") is not None:
+        hit = new_tokens >= int(gen["max_new_tokens"])
+    else:
+        hit = gen.get("max_length") is not None and len(tokens) >= int(gen["max_length"])
+    return Generated(text=text.strip(), output_tokens=new_tokens, hit_length_limit=hit)
+
+
+def _prior_bytes(loaded: LoadedModel) -> float:
+    config = loaded.model.config
+    element = loaded.dtype.itemsize if hasattr(loaded.dtype, "itemsize") else 4
+    return prior_bytes_per_token(
+        layers=int(getattr(config, "decoder_layers", None) or getattr(config, "num_layers", 12)),
+        d_model=int(getattr(config, "d_model", None) or getattr(config, "hidden_size", 1024)),
+        ffn=int(getattr(config, "decoder_ffn_dim", None) or 4096),
+        vocab=int(getattr(config, "vocab_size", 50000)),
+        dtype_bytes=int(element),
+    )
+
+
+def _free_cuda_bytes() -> int:
+    """Free device memory plus what torch holds cached but unused (it can reuse that)."""
+    import torch
+
+    free, _ = torch.cuda.mem_get_info()
+    return int(free + torch.cuda.memory_reserved() - torch.cuda.memory_allocated())
+
+
+def _cuda_peak_reset() -> int:
+    import torch
+
+    torch.cuda.reset_peak_memory_stats()
+    return int(torch.cuda.memory_allocated())
+
+
+def _cuda_peak() -> int:
+    import torch
+
+    return int(torch.cuda.max_memory_allocated())

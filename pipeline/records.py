@@ -1,0 +1,110 @@
+"""The output folder's layout, and one record per article written atomically.
+
+Every file name of a run's output folder is defined here and only here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from pipeline.atomic import TMP_SUFFIX, atomic_write_text
+
+logger = logging.getLogger(__name__)
+
+RECORDS_DIR = "records"  # OUT/records/<id>.json, one per article
+RECORDS_JSONL = "records.jsonl"  # all records, one per line, sorted by id
+RECORDS_PARQUET = "records.parquet"
+MANIFEST = "run.json"  # the run's settings, input, times and last report line
+LOCK = ".id2en.lock"
+REPORT_HTML = "report.html"
+
+# Names Windows refuses as files whatever the extension; encoded so outputs copy anywhere.
+_RESERVED = frozenset(
+    ["CON", "PRN", "AUX", "NUL"] + [f"{p}{n}" for p in ("COM", "LPT") for n in range(1, 10)]
+)
+_MAX_PART_BYTES = 200  # file names over ~255 bytes fail on common filesystems
+
+
+def record_path(out_dir: Path, article_id: str) -> Path:
+    """A safe, collision-free file for any id: each part percent-encoded."""
+    parts = [_safe_part(part) for part in article_id.split("/")]
+    return Path(out_dir, RECORDS_DIR, *parts[:-1], parts[-1] + ".json")
+
+
+def _safe_part(part: str) -> str:
+    """Percent-encoding is one-to-one; leading dots (hidden files, ".."), names Windows
+    reserves and trailing dots/spaces get their edge character encoded too."""
+    encoded = quote(part, safe="-_. ")
+    if not encoded:
+        return "%2F"  # an empty part ("a//b"); no part holds "/", so quote never yields it
+    if encoded[0] == "." or encoded.split(".")[0].upper() in _RESERVED:
+        encoded = f"%{ord(encoded[0]):02X}{encoded[1:]}"
+    if encoded[-1] in ". ":
+        encoded = f"{encoded[:-1]}%{ord(encoded[-1]):02X}"
+    if len(encoded) > _MAX_PART_BYTES:
+        # "+" never survives quote(), so a shortened name cannot equal a plain one.
+        digest = hashlib.sha1(encoded.encode()).hexdigest()[:16]
+        encoded = f"{encoded[:150]}+{digest}"
+    return encoded
+
+
+def remove_temp_files(out_dir: Path) -> int:
+    """Delete temporary files a killed run left behind (never complete records)."""
+    pattern = f".*{TMP_SUFFIX}"
+    paths = [*Path(out_dir).glob(pattern), *Path(out_dir, RECORDS_DIR).rglob(pattern)]
+    for path in paths:
+        path.unlink(missing_ok=True)
+    return len(paths)
+
+
+def write_record(out_dir: Path, record: dict[str, Any]) -> Path:
+    path = record_path(out_dir, record["id"])
+    atomic_write_text(path, json.dumps(record, ensure_ascii=False, indent=1) + "\n")
+    return path
+
+
+def read_record(out_dir: Path, article_id: str) -> dict[str, Any] | None:
+    """The finished record for an id, or None if absent or unreadable (then redo it)."""
+    path = record_path(out_dir, article_id)
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) and record.get("id") == article_id else None
+
+
+def iter_records(out_dir: Path, ids: Iterable[str] | None = None) -> Iterator[dict[str, Any]]:
+    """Records under OUT_DIR/records sorted by id, read one at a time (flat memory).
+
+    With `ids`, only those articles' records (missing ones are left out).
+    """
+    if ids is not None:
+        for article_id in sorted(set(ids)):
+            record = read_record(out_dir, article_id)
+            if record is not None:
+                yield record
+        return
+    index: list[tuple[str, Path]] = []
+    for path in Path(out_dir, RECORDS_DIR).rglob("*.json"):
+        record = _load(path)
+        if record is not None:
+            index.append((str(record.get("id", "")), path))
+    for _, path in sorted(index):
+        record = _load(path)
+        if record is not None:
+            yield record
+
+
+def _load(path: Path) -> dict[str, Any] | None:
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        logger.warning("skipping unreadable record %s", path)
+        return None
+    return record if isinstance(record, dict) else None

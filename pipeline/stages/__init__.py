@@ -1,1 +1,0 @@
-"""Stage implementations, one module per family; see pipeline.registry for their names."""

@@ -1,0 +1,75 @@
+"""Helpers the tests share: configs for the tiny models, stages and articles to feed them,
+and the offset invariant every splitter result must hold."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pipeline.config import load_config
+from pipeline.translate.stage import TranslateStage
+from pipeline.types import Article, Sentence
+
+
+def tiny_config_dict(models: Path, **sections: dict) -> dict:
+    data: dict = {
+        "run": {"device": "cpu", "progress": "never", "batch_articles": 4},
+        "translate": {
+            "model": str(models / "marian"),
+            "local_files_only": True,
+            "num_beams": 2,
+            "max_new_tokens": 12,
+        },
+        "summarize": {"model": str(models / "bart"), "local_files_only": True, "num_beams": 2},
+    }
+    for name, values in sections.items():
+        data.setdefault(name, {}).update(values)
+    return data
+
+
+SENTENCES = [
+    "Presiden membahas rencana anggaran baru di Jakarta kemarin.",
+    "Saya membeli buku.",
+    "Petani di desa menolak jembatan kecil pada hari Senin tahun lalu.",
+    "Mereka menjual beras dan sayur di pasar.",
+    "Wartawan muda melaporkan berita tentang banjir di Surabaya pagi ini.",
+    "Guru itu membaca buku sejarah di sekolah.",
+]
+
+
+def make_article(article_id: str, texts: list[str]) -> Article:
+    sentences, offset = [], 0
+    for text in texts:
+        sentences.append(Sentence(text=text, paragraph=0, start=offset, end=offset + len(text)))
+        offset += len(text) + 1
+    return Article(id=article_id, text=" ".join(texts), sentences=sentences)
+
+
+def make_stage(models: Path, **translate: Any) -> TranslateStage:
+    settings = {"num_beams": 1, "max_new_tokens": 16, **translate}
+    config = load_config(tiny_config_dict(models, translate=settings, guards={"enabled": False}))
+    return TranslateStage(config)
+
+
+def make_ct2_stage(models: Path, ct2_dir: Path, **translate: Any) -> TranslateStage:
+    settings = {
+        "num_beams": 1,
+        "max_new_tokens": 16,
+        "ct2_model_dir": str(ct2_dir),
+        "ct2_compute_type": "float32",
+        **translate,
+    }
+    config = load_config(tiny_config_dict(models, translate=settings, guards={"enabled": False}))
+    return TranslateStage(config, name="translate.ctranslate2", backend="ctranslate2")
+
+
+def check_offsets(text: str, sentences: list[Sentence]) -> None:
+    """Offsets index `text`, in order; every non-space character is in one sentence."""
+    covered = []
+    previous_end = 0
+    for s in sentences:
+        assert previous_end <= s.start < s.end <= len(text)
+        assert " ".join(text[s.start : s.end].split()) == s.text
+        covered.append(text[s.start : s.end])
+        previous_end = s.end
+    assert "".join("".join(covered).split()) == "".join(text.split())
