@@ -19,8 +19,13 @@ logger = logging.getLogger(__name__)
 class Pipeline:
     """split -> translate -> summarize over batches of articles.
 
+    Building a pipeline loads no model; the first batch (or `load()`) does:
+
     >>> pipe = Pipeline.from_config("default", overrides={"translate.num_beams": 2})
-    >>> article = pipe("Presiden meresmikan jembatan baru di Jakarta.")
+    >>> [stage.name for _, stage in pipe.stages]
+    ['split.rules', 'translate.seq2seq', 'summarize.seq2seq']
+    >>> article = pipe("Presiden meresmikan jembatan baru di Jakarta.")  # doctest: +SKIP
+    >>> article.english, article.summary  # doctest: +SKIP
     """
 
     def __init__(self, config: PipelineConfig):

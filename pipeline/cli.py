@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -429,7 +430,13 @@ def main(argv: list[str] | None = None) -> int:
         "shortlist": _cmd_shortlist,
     }
     try:
-        return int(handlers[args.command](args))
+        code = int(handlers[args.command](args))
+        sys.stdout.flush()  # inside the try: a closed pipe surfaces here, not at exit
+        return code
+    except BrokenPipeError:
+        # The reader went away (`id2en config list | head -1`): what it wanted, it has.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except (Id2enError, OSError, KeyboardInterrupt) as exc:
         code = exit_code(exc)
         assert code is not None

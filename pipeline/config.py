@@ -224,7 +224,13 @@ def available_configs() -> list[str]:
 
 
 def parse_override(item: str) -> tuple[list[str], Any]:
-    """'translate.num_beams=2' -> (['translate', 'num_beams'], 2), value parsed as YAML."""
+    """A dotted override, its value parsed as YAML.
+
+    >>> parse_override("translate.num_beams=2")
+    (['translate', 'num_beams'], 2)
+    >>> parse_override("stages.summarize=null")
+    (['stages', 'summarize'], None)
+    """
     key, sep, raw = item.partition("=")
     if not sep or not key.strip():
         raise ConfigError(

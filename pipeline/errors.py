@@ -53,7 +53,13 @@ class RunRefusedError(Id2enError, RuntimeError):
 
 
 def exit_code(exc: BaseException) -> int | None:
-    """The CLI's exit code for an error, or None for one that is a bug (a traceback)."""
+    """The CLI's exit code for an error, or None for one that is a bug (a traceback).
+
+    >>> exit_code(ModelLoadError("no such model")), exit_code(ConfigError("bad key"))
+    (3, 2)
+    >>> exit_code(OSError(28, "No space left on device")), exit_code(ValueError("bug"))
+    (4, None)
+    """
     if isinstance(exc, Id2enError):
         return exc.exit_code
     if isinstance(exc, OSError):

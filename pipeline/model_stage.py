@@ -15,20 +15,15 @@ class ModelStage:
     """A stage that holds a Backend; the backend is opened on the first batch, so that
     building a pipeline (and validating a config) stays cheap."""
 
-    family = "model"
-    task: str | None = None
+    family = "model"  # the config section the stage reads: "translate" or "summarize"
+    task: str | None = None  # the checkpoint's task_specific_params key, if any
 
     def __init__(
-        self,
-        config: PipelineConfig,
-        settings: BackendSettings,
-        *,
-        name: str,
-        backend: BackendKind = "torch",
+        self, config: PipelineConfig, *, name: str | None = None, backend: BackendKind = "torch"
     ):
         self.config = config
-        self.settings = settings
-        self.name = name
+        self.settings: BackendSettings = getattr(config, self.family)
+        self.name = name or f"{self.family}.seq2seq"
         self.backend_kind = backend
         self._backend: Backend | None = None
 

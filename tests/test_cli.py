@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -273,3 +275,18 @@ def test_shortlist_from_parallel_data_and_its_errors(
     data.write_text("not json\n", encoding="utf-8")
     assert main(["shortlist", str(listed), "--data", str(data), "-c", str(config_file)]) == 2
     assert "pairs.jsonl:1" in capsys.readouterr().err
+
+
+def test_a_reader_that_stops_early_is_no_error() -> None:
+    """`id2en config list | head -1`: no traceback, no 'broken pipe' message."""
+    repo = Path(__file__).resolve().parents[1]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pipeline.cli", "config", "list"],
+        cwd=repo,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # the reader is gone before the first line is written
+    assert process.wait(timeout=60) == EXIT_OK
+    assert process.stderr.read() == b""

@@ -69,7 +69,8 @@ def test_identical_sentences_are_translated_once_per_run(tiny_models: Path) -> N
 def test_memo_is_bounded(tiny_models: Path) -> None:
     stage = make_stage(tiny_models, dedupe_memory=2)
     stage.translate_texts(SENTENCES)
-    assert len(stage._memo) == 2
+    remembered = [text for text in SENTENCES if stage.recall(text) is not None]
+    assert remembered == SENTENCES[-2:]  # the two most recent; the rest evicted
     stage.translate_texts(SENTENCES[:2])  # evicted: generated again
     assert stage.stats.generated == 6 + 2
 

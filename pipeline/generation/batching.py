@@ -45,6 +45,9 @@ def token_budget_batches(
 
     Items are sorted longest first so each batch pads little and an out-of-memory error,
     if any, shows up on the first batch. Nothing is ever dropped.
+
+    >>> token_budget_batches([5, 40, 8, 38], max_tokens=80)
+    [[1, 3], [2, 0]]
     """
     order = longest_first(lengths)
     batches: list[list[int]] = []

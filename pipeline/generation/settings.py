@@ -8,7 +8,11 @@ from pipeline.generation.backend import PerItem
 
 
 def generation_kwargs(defaults: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
-    """The model's defaults with config fields laid over them one by one."""
+    """The model's defaults with config fields laid over them one by one.
+
+    >>> generation_kwargs({"num_beams": 6, "max_length": 512}, {"max_new_tokens": 40})
+    {'num_beams': 6, 'max_length': None, 'max_new_tokens': 40}
+    """
     merged = {**defaults, **overrides}
     # generate() prefers max_new_tokens over max_length; when the user sets max_new_tokens,
     # unset the model's max_length explicitly so the two never disagree behind their back.

@@ -8,8 +8,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline.config import PipelineConfig
-from pipeline.generation.backends import BackendKind
+from pipeline.config import PipelineConfig, SummarizeSettings
 from pipeline.guards import (
     SAFER_DECODING,
     GuardFinding,
@@ -46,16 +45,7 @@ class _Job:
 class SummarizeStage(ModelStage):
     family = "summarize"
     task = "summarization"
-
-    def __init__(
-        self,
-        config: PipelineConfig,
-        *,
-        name: str = "summarize.seq2seq",
-        backend: BackendKind = "torch",
-    ):
-        super().__init__(config, config.summarize, name=name, backend=backend)
-        self.settings = config.summarize
+    settings: SummarizeSettings
 
     def __call__(self, articles: list[Article]) -> list[Article]:
         started = time.perf_counter()

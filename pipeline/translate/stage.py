@@ -14,7 +14,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.config import PipelineConfig
+from pipeline.config import PipelineConfig, TranslateSettings
 from pipeline.generation.backends import BackendKind
 from pipeline.guards import (
     SAFER_DECODING,
@@ -56,16 +56,12 @@ class _Unit:
 class TranslateStage(ModelStage):
     family = "translate"
     task = "translation"
+    settings: TranslateSettings
 
     def __init__(
-        self,
-        config: PipelineConfig,
-        *,
-        name: str = "translate.seq2seq",
-        backend: BackendKind = "torch",
+        self, config: PipelineConfig, *, name: str | None = None, backend: BackendKind = "torch"
     ):
-        super().__init__(config, config.translate, name=name, backend=backend)
-        self.settings = config.translate
+        super().__init__(config, name=name, backend=backend)
         self.stats = TranslateStats()
         # Recent translations (namespace, text) -> output: repeats across the batches of
         # one run (datelines, boilerplate) are translated once. Bounded, so memory is too.
