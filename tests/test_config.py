@@ -118,3 +118,9 @@ def test_config_show_round_trips(tmp_path: Path) -> None:
     path = tmp_path / "resolved.yaml"
     path.write_text(config.to_yaml())
     assert load_config(path) == config
+
+
+def test_the_old_stage_name_is_read_as_the_new_one() -> None:
+    config = load_config("default", ["stages.translate=translate.marian"])
+    assert config.stages.translate == "translate.seq2seq"
+    assert load_config("default").stages.translate == "translate.seq2seq"
