@@ -121,8 +121,20 @@ def is_offline(source: ModelSource) -> bool:
     return source.local_files_only or flag
 
 
+def looks_like_local_path(name: str) -> bool:
+    """A hub id is "name" or "org/name"; a path starts with /, ., ~ or has more parts."""
+    return name.startswith(("/", ".", "~")) or name.count("/") > 1 or "\\" in name
+
+
 def load_error(source: ModelSource, exc: Exception) -> ModelLoadError:
-    where = "the local folder" if Path(source.model).exists() else "the Hugging Face hub/cache"
+    folder = Path(source.model).expanduser()
+    if not folder.exists() and looks_like_local_path(source.model):
+        return ModelLoadError(
+            f"model folder {source.model!r} does not exist ({folder.resolve()}); fix the "
+            "path in `model:` (a relative path in a config file is relative to that file), "
+            "or build/download the model there"
+        )
+    where = "the local folder" if folder.exists() else "the Hugging Face hub/cache"
     cache = source.cache_dir or os.environ.get("HF_HOME") or "~/.cache/huggingface"
     tried = "local files only (offline)" if is_offline(source) else "local folder, cache, download"
     return ModelLoadError(
@@ -189,7 +201,7 @@ def _load_cached(key: tuple[Any, ...]) -> LoadedModel:
     try:
         with hub_progress_only_on_a_terminal():
             model = AutoModelForSeq2SeqLM.from_pretrained(name, dtype=dtype, **hub_kwargs(source))
-    except (OSError, ValueError, ImportError) as exc:
+    except Exception as exc:  # e.g. a truncated weights file (SafetensorError)
         raise load_error(source, exc) from exc
     model.eval()
     if quantize == "dynamic-int8":

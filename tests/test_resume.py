@@ -224,7 +224,7 @@ def test_changed_settings_are_named_and_refused_unless_forced(
     with pytest.raises(RunRefusedError) as caught:
         run_folder(changed, root, out)
     message = str(caught.value)
-    assert "holds records made with different settings or models" in message
+    assert "holds records made with different settings, models or input" in message
     assert "run.non_indonesian: 'translate' -> 'skip'" in message
     assert "translate.num_beams: 2 -> 1" in message
     assert "or --force to continue anyway" in message
@@ -237,7 +237,26 @@ def test_changed_settings_are_named_and_refused_unless_forced(
         "translate.num_beams: 2 -> 1",
     ]
     assert "--force: continuing" in caplog.text
-    run_folder(changed, root, out)  # the forced settings are the folder's settings now
+    # Nothing was made with the forced settings: the folder's settings stay the original.
+    assert manifest["settings"]["translate"]["num_beams"] == 2
+    assert run_folder(_config(tiny_models), root, out).already_done == 2
+
+
+def test_a_forced_run_that_processes_nothing_keeps_the_folders_settings(
+    tmp_path: Path, tiny_models: Path
+) -> None:
+    """Point 4: --force with nothing to do used to rewrite run.json's settings, after which
+    a run with the original settings was refused."""
+    root, out = _corpus(tmp_path / "in", 2), tmp_path / "out"
+    original = _config(tiny_models)
+    run_folder(original, root, out)
+    changed = _config(tiny_models, translate={"num_beams": 1})
+    assert run_folder(changed, root, out, force=True).already_done == 2
+    assert run_folder(original, root, out).already_done == 2  # not refused
+    (root / "new.txt").write_text("Banjir merendam rumah warga di Bandung.", encoding="utf-8")
+    assert run_folder(changed, root, out, force=True).done == 1
+    manifest = json.loads((out / "run.json").read_text())
+    assert manifest["settings"]["translate"]["num_beams"] == 1  # records made with it now
 
 
 def test_speed_and_device_settings_may_change_between_runs(
