@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
+from pipeline.api import Pipeline
 from pipeline.atomic import atomic_open
 from pipeline.cli import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, main
 from pipeline.config import PipelineConfig, load_config
@@ -103,9 +104,9 @@ def test_killed_runs_resume_to_exactly_the_uninterrupted_records(
     tmp_path: Path, tiny_models: Path
 ) -> None:
     root = _corpus(tmp_path / "in", 16)
-    # One article per batch: translations depend on which sentences share a padded batch,
-    # and a resumed run pools different articles; this compares resume, not batching.
-    data = tiny_config_dict(tiny_models, run={"batch_articles": 1, "threads": 1})
+    # Several articles per batch: which sentences share a padded batch changes the sums a
+    # model makes, so a resume must pool exactly the articles an uninterrupted run pools.
+    data = tiny_config_dict(tiny_models, run={"batch_articles": 3, "threads": 1})
     data["stages"] = {"summarize": "summarize.extractive"}
     config = tmp_path / "tiny.yaml"
     config.write_text(yaml.safe_dump(data))
@@ -127,6 +128,39 @@ def test_killed_runs_resume_to_exactly_the_uninterrupted_records(
     assert [p.name for p in _record_files(out)] == [p.name for p in _record_files(reference)]
     assert not list(out.rglob("*.tmp"))  # leftovers of the kills are cleaned up
     assert "finished" in json.loads((out / "run.json").read_text())
+
+
+def test_a_resume_pools_the_same_articles_as_an_uninterrupted_run(
+    tmp_path: Path, tiny_models: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batch composition is a function of the input alone: a group that a kill left half
+    written is redone whole, and only its missing records are written."""
+    root = _corpus(tmp_path / "in", 10)
+    config = _config(tiny_models, run={"batch_articles": 4})
+    batches: list[list[str]] = []
+    real = Pipeline.process
+
+    def spy(self: Pipeline, articles: list[Any]) -> list[Any]:
+        batches.append([article.id for article in articles])
+        return real(self, articles)
+
+    monkeypatch.setattr(Pipeline, "process", spy)
+    reference = tmp_path / "reference"
+    run_folder(config, root, reference)
+    groups = list(batches)
+    assert groups == [["a00", "a01", "a02", "a03"], ["a04", "a05", "a06", "a07"], ["a08", "a09"]]
+
+    out = tmp_path / "out"
+    shutil.copytree(reference, out)
+    for article_id in ("a05", "a06", "a09"):  # as a kill between two record writes leaves
+        (out / "records" / f"{article_id}.json").unlink()
+    kept = (out / "records" / "a04.json").stat().st_mtime_ns
+    batches.clear()
+    report = run_folder(config, root, out)
+    assert batches == [groups[1], groups[2]]
+    assert (report.done, report.already_done) == (3, 7)
+    assert (out / "records" / "a04.json").stat().st_mtime_ns == kept  # not rewritten
+    assert _records(out) == _records(reference)
 
 
 # -- signals -------------------------------------------------------------------------------

@@ -404,7 +404,11 @@ def process_batch(
     the whole batch is processed (the same batch as in an uninterrupted run) but only
     those articles' records are written and reported."""
     articles = [_read(item, config) for item in batch]
-    pipe.process(articles)  # it passes over failed and skipped articles
+    wanted = [a for a in articles if write is None or a.id in write]
+    # When every article to write failed to read (a link not followed, an unreadable file),
+    # the group's model work would only be thrown away: a resume must not redo it each time.
+    if any(a.error is None for a in wanted):
+        pipe.process(articles)  # it passes over failed and skipped articles
     outcomes = []
     for article in articles:
         if write is not None and article.id not in write:

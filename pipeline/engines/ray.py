@@ -120,7 +120,7 @@ def run_folder_ray(
             rows = _outcomes(ray, config, out_dir, run, resources)
             with StopFlag(out_dir) as stop, progress(config, len(run.todo)) as bar:
                 for row in rows:
-                    run.report.add(_outcome(row))
+                    run.report.add(row_outcome(row))
                     bar.update(1)
                     if stop.requested:
                         run.report.interrupted = True
@@ -163,7 +163,7 @@ def _outcomes(
         yield from _rows(batch)
 
 
-def _outcome(row: dict[str, Any]) -> Outcome:
+def row_outcome(row: dict[str, Any]) -> Outcome:
     return Outcome(
         id=str(row["id"]),
         status=str(row["status"]),

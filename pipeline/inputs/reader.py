@@ -155,7 +155,10 @@ class _Inside:
 
     def check_folder(self, folder: Path) -> str | None:
         """None to enter it; "" to pass over it quietly; else why it is not entered."""
-        if folder.resolve() == self.exclude or is_output_folder(folder):
+        if folder.resolve() == self.exclude:
+            logger.info("not reading %s: this run's output folder", folder)
+            return ""
+        if is_output_folder(folder):
             logger.warning("not reading %s: an id2en output folder, not input", folder)
             return ""
         return self._link_problem(folder, "folder")
@@ -176,7 +179,7 @@ class _Inside:
 
 
 def _problem(root: Path, path: Path, message: str, *, file: bool = False) -> InputItem:
-    logger.warning("%s: %s", path, message)
+    """An entry that fails when read (the run warns then, once), naming what it is."""
     relative = path.relative_to(root)
     relative = relative.with_suffix("") if file else relative
     return InputItem(relative.as_posix(), path, error=message)
