@@ -132,7 +132,8 @@ def load_error(source: ModelSource, exc: Exception) -> ModelLoadError:
         return ModelLoadError(
             f"model folder {source.model!r} does not exist ({folder.resolve()}); fix the "
             "path in `model:` (a relative path in a config file is relative to that file), "
-            "or build/download the model there"
+            "or put the model there (on a connected machine: `id2en models download --to DIR`, "
+            "then copy DIR here)"
         )
     where = "the local folder" if folder.exists() else "the Hugging Face hub/cache"
     cache = source.cache_dir or os.environ.get("HF_HOME") or "~/.cache/huggingface"
