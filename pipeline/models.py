@@ -128,16 +128,16 @@ def looks_like_local_path(name: str) -> bool:
 
 def load_error(source: ModelSource, exc: Exception) -> ModelLoadError:
     folder = Path(source.model).expanduser()
+    tried = "local files only (offline)" if is_offline(source) else "local folder, cache, download"
     if not folder.exists() and looks_like_local_path(source.model):
         return ModelLoadError(
-            f"model folder {source.model!r} does not exist ({folder.resolve()}); fix the "
-            "path in `model:` (a relative path in a config file is relative to that file), "
-            "or put the model there (on a connected machine: `id2en models download --to DIR`, "
-            "then copy DIR here)"
+            f"model folder {source.model!r} does not exist ({folder.resolve()}); tried: "
+            f"{tried}\n  fix: correct the path in `model:` (a relative path in a config file "
+            "is relative to that file), or put the model there (on a connected machine: "
+            "`id2en models download --to DIR`, then copy DIR here)"
         )
     where = "the local folder" if folder.exists() else "the Hugging Face hub/cache"
     cache = source.cache_dir or os.environ.get("HF_HOME") or "~/.cache/huggingface"
-    tried = "local files only (offline)" if is_offline(source) else "local folder, cache, download"
     return ModelLoadError(
         f"could not load model {source.model!r} (revision {source.revision or 'default'}) "
         f"from {where}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}\n"
