@@ -8,7 +8,7 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline import __version__
 from pipeline.errors import (
@@ -21,14 +21,41 @@ from pipeline.errors import (
     exit_code,
 )
 from pipeline.records import RECORDS_DIR
+from pipeline.terminal import SafeFormatter, safe
+
+if TYPE_CHECKING:
+    from pipeline.config import PipelineConfig
+    from pipeline.types import Article
 
 EPILOG = """\
 exit codes: 0 all articles done; 1 some articles failed (see their records);
-2 bad arguments, config or input folder, output folder locked by another run, or
-settings/models changed since the last run in OUT_DIR (see --force); 3 a model could
-not be loaded; 4 a file system error (disk full, permissions) stopped the run;
-130 stopped by Ctrl-C/SIGTERM (run the same command again to resume).
+2 bad arguments, config, generation settings or input folder, output folder locked
+by another run, or settings, models or input folder changed since the last run in
+OUT_DIR (see --force); 3 a model could not be loaded; 4 a file system error (disk
+full, permissions) stopped the run; 130 stopped by Ctrl-C/SIGTERM (run the same
+command again to resume).
 """
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _verbose_arg(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
+    """-v is accepted before and after the subcommand (`id2en run ... -v`)."""
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0 if top else argparse.SUPPRESS,
+        help="more log output (-v info, -vv debug)",
+    )
 
 
 def _config_args(parser: argparse.ArgumentParser) -> None:
@@ -57,9 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"id2en {__version__}")
-    parser.add_argument(
-        "-v", "--verbose", action="count", default=0, help="more log output (-v info, -vv debug)"
-    )
+    _verbose_arg(parser, top=True)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = sub.add_parser(
@@ -110,8 +135,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="Ray cluster to join, e.g. auto or ray://head:10001 (default: start a local one)",
     )
     run.add_argument(
+        "--follow-links",
+        action="store_true",
+        help="read symbolic links that lead outside INPUT_DIR (default: report each one as a "
+        "failed entry and do not read it)",
+    )
+    run.add_argument(
         "--workers",
-        type=int,
+        type=_positive_int,
         default=1,
         help="ray engine: model-holding workers, one batch at a time each (default: 1)",
     )
@@ -183,7 +214,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="JSONL with text/text_en (default: $ID2EN_SENTENCE_DATA/sentences.jsonl)",
     )
     evaluate.add_argument(
-        "--limit", type=int, default=200, help="first N pairs only (default: %(default)s)"
+        "--limit",
+        type=_positive_int,
+        default=200,
+        help="first N pairs only (default: %(default)s)",
     )
     evaluate.add_argument(
         "--variant",
@@ -231,17 +265,30 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="HTML file to write (default: OUT_DIR/report.html)",
     )
+    nested = [sub, config_sub, models_sub]
+    for command in {id(p): p for group in nested for p in group.choices.values()}.values():
+        _verbose_arg(command)
     return parser
 
 
 def _setup_logging(verbosity: int) -> None:
     level = logging.WARNING - 10 * min(verbosity, 2)
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    handler = logging.StreamHandler()
+    handler.setFormatter(SafeFormatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler])
 
 
-def _read_text(args: argparse.Namespace) -> str:
+def _read_input(args: argparse.Namespace, config: PipelineConfig) -> str | Article:
+    """A --file is read as `run` reads it: any encoding, HTML to text, the size limit."""
     if args.file:
-        return args.file.read_text(encoding="utf-8")
+        from pipeline.errors import InputError
+        from pipeline.inputs.reader import InputItem, read_article
+
+        item = InputItem(args.file.stem, args.file)
+        try:
+            return read_article(item, max_bytes=config.run.max_input_bytes)
+        except InputError as exc:
+            raise InputError(f"{args.file}: {exc}") from None
     if args.text:
         return " ".join(args.text)
     return sys.stdin.read()
@@ -256,6 +303,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         overrides.append(f"run.progress={args.progress}")
     if args.formats:
         overrides.append(f"run.formats=[{', '.join(dict.fromkeys(args.formats))}]")
+    if args.follow_links:
+        overrides.append("run.follow_links=true")
     config = load_config(args.config, overrides)
     if args.engine == "ray":
         from pipeline.engines.ray import run_folder_ray
@@ -273,7 +322,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         report = run_folder(config, args.input_dir, args.out, force=args.force)
     print(report.line())
     for article_id, error in report.failures[:20]:
-        print(f"  failed {article_id}: {error}", file=sys.stderr)
+        print(f"  failed {safe(article_id, newlines=False)}: {safe(error)}", file=sys.stderr)
     if report.interrupted:
         print(
             f"stopped early; run the same command again to resume into {args.out}", file=sys.stderr
@@ -289,9 +338,9 @@ def _cmd_translate(args: argparse.Namespace, *, summary_only: bool = False) -> i
     if not summary_only:
         overrides.append("stages.summarize=null")
     pipe = Pipeline.from_config(args.config, overrides)
-    article = pipe(_read_text(args))
+    article = pipe(_read_input(args, pipe.config))
     if article.error:
-        print(f"error: {article.error}", file=sys.stderr)
+        print(f"error: {safe(article.error)}", file=sys.stderr)
         return EXIT_FAILED_ARTICLES
     if summary_only:
         print(article.summary or "")
@@ -301,7 +350,7 @@ def _cmd_translate(args: argparse.Namespace, *, summary_only: bool = False) -> i
         for sentence in article.sentences:
             print(f"{sentence.text}\n  -> {sentence.en}")
     for warning in article.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+        print(f"warning: {safe(warning)}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -440,7 +489,7 @@ def main(argv: list[str] | None = None) -> int:
     except (Id2enError, OSError, KeyboardInterrupt) as exc:
         code = exit_code(exc)
         assert code is not None
-        print(f"id2en: {_error_message(exc, code)}", file=sys.stderr)
+        print(f"id2en: {safe(_error_message(exc, code))}", file=sys.stderr)
         return code
 
 

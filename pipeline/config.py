@@ -33,6 +33,12 @@ class ModelSource(_Section):
         False, description="never touch the network (also HF_HUB_OFFLINE=1)"
     )
 
+    @field_validator("model")
+    @classmethod
+    def _expand_home(cls, value: str) -> str:
+        """`~/models/marian` is a folder in the home directory, as in a shell."""
+        return os.path.expanduser(value) if value.startswith("~") else value
+
 
 class GenerationOverrides(_Section):
     """Fields that override the model's own generation_config, one by one.
@@ -165,6 +171,11 @@ class RunSettings(_Section):
         "translate",
         description="an article detected as English: translate it anyway (with a warning) "
         "or record it with status 'skipped'",
+    )
+    follow_links: bool = Field(
+        False,
+        description="read symbolic links that lead outside the input folder (default: each "
+        "one is reported as a failed entry and not read)",
     )
     max_input_bytes: int | None = Field(
         50_000_000,

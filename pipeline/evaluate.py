@@ -38,8 +38,11 @@ def load_pairs(path: Path, limit: int | None = None) -> list[tuple[str, str]]:
     """(Indonesian, English reference) pairs from JSONL rows with `text` and `text_en`.
 
     Rows without a reference (the UD data has none for sentences it split in parts) are
-    passed over; a row that is not JSON or has no `text` is an error naming the line.
+    passed over; a row that is not JSON or has no `text` is an error naming the line, and
+    so is a file with no pair at all. `limit` must be at least 1.
     """
+    if limit is not None and limit < 1:
+        raise ValueError(f"limit must be at least 1, not {limit}")
     pairs = []
     with Path(path).open(encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
@@ -56,6 +59,11 @@ def load_pairs(path: Path, limit: int | None = None) -> list[tuple[str, str]]:
             pairs.append((row["text"], row["text_en"]))
             if limit is not None and len(pairs) >= limit:
                 break
+    if not pairs:
+        raise ValueError(
+            f"{path}: no rows with both 'text' and 'text_en' (the English reference); "
+            "nothing to evaluate"
+        )
     return pairs
 
 

@@ -9,6 +9,7 @@ from pipeline.config import ModelSource
 
 _WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".h5", ".msgpack", ".spm", ".json", ".model")
 _WEIGHT_SAMPLE = 1 << 20  # bytes read from each end of a big (weights) file
+LOCAL_IDENTITY = "sha256:"  # a local folder's identity: its content, wherever it lies
 
 
 def model_fingerprint(model: str, revision: str | None) -> str:
@@ -34,7 +35,7 @@ def model_identity(source: ModelSource) -> str | None:
     or the hub commit the cache holds. None when unknown (not downloaded yet)."""
     folder = Path(source.model)
     if folder.is_dir():
-        return "sha256:" + _folder_digest(folder)
+        return LOCAL_IDENTITY + _folder_digest(folder)
     try:
         from huggingface_hub import try_to_load_from_cache
 

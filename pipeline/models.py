@@ -121,10 +121,23 @@ def is_offline(source: ModelSource) -> bool:
     return source.local_files_only or flag
 
 
+def looks_like_local_path(name: str) -> bool:
+    """A hub id is "name" or "org/name"; a path starts with /, ., ~ or has more parts."""
+    return name.startswith(("/", ".", "~")) or name.count("/") > 1 or "\\" in name
+
+
 def load_error(source: ModelSource, exc: Exception) -> ModelLoadError:
-    where = "the local folder" if Path(source.model).exists() else "the Hugging Face hub/cache"
-    cache = source.cache_dir or os.environ.get("HF_HOME") or "~/.cache/huggingface"
+    folder = Path(source.model).expanduser()
     tried = "local files only (offline)" if is_offline(source) else "local folder, cache, download"
+    if not folder.exists() and looks_like_local_path(source.model):
+        return ModelLoadError(
+            f"model folder {source.model!r} does not exist ({folder.resolve()}); tried: "
+            f"{tried}\n  fix: correct the path in `model:` (a relative path in a config file "
+            "is relative to that file), or put the model there (on a connected machine: "
+            "`id2en models download --to DIR`, then copy DIR here)"
+        )
+    where = "the local folder" if folder.exists() else "the Hugging Face hub/cache"
+    cache = source.cache_dir or os.environ.get("HF_HOME") or "~/.cache/huggingface"
     return ModelLoadError(
         f"could not load model {source.model!r} (revision {source.revision or 'default'}) "
         f"from {where}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}\n"
@@ -189,7 +202,7 @@ def _load_cached(key: tuple[Any, ...]) -> LoadedModel:
     try:
         with hub_progress_only_on_a_terminal():
             model = AutoModelForSeq2SeqLM.from_pretrained(name, dtype=dtype, **hub_kwargs(source))
-    except (OSError, ValueError, ImportError) as exc:
+    except Exception as exc:  # e.g. a truncated weights file (SafetensorError)
         raise load_error(source, exc) from exc
     model.eval()
     if quantize == "dynamic-int8":

@@ -31,10 +31,30 @@ _RESERVED = frozenset(
 _MAX_PART_BYTES = 200  # file names over ~255 bytes fail on common filesystems
 
 
+_MAX_RELATIVE_BYTES = 1000  # far below PATH_MAX (4096), leaving room for OUT_DIR itself
+_LONG_DIR = "+long"  # "+" never survives quote(): no id's own folder has this name
+
+
 def record_path(out_dir: Path, article_id: str) -> Path:
-    """A safe, collision-free file for any id: each part percent-encoded."""
+    """A safe, collision-free file for any id: each part percent-encoded.
+
+    A folder part never ends in ".json", so the folder of id "a.json/b" cannot be the file
+    of id "a"; an id whose path would be too long for the file system is hashed.
+    """
     parts = [_safe_part(part) for part in article_id.split("/")]
-    return Path(out_dir, RECORDS_DIR, *parts[:-1], parts[-1] + ".json")
+    folders = [_folder_part(part) for part in parts[:-1]]
+    relative = [*folders, parts[-1] + ".json"]
+    if len("/".join(relative).encode()) > _MAX_RELATIVE_BYTES:
+        digest = hashlib.sha256(article_id.encode("utf-8", "surrogatepass")).hexdigest()
+        relative = [_LONG_DIR, f"{parts[-1][:100]}+{digest[:32]}.json"]
+    return Path(out_dir, RECORDS_DIR, *relative)
+
+
+def _folder_part(encoded: str) -> str:
+    """Encode the dot of a trailing ".json", which only record files may have."""
+    if encoded.lower().endswith(".json"):
+        return f"{encoded[:-5]}%2E{encoded[-4:]}"
+    return encoded
 
 
 def _safe_part(part: str) -> str:

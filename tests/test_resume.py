@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
+from pipeline.api import Pipeline
 from pipeline.atomic import atomic_open
 from pipeline.cli import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, main
 from pipeline.config import PipelineConfig, load_config
@@ -103,9 +104,9 @@ def test_killed_runs_resume_to_exactly_the_uninterrupted_records(
     tmp_path: Path, tiny_models: Path
 ) -> None:
     root = _corpus(tmp_path / "in", 16)
-    # One article per batch: translations depend on which sentences share a padded batch,
-    # and a resumed run pools different articles; this compares resume, not batching.
-    data = tiny_config_dict(tiny_models, run={"batch_articles": 1, "threads": 1})
+    # Several articles per batch: which sentences share a padded batch changes the sums a
+    # model makes, so a resume must pool exactly the articles an uninterrupted run pools.
+    data = tiny_config_dict(tiny_models, run={"batch_articles": 3, "threads": 1})
     data["stages"] = {"summarize": "summarize.extractive"}
     config = tmp_path / "tiny.yaml"
     config.write_text(yaml.safe_dump(data))
@@ -127,6 +128,39 @@ def test_killed_runs_resume_to_exactly_the_uninterrupted_records(
     assert [p.name for p in _record_files(out)] == [p.name for p in _record_files(reference)]
     assert not list(out.rglob("*.tmp"))  # leftovers of the kills are cleaned up
     assert "finished" in json.loads((out / "run.json").read_text())
+
+
+def test_a_resume_pools_the_same_articles_as_an_uninterrupted_run(
+    tmp_path: Path, tiny_models: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batch composition is a function of the input alone: a group that a kill left half
+    written is redone whole, and only its missing records are written."""
+    root = _corpus(tmp_path / "in", 10)
+    config = _config(tiny_models, run={"batch_articles": 4})
+    batches: list[list[str]] = []
+    real = Pipeline.process
+
+    def spy(self: Pipeline, articles: list[Any]) -> list[Any]:
+        batches.append([article.id for article in articles])
+        return real(self, articles)
+
+    monkeypatch.setattr(Pipeline, "process", spy)
+    reference = tmp_path / "reference"
+    run_folder(config, root, reference)
+    groups = list(batches)
+    assert groups == [["a00", "a01", "a02", "a03"], ["a04", "a05", "a06", "a07"], ["a08", "a09"]]
+
+    out = tmp_path / "out"
+    shutil.copytree(reference, out)
+    for article_id in ("a05", "a06", "a09"):  # as a kill between two record writes leaves
+        (out / "records" / f"{article_id}.json").unlink()
+    kept = (out / "records" / "a04.json").stat().st_mtime_ns
+    batches.clear()
+    report = run_folder(config, root, out)
+    assert batches == [groups[1], groups[2]]
+    assert (report.done, report.already_done) == (3, 7)
+    assert (out / "records" / "a04.json").stat().st_mtime_ns == kept  # not rewritten
+    assert _records(out) == _records(reference)
 
 
 # -- signals -------------------------------------------------------------------------------
@@ -224,7 +258,7 @@ def test_changed_settings_are_named_and_refused_unless_forced(
     with pytest.raises(RunRefusedError) as caught:
         run_folder(changed, root, out)
     message = str(caught.value)
-    assert "holds records made with different settings or models" in message
+    assert "holds records made with different settings, models or input" in message
     assert "run.non_indonesian: 'translate' -> 'skip'" in message
     assert "translate.num_beams: 2 -> 1" in message
     assert "or --force to continue anyway" in message
@@ -237,7 +271,26 @@ def test_changed_settings_are_named_and_refused_unless_forced(
         "translate.num_beams: 2 -> 1",
     ]
     assert "--force: continuing" in caplog.text
-    run_folder(changed, root, out)  # the forced settings are the folder's settings now
+    # Nothing was made with the forced settings: the folder's settings stay the original.
+    assert manifest["settings"]["translate"]["num_beams"] == 2
+    assert run_folder(_config(tiny_models), root, out).already_done == 2
+
+
+def test_a_forced_run_that_processes_nothing_keeps_the_folders_settings(
+    tmp_path: Path, tiny_models: Path
+) -> None:
+    """Point 4: --force with nothing to do used to rewrite run.json's settings, after which
+    a run with the original settings was refused."""
+    root, out = _corpus(tmp_path / "in", 2), tmp_path / "out"
+    original = _config(tiny_models)
+    run_folder(original, root, out)
+    changed = _config(tiny_models, translate={"num_beams": 1})
+    assert run_folder(changed, root, out, force=True).already_done == 2
+    assert run_folder(original, root, out).already_done == 2  # not refused
+    (root / "new.txt").write_text("Banjir merendam rumah warga di Bandung.", encoding="utf-8")
+    assert run_folder(changed, root, out, force=True).done == 1
+    manifest = json.loads((out / "run.json").read_text())
+    assert manifest["settings"]["translate"]["num_beams"] == 1  # records made with it now
 
 
 def test_speed_and_device_settings_may_change_between_runs(

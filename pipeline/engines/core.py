@@ -5,6 +5,7 @@ the report line. The local engine (local.py) and the Ray engine (ray.py) drive i
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import json
@@ -13,7 +14,7 @@ import os
 import signal
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +27,7 @@ from pipeline.config import PipelineConfig
 from pipeline.errors import InputError, RunRefusedError
 from pipeline.inputs.language import SKIPPED, check_language
 from pipeline.inputs.reader import InputItem, discover, read_article
-from pipeline.model_identity import model_identity
+from pipeline.model_identity import LOCAL_IDENTITY, model_identity
 from pipeline.records import (
     LOCK,
     MANIFEST,
@@ -38,9 +39,11 @@ from pipeline.records import (
     write_record,
 )
 from pipeline.types import Article
+from pipeline.warning_summary import summarize_repeats
 
 logger = logging.getLogger(__name__)
 
+SOURCE_DIGEST = "source_sha256"  # record meta: the digest of the bytes it was made from
 # Settings that change what a record contains; device, threads and progress do not.
 FINGERPRINT_SECTIONS = ("stages", "split", "translate", "summarize", "guards")
 FINGERPRINT_RUN_KEYS = ("non_indonesian",)
@@ -67,6 +70,7 @@ class RunReport:
     done: int = 0
     failed: int = 0
     already_done: int = 0  # finished by an earlier run into the same folder (resume)
+    changed: int = 0  # finished earlier, redone now: their source changed since
     sentences: int = 0
     elapsed: float = 0.0
     interrupted: bool = False
@@ -89,11 +93,12 @@ class RunReport:
     def line(self) -> str:
         state = "interrupted" if self.interrupted else "finished"
         excluded = f", {self.not_indonesian} not Indonesian" if self.not_indonesian else ""
+        changed = f" ({self.changed} redone: source changed)" if self.changed else ""
         flagged = ", ".join(f"{kind} {n}" for kind, n in sorted(self.guards.items()))
         guards = f"; output guards fired: {flagged}" if flagged else ""
         return (
-            f"{state}: {self.done} done, {self.failed} failed, {self.already_done} already "
-            f"done{excluded} of {self.total} articles; {self.sentences} sentences "
+            f"{state}: {self.done} done{changed}, {self.failed} failed, {self.already_done} "
+            f"already done{excluded} of {self.total} articles; {self.sentences} sentences "
             f"in {self.elapsed:.1f}s{guards}"
         )
 
@@ -123,21 +128,31 @@ def config_fingerprint(config: PipelineConfig) -> tuple[str, dict[str, Any]]:
             relevant[family] = {"extractive_sentences": settings["extractive_sentences"]}
         else:
             relevant[family] = {k: v for k, v in settings.items() if k not in OPERATIONAL_KEYS}
-            relevant[family]["resolved"] = model_identity(getattr(config, family))
+            resolved = model_identity(getattr(config, family))
+            relevant[family]["resolved"] = resolved
+            if resolved is not None and resolved.startswith(LOCAL_IDENTITY):
+                del relevant[family]["model"]  # a moved or copied folder is the same model
     digest = hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:16]
     return digest, relevant
 
 
-def _differences(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> list[str]:
-    keys = sorted(set(old) | set(new))
-    out = []
-    for key in keys:
-        a, b = old.get(key), new.get(key)
-        where = f"{prefix}{key}"
-        if isinstance(a, dict) and isinstance(b, dict):
-            out.extend(_differences(a, b, where + "."))
-        elif a != b:
-            out.append(f"{where}: {a!r} -> {b!r}")
+def _differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """Settings that changed, by dotted name; an empty section equals a missing one."""
+    before, after = _flatten(old), _flatten(new)
+    return [
+        f"{key}: {before.get(key)!r} -> {after.get(key)!r}"
+        for key in sorted(set(before) | set(after))
+        if before.get(key) != after.get(key)
+    ]
+
+
+def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            out.update(_flatten(value, f"{prefix}{key}."))
+        elif value is not None:
+            out[f"{prefix}{key}"] = value
     return out
 
 
@@ -198,45 +213,73 @@ class StopFlag:
             signal.signal(sig, handler)
 
 
-def _check_manifest(out_dir: Path, config: PipelineConfig, force: bool) -> dict[str, Any]:
+@dataclass
+class Manifest:
+    """run.json as read, and what this run will write into it."""
+
+    data: dict[str, Any]
+    fingerprint: str
+    settings: dict[str, Any]
+    forced: bool = False
+
+    def adopt_settings(self) -> None:
+        """This run's settings become the folder's: only once records were made with them,
+        so a --force run that processed nothing changes nothing."""
+        self.data.update({"fingerprint": self.fingerprint, "settings": self.settings})
+
+
+def _read_manifest(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _check_manifest(
+    out_dir: Path, config: PipelineConfig, input_root: Path, force: bool
+) -> Manifest:
+    """Refuse (unless forced) an OUT_DIR made with other settings or from another input."""
     digest, relevant = config_fingerprint(config)
-    path = out_dir / MANIFEST
-    manifest: dict[str, Any] = {}
-    if path.exists():
-        try:
-            manifest = json.loads(path.read_text(encoding="utf-8"))
-        except ValueError:
-            manifest = {}
-        changes = _differences(_known(manifest.get("settings", {}), relevant), relevant)
-        if manifest.get("fingerprint") and changes:
-            if not force:
-                raise RunRefusedError(
-                    f"{out_dir} holds records made with different settings or models; "
-                    "mixing them would give inconsistent outputs. Changed:\n  "
-                    + "\n  ".join(changes[:20])
-                    + "\nUse a new output folder, or --force to continue anyway (records "
-                    "made earlier are kept as they are)."
-                )
-            logger.warning("--force: continuing in %s although %s", out_dir, "; ".join(changes))
-            manifest.setdefault("forced", []).append({"at": _now(), "changes": changes})
-    manifest.update(
-        {
-            "fingerprint": digest,
-            "settings": relevant,
-            "id2en": __version__,
-            "config": config.model_dump(mode="json"),
-        }
+    manifest = Manifest(_read_manifest(out_dir / MANIFEST), digest, relevant)
+    data = manifest.data
+    changes = []
+    if data.get("fingerprint"):
+        changes = _differences(_known(data.get("settings", {}), relevant), relevant)
+    if data.get("input") not in (None, str(input_root)):
+        changes.append(f"input folder: {data['input']!r} -> {str(input_root)!r}")
+    if changes:
+        if not force:
+            raise RunRefusedError(
+                f"{out_dir} holds records made with different settings, models or input; "
+                "mixing them would give inconsistent outputs. Changed:\n  "
+                + "\n  ".join(changes[:20])
+                + "\nUse a new output folder, or --force to continue anyway (records "
+                "made earlier are kept as they are)."
+            )
+        logger.warning("--force: continuing in %s although %s", out_dir, "; ".join(changes))
+        data.setdefault("forced", []).append({"at": _now(), "changes": changes})
+        manifest.forced = True
+    else:
+        manifest.adopt_settings()
+    data.update(
+        {"input": str(input_root), "id2en": __version__, "config": config.model_dump(mode="json")}
     )
     return manifest
 
 
 def _known(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
-    """A model the last run had not downloaded yet resolves now: that is not a change."""
+    """A model the last run had not downloaded yet resolves now: that is not a change.
+    Nor is the path of a local model folder, which its content digest stands for."""
     old = json.loads(json.dumps(old))
     for family in ("translate", "summarize"):
         section = old.get(family)
-        if isinstance(section, dict) and section.get("resolved", "") is None:
+        if not isinstance(section, dict):
+            continue
+        if section.get("resolved", "") is None:
             section["resolved"] = new.get(family, {}).get("resolved")
+        if str(section.get("resolved")).startswith(LOCAL_IDENTITY):
+            section.pop("model", None)
     return old
 
 
@@ -246,12 +289,23 @@ def _now() -> str:
 
 @dataclass
 class PreparedRun:
-    """A run's to-do list and bookkeeping, shared by the local and Ray engines."""
+    """A run's to-do list and bookkeeping, shared by the local and Ray engines.
+
+    `groups` are the batches: fixed groups of `run.batch_articles` consecutive inputs, so
+    which articles share a batch depends on the input alone, never on what an earlier,
+    killed run finished. A group with anything left to do is processed whole; only its
+    articles in `todo` are written.
+    """
 
     items: list[InputItem]
     todo: list[InputItem]
+    groups: list[list[InputItem]]
     report: RunReport
     started: float
+
+    @property
+    def todo_ids(self) -> set[str]:
+        return {item.id for item in self.todo}
 
     def tick(self) -> None:
         self.report.elapsed = time.perf_counter() - self.started
@@ -259,39 +313,75 @@ class PreparedRun:
 
 @contextmanager
 def prepared_run(
-    config: PipelineConfig, input_dir: Path, out_dir: Path, *, force: bool, engine: str
+    config: PipelineConfig,
+    input_dir: Path,
+    out_dir: Path,
+    *,
+    force: bool,
+    engine: str,
+    setup: Callable[[], None] | None = None,
 ) -> Iterator[PreparedRun]:
-    """Lock OUT, check and write the manifest, list what is left to do; afterwards export
-    the records and close the manifest, also when the run was interrupted."""
+    """Lock OUT, check the manifest, list what is left to do, check the setup (`setup`,
+    before any article is touched), write the manifest; afterwards export the records and
+    close the manifest, also when the run was interrupted."""
     started = time.perf_counter()
-    items = discover(Path(input_dir))
+    input_root = Path(input_dir).resolve()
+    items = discover(Path(input_dir), exclude=out_dir, follow_links=config.run.follow_links)
     with run_lock(out_dir):
-        manifest = _check_manifest(out_dir, config, force)
-        manifest.update({"started": _now(), "engine": engine})
-        manifest.pop("finished", None)
-        atomic_write_text(out_dir / MANIFEST, json.dumps(manifest, indent=1) + "\n")
+        manifest = _check_manifest(out_dir, config, input_root, force)
+        report = RunReport(total=len(items))
+        todo = _todo(out_dir, items, config, report)
+        if todo and setup is not None:
+            setup()
+        data = manifest.data
+        data.update({"started": _now(), "engine": engine})
+        for key in ("finished", "interrupted"):
+            data.pop(key, None)
+        atomic_write_text(out_dir / MANIFEST, json.dumps(data, indent=1) + "\n")
         if removed := remove_temp_files(out_dir):
             logger.info("removed %d temporary files left by an earlier, killed run", removed)
-        todo = [item for item in items if not _already_done(out_dir, item, config)]
-        report = RunReport(total=len(items), already_done=len(items) - len(todo))
-        run = PreparedRun(items, todo, report, started)
+        ids = {item.id for item in todo}
+        groups = [g for g in chunks(items, config.run.batch_articles) if ids & {i.id for i in g}]
+        run = PreparedRun(items, todo, groups, report, started)
         yield run
         run.tick()
         export_records(out_dir, config.run.formats, [item.id for item in items])
-        manifest["interrupted" if report.interrupted else "finished"] = _now()
-        manifest["last_report"] = report.line()
-        manifest["elapsed_s"] = round(report.elapsed, 3)
-        atomic_write_text(out_dir / MANIFEST, json.dumps(manifest, indent=1) + "\n")
+        if report.done + report.failed + report.not_indonesian:
+            manifest.adopt_settings()
+        data["interrupted" if report.interrupted else "finished"] = _now()
+        data["last_report"] = report.line()
+        data["elapsed_s"] = round(report.elapsed, 3)
+        atomic_write_text(out_dir / MANIFEST, json.dumps(data, indent=1) + "\n")
 
 
-def _already_done(out_dir: Path, item: InputItem, config: PipelineConfig) -> bool:
-    """Finished records are kept; failed ones are retried; skipped ones while still skipped."""
+def _todo(
+    out_dir: Path, items: list[InputItem], config: PipelineConfig, report: RunReport
+) -> list[InputItem]:
+    todo = []
+    for item in items:
+        state = _done_state(out_dir, item, config)
+        if state == "done":
+            report.already_done += 1
+            continue
+        if state == "changed":
+            report.changed += 1
+            logger.info("%s changed since its record was made; translating it again", item.where)
+        todo.append(item)
+    return todo
+
+
+def _done_state(out_dir: Path, item: InputItem, config: PipelineConfig) -> str:
+    """done, changed (its source is not what the record was made from) or todo.
+    Finished records are kept; failed ones are retried; skipped ones while still skipped."""
     record = read_record(out_dir, item.id)
     if record is None:
-        return False
+        return "todo"
+    made_from = (record.get("meta") or {}).get(SOURCE_DIGEST)
+    if None not in (made_from, item.digest) and made_from != item.digest:
+        return "changed"
     if record.get("status") == "skipped":
-        return config.run.non_indonesian == "skip"
-    return record.get("error") is None
+        return "done" if config.run.non_indonesian == "skip" else "todo"
+    return "done" if record.get("error") is None else "todo"
 
 
 def chunks(items: list[InputItem], size: int) -> Iterator[list[InputItem]]:
@@ -299,16 +389,39 @@ def chunks(items: list[InputItem], size: int) -> Iterator[list[InputItem]]:
         yield items[start : start + size]
 
 
+# Write errors that no other article could escape: the run stops (exit 4), resumable.
+_FATAL_WRITE_ERRORS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
+
+
 def process_batch(
-    pipe: Pipeline, batch: list[InputItem], out_dir: Path, config: PipelineConfig
+    pipe: Pipeline,
+    batch: list[InputItem],
+    out_dir: Path,
+    config: PipelineConfig,
+    write: set[str] | None = None,
 ) -> list[Outcome]:
-    """Read, process and write one batch; every engine's workers run this."""
+    """Read, process and write one batch; every engine's workers run this. With `write`,
+    the whole batch is processed (the same batch as in an uninterrupted run) but only
+    those articles' records are written and reported."""
     articles = [_read(item, config) for item in batch]
-    pipe.process(articles)  # it passes over failed and skipped articles
+    wanted = [a for a in articles if write is None or a.id in write]
+    # When every article to write failed to read (a link not followed, an unreadable file),
+    # the group's model work would only be thrown away: a resume must not redo it each time.
+    if any(a.error is None for a in wanted):
+        pipe.process(articles)  # it passes over failed and skipped articles
     outcomes = []
     for article in articles:
+        if write is not None and article.id not in write:
+            continue
         record = article_record(article)
-        write_record(out_dir, record)
+        try:
+            write_record(out_dir, record)
+        except OSError as exc:
+            if exc.errno in _FATAL_WRITE_ERRORS:
+                raise
+            logger.error("%s: could not write its record: %s", article.id, exc)
+            record.update(status="failed")
+            article.error = f"write: {exc.strerror or exc} ({exc.filename or out_dir})"
         outcomes.append(
             Outcome(
                 id=article.id,
@@ -327,15 +440,19 @@ def _read(item: InputItem, config: PipelineConfig) -> Article:
         article = read_article(item, max_bytes=config.run.max_input_bytes)
     except InputError as exc:
         logger.warning("%s: %s", item.where, exc)
-        return Article(
+        article = Article(
             id=item.id, text="", source=item.where, warnings=list(item.notes), error=f"read: {exc}"
         )
+        article.meta[SOURCE_DIGEST] = item.digest
+        return article
     check_language(article, config.run.non_indonesian)
+    article.meta[SOURCE_DIGEST] = item.digest
     return article
 
 
 def article_record(article: Article) -> dict[str, Any]:
     record = article.to_dict()
+    record["warnings"] = summarize_repeats(record["warnings"])
     record["status"] = "failed" if article.error else "skipped" if SKIPPED in article.meta else "ok"
     record["id2en"] = __version__
     return record

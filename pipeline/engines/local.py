@@ -15,11 +15,11 @@ from pipeline.config import PipelineConfig
 from pipeline.engines.core import (
     RunReport,
     StopFlag,
-    chunks,
     prepared_run,
     process_batch,
     progress,
 )
+from pipeline.engines.setup import check_setup
 
 
 def run_folder(
@@ -37,16 +37,19 @@ def run_folder(
     again on the same out_dir does only what is missing or failed.
     """
     out_dir = Path(out_dir)
-    with prepared_run(config, input_dir, out_dir, force=force, engine="local") as run:
-        report = run.report
-        pipe = pipeline or Pipeline(config)
+    pipe = pipeline or Pipeline(config)
+    with prepared_run(
+        config, input_dir, out_dir, force=force, engine="local", setup=lambda: check_setup(pipe)
+    ) as run:
+        report, todo = run.report, run.todo_ids
         with StopFlag(out_dir) as stop, progress(config, len(run.todo)) as bar:
-            for batch in chunks(run.todo, config.run.batch_articles):
-                for outcome in process_batch(pipe, batch, out_dir, config):
+            for group in run.groups:
+                outcomes = process_batch(pipe, group, out_dir, config, write=todo)
+                for outcome in outcomes:
                     report.add(outcome)
                 _trim_heap()
                 run.tick()
-                bar.update(len(batch))
+                bar.update(len(outcomes))
                 bar.set_postfix(sent_per_s=f"{report.sentences / max(report.elapsed, 1e-9):.1f}")
                 if on_batch:
                     on_batch(report)

@@ -8,46 +8,40 @@ shared filesystem); resume, skip and retry work as with the local engine.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import json
 import logging
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pipeline.api import Pipeline
 from pipeline.config import PipelineConfig
 from pipeline.engines.core import (
     Outcome,
+    PreparedRun,
     RunReport,
+    StopFlag,
     prepared_run,
     process_batch,
     progress,
 )
-from pipeline.errors import RunRefusedError
+from pipeline.engines.setup import check_setup
+from pipeline.errors import ConfigError, RunRefusedError
 from pipeline.inputs.reader import InputItem
 
 logger = logging.getLogger(__name__)
 
 
 def _item_row(item: InputItem) -> dict[str, Any]:
-    # Ray Data columns must be plain values: -1 stands for "no line/offset".
-    return {
-        "id": item.id,
-        "path": str(item.path),
-        "line": item.line if item.line is not None else -1,
-        "offset": item.offset if item.offset is not None else -1,
-        "notes": json.dumps(list(item.notes)),
-    }
+    """An input as plain JSON values, to travel inside a group's row."""
+    return {**dataclasses.asdict(item), "path": str(item.path), "notes": list(item.notes)}
 
 
 def _row_item(row: dict[str, Any]) -> InputItem:
-    line, offset = int(row["line"]), int(row["offset"])
-    return InputItem(
-        id=str(row["id"]),
-        path=Path(str(row["path"])),
-        line=None if line < 0 else line,
-        offset=None if offset < 0 else offset,
-        notes=tuple(json.loads(str(row["notes"]))),
-    )
+    return InputItem(**{**row, "path": Path(row["path"]), "notes": tuple(row["notes"])})
 
 
 def _rows(batch: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -58,7 +52,11 @@ def _rows(batch: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 
 class ArticleWorker:
-    """A Ray Data actor: builds the pipeline once, then processes batches of inputs."""
+    """A Ray Data actor: builds the pipeline once, then processes groups of inputs.
+
+    Each row is one fixed group of articles (see core.PreparedRun.groups) with the ids to
+    write, so a batch holds the same articles however Ray splits the dataset.
+    """
 
     def __init__(self, config: dict[str, Any], out_dir: str):
         from pipeline.api import Pipeline
@@ -69,8 +67,11 @@ class ArticleWorker:
         self.pipe = Pipeline(self.config)
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list[Any]]:
-        items = [_row_item(row) for row in _rows(batch)]
-        outcomes = process_batch(self.pipe, items, self.out_dir, self.config)
+        outcomes: list[Outcome] = []
+        for row in _rows(batch):
+            items = [_row_item(item) for item in json.loads(str(row["items"]))]
+            write = set(json.loads(str(row["write"])))
+            outcomes += process_batch(self.pipe, items, self.out_dir, self.config, write=write)
         return {
             "id": [o.id for o in outcomes],
             "status": [o.status for o in outcomes],
@@ -91,13 +92,21 @@ def run_folder_ray(
     cpus_per_worker: float | None = None,
     gpus_per_worker: float = 0,
 ) -> RunReport:
-    """Like engines.local.run_folder, with the batches spread over `workers` Ray actors."""
+    """Like engines.local.run_folder, with the batches spread over `workers` Ray actors.
+
+    SIGINT/SIGTERM stop it as they stop the local engine: no new batch is handed out,
+    finished records are kept and exported, and run.json says "interrupted".
+    """
+    if workers < 1:
+        raise ConfigError(f"--workers must be at least 1, not {workers}")
     try:
         import ray
     except ImportError:
         raise RunRefusedError('the ray engine needs Ray: pip install "id2en[ray]"') from None
     out_dir = Path(out_dir)
-    with prepared_run(config, input_dir, out_dir, force=force, engine="ray") as run:
+    # Settings and cache files are checked here; the models load in the workers.
+    setup = functools.partial(check_setup, Pipeline(config), load_models=False)
+    with prepared_run(config, input_dir, out_dir, force=force, engine="ray", setup=setup) as run:
         if run.todo:
             ray.init(
                 address=address,
@@ -107,41 +116,54 @@ def run_folder_ray(
                 configure_logging=False,
             )
             cpus = cpus_per_worker or float(config.run.threads or 1)
-            rows = _outcomes(ray, config, out_dir, run.todo, workers, cpus, gpus_per_worker)
-            with progress(config, len(run.todo)) as bar:
+            resources = _Resources(workers, cpus, gpus_per_worker)
+            rows = _outcomes(ray, config, out_dir, run, resources)
+            with StopFlag(out_dir) as stop, progress(config, len(run.todo)) as bar:
                 for row in rows:
-                    run.report.add(_outcome(row))
+                    run.report.add(row_outcome(row))
                     bar.update(1)
+                    if stop.requested:
+                        run.report.interrupted = True
+                        break
+            run.tick()
     return run.report
 
 
+@dataclass(frozen=True)
+class _Resources:
+    workers: int
+    cpus: float
+    gpus: float
+
+
 def _outcomes(
-    ray: Any,
-    config: PipelineConfig,
-    out_dir: Path,
-    todo: list[InputItem],
-    workers: int,
-    cpus: float,
-    gpus: float,
+    ray: Any, config: PipelineConfig, out_dir: Path, run: PreparedRun, resources: _Resources
 ) -> Iterator[dict[str, Any]]:
-    dataset = ray.data.from_items([_item_row(item) for item in todo])
-    results = dataset.map_batches(
+    todo = run.todo_ids
+    rows = [
+        {
+            "items": json.dumps([_item_row(item) for item in group]),
+            "write": json.dumps(sorted(item.id for item in group if item.id in todo)),
+        }
+        for group in run.groups
+    ]
+    results = ray.data.from_items(rows).map_batches(
         ArticleWorker,
         fn_constructor_kwargs={
             "config": config.model_dump(mode="json"),
             "out_dir": str(out_dir.resolve()),
         },
-        batch_size=config.run.batch_articles,
+        batch_size=1,  # one fixed group per call
         batch_format="numpy",
-        concurrency=workers,
-        num_cpus=cpus,
-        num_gpus=gpus,
+        compute=ray.data.ActorPoolStrategy(size=resources.workers),
+        num_cpus=resources.cpus,
+        num_gpus=resources.gpus,
     )
     for batch in results.iter_batches(batch_size=None, batch_format="numpy"):
         yield from _rows(batch)
 
 
-def _outcome(row: dict[str, Any]) -> Outcome:
+def row_outcome(row: dict[str, Any]) -> Outcome:
     return Outcome(
         id=str(row["id"]),
         status=str(row["status"]),

@@ -187,26 +187,34 @@ class _TextExtractor(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
         self.skipping: list[str] = []
+        # Text inside a skipped element, dropped when it closes; an element never closed
+        # (a stray "<svg ...>" in running text) gives its text back at the end.
+        self.held: list[str] = []
         self.tags = 0
+
+    def _out(self) -> list[str]:
+        return self.held if self.skipping else self.parts
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.tags += 1
         if tag == "body":
             self.skipping.clear()  # an unclosed <head> ends where the body starts
+            self.held.clear()
         if tag in _SKIP and tag not in _VOID:
             self.skipping.append(tag)
         if tag in _BLOCKS:
-            self.parts.append("\n\n")
+            self._out().append("\n\n")
 
     def handle_endtag(self, tag: str) -> None:
         if self.skipping and self.skipping[-1] == tag:
             self.skipping.pop()
+            if not self.skipping:
+                self.held.clear()
         if tag in _BLOCKS:
-            self.parts.append("\n\n")
+            self._out().append("\n\n")
 
     def handle_data(self, data: str) -> None:
-        if not self.skipping:
-            self.parts.append(data)
+        self._out().append(data)
 
 
 def html_to_text(page: str) -> tuple[str, int]:
@@ -214,6 +222,6 @@ def html_to_text(page: str) -> tuple[str, int]:
     parser = _TextExtractor()
     parser.feed(page)
     parser.close()
-    raw = "".join(parser.parts)
+    raw = "".join(parser.parts + parser.held)  # held: an element that never closed
     blocks = (" ".join(block.split()) for block in re.split(r"\n\s*\n", raw))
     return "\n\n".join(b for b in blocks if b), parser.tags

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import logging
 import os
 import re
 import stat
 import unicodedata
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.errors import DecodeError, InputError
 from pipeline.inputs.decoding import decode_bytes, html_to_text, looks_like_html
+from pipeline.records import MANIFEST, RECORDS_DIR
 from pipeline.types import Article
 
 logger = logging.getLogger(__name__)
@@ -32,6 +35,8 @@ class InputItem:
     line: int | None = None  # 1-based line number for .jsonl rows
     offset: int | None = None  # byte offset of that row, so reading it needs no rescan
     notes: tuple[str, ...] = ()  # warnings found while discovering, e.g. a renamed duplicate
+    digest: str | None = None  # sha256 of the source bytes (the file, or the row's line)
+    error: str | None = None  # found while discovering (a link not followed): not readable
 
     @property
     def where(self) -> str:
@@ -41,40 +46,157 @@ class InputItem:
 # -- discovering ------------------------------------------------------------------
 
 
-def discover(root: Path) -> list[InputItem]:
+@dataclass
+class _Found:
+    """What a walk over the input folder found: files to read, entries that cannot be
+    read (each becomes a failed record naming it), and what was passed over."""
+
+    files: list[Path] = dataclasses.field(default_factory=list)
+    problems: list[InputItem] = dataclasses.field(default_factory=list)
+    ignored: Counter[str] = dataclasses.field(default_factory=Counter)
+
+
+def discover(
+    root: Path, *, exclude: Path | None = None, follow_links: bool = False
+) -> list[InputItem]:
     """All articles under `root`, recursing, in a stable order; hidden entries skipped.
 
     Ids are unique, also ignoring case (so records stay apart on macOS and Windows): when
     two inputs map to one id ("a.txt" and "a.md"), the first in path order keeps it and
     the other is recorded under a longer id ("a.md"); both records say so.
+
+    Never read as input: `exclude` and any id2en output folder (a run's own records would
+    come back as articles on every resume). Symbolic links that lead outside `root` are
+    not followed unless `follow_links`; each such link, and each folder that cannot be
+    listed, becomes an item whose `error` names it.
     """
     root = Path(root)
     if not root.is_dir():
         raise InputError(f"input folder {str(root)!r} does not exist or is not a folder")
-    items: list[InputItem] = []
-    for path in sorted(_walk(root)):
+    found = _walk(root, exclude, follow_links)
+    if found.ignored:
+        kinds = ", ".join(f"{n} {suffix}" for suffix, n in found.ignored.most_common(8))
+        logger.warning(
+            "%s: passed over %d files id2en does not read (%s); articles must be %s",
+            root,
+            sum(found.ignored.values()),
+            kinds,
+            " ".join(TEXT_SUFFIXES + ROW_SUFFIXES),
+        )
+    items: list[InputItem] = list(found.problems)
+    for path in sorted(found.files):
         relative = path.relative_to(root).with_suffix("").as_posix()
         if path.suffix.lower() in ROW_SUFFIXES:
             items.extend(_jsonl_items(path, relative))
         else:
-            items.append(InputItem(relative, path))
+            items.append(InputItem(relative, path, digest=_file_digest(path)))
+    items.sort(key=lambda item: (str(item.path), item.line or 0))
     return _unique_ids(items)
 
 
-def _walk(root: Path) -> Iterator[Path]:
+def is_output_folder(folder: Path) -> bool:
+    """A folder an id2en run wrote: its manifest beside its records folder."""
+    return (folder / MANIFEST).is_file() and (folder / RECORDS_DIR).is_dir()
+
+
+def _walk(root: Path, exclude: Path | None, follow_links: bool) -> _Found:
     """Files with an article suffix; symlinked folders are followed once (no loops)."""
-    seen: set[tuple[int, int]] = set()
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
-        info = os.stat(dirpath)
+    found, seen = _Found(), set()
+    inside = _Inside(root, exclude, follow_links)
+
+    def unreadable(error: OSError) -> None:
+        folder = Path(error.filename or root)
+        message = f"cannot list the folder {str(folder)!r}: {error.strerror or error}; its "
+        message += "articles were not read (fix its permissions and run again)"
+        found.problems.append(_problem(root, folder, message))
+
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True, onerror=unreadable):
+        folder = Path(dirpath)
+        info = os.stat(folder)
         if (info.st_dev, info.st_ino) in seen:
-            logger.warning("not entering %s again: a symbolic link loops back to it", dirpath)
+            logger.warning("not entering %s again: a symbolic link loops back to it", folder)
             dirnames[:] = []
             continue
         seen.add((info.st_dev, info.st_ino))
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for name in filenames:
-            if not name.startswith(".") and name.lower().endswith(TEXT_SUFFIXES + ROW_SUFFIXES):
-                yield Path(dirpath) / name
+        entered = []
+        for name in sorted(d for d in dirnames if not d.startswith(".")):
+            problem = inside.check_folder(folder / name)
+            if problem is None:
+                entered.append(name)
+            elif problem:
+                found.problems.append(_problem(root, folder / name, problem))
+        dirnames[:] = entered
+        _add_files(root, folder, filenames, inside, found)
+    return found
+
+
+def _add_files(
+    root: Path, folder: Path, filenames: list[str], inside: _Inside, found: _Found
+) -> None:
+    for name in filenames:
+        path = folder / name
+        if name.startswith("."):
+            continue
+        if not name.lower().endswith(TEXT_SUFFIXES + ROW_SUFFIXES):
+            found.ignored[path.suffix.lower() or "(no suffix)"] += 1
+        elif problem := inside.check_file(path):
+            found.problems.append(_problem(root, path, problem, file=True))
+        else:
+            found.files.append(path)
+
+
+class _Inside:
+    """Which entries a walk may enter: not an output folder, not a link out of the root."""
+
+    def __init__(self, root: Path, exclude: Path | None, follow_links: bool) -> None:
+        self.root = root.resolve()
+        self.exclude = exclude.resolve() if exclude is not None else None
+        self.follow_links = follow_links
+
+    def check_folder(self, folder: Path) -> str | None:
+        """None to enter it; "" to pass over it quietly; else why it is not entered."""
+        if folder.resolve() == self.exclude:
+            logger.info("not reading %s: this run's output folder", folder)
+            return ""
+        if is_output_folder(folder):
+            logger.warning("not reading %s: an id2en output folder, not input", folder)
+            return ""
+        return self._link_problem(folder, "folder")
+
+    def check_file(self, path: Path) -> str | None:
+        return self._link_problem(path, "file")
+
+    def _link_problem(self, path: Path, kind: str) -> str | None:
+        if self.follow_links or not path.is_symlink() or not path.exists():
+            return None  # a broken link is reported when it is read
+        target = path.resolve()
+        if target == self.root or self.root in target.parents:
+            return None
+        return (
+            f"symbolic link to a {kind} outside the input folder ({target}); not followed. "
+            "Pass --follow-links (run.follow_links: true) to read it"
+        )
+
+
+def _problem(root: Path, path: Path, message: str, *, file: bool = False) -> InputItem:
+    """An entry that fails when read (the run warns then, once), naming what it is."""
+    relative = path.relative_to(root)
+    relative = relative.with_suffix("") if file else relative
+    return InputItem(relative.as_posix(), path, error=message)
+
+
+def _file_digest(path: Path) -> str | None:
+    """The file's content digest; None if it cannot be read now (reading reports why)."""
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                return None
+            while chunk := handle.read(1 << 20):
+                digest.update(chunk)
+    except OSError:
+        return None
+    return digest.hexdigest()
 
 
 def _jsonl_items(path: Path, file_id: str) -> Iterator[InputItem]:
@@ -89,7 +211,13 @@ def _jsonl_items(path: Path, file_id: str) -> Iterator[InputItem]:
         for number, raw in enumerate(handle, start=1):
             if raw.strip():
                 row_id = _row_id(raw) or str(number)
-                yield InputItem(f"{file_id}/{row_id}", path, line=number, offset=offset)
+                yield InputItem(
+                    f"{file_id}/{row_id}",
+                    path,
+                    line=number,
+                    offset=offset,
+                    digest=hashlib.sha256(raw.rstrip(b"\r\n")).hexdigest(),
+                )
             offset += len(raw)
 
 
@@ -151,6 +279,8 @@ def _free_id(item: InputItem, owners: dict[str, int]) -> str:
 
 def read_article(item: InputItem, *, max_bytes: int | None = None) -> Article:
     """Read one input; raises InputError with a message fit for the record."""
+    if item.error is not None:
+        raise InputError(item.error)
     if item.line is not None:
         text, notes = _read_row(item, max_bytes)
     else:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from pipeline.errors import ConfigError
 from pipeline.model_identity import model_fingerprint
 
 logger = logging.getLogger(__name__)
@@ -113,6 +114,19 @@ class TranslationCache:
         self._conn, self._pid = conn, os.getpid()
         self._known_namespaces.clear()
         return conn
+
+    def check(self) -> None:
+        """Open the file now: one that is not a translation cache is a config error."""
+        try:
+            with self._lock:
+                conn = self._connection()
+                conn.execute("SELECT count(*) FROM namespaces").fetchone()
+        except (sqlite3.DatabaseError, OSError) as exc:
+            self.close()
+            raise ConfigError(
+                f"translate.cache_path {str(self.path)!r} cannot be used as a translation "
+                f"cache ({exc}); remove or rename the file, or point cache_path elsewhere"
+            ) from None
 
     def close(self) -> None:
         with self._lock:
