@@ -393,3 +393,20 @@ def test_atomic_open_leaves_the_old_file_when_writing_fails(tmp_path: Path) -> N
         raise RuntimeError("killed")
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
+
+
+def test_a_folder_from_an_older_release_resumes(tmp_path: Path, tiny_models: Path) -> None:
+    """run.json written by id2en 0.1: the stage under its old name, and without settings
+    that came later (left at their defaults now). Neither is a change."""
+    root, out = _corpus(tmp_path / "in", 2), tmp_path / "out"
+    run_folder(_config(tiny_models), root, out)
+    manifest = json.loads((out / "run.json").read_text())
+    manifest["settings"]["stages"]["translate"] = "translate.marian"
+    del manifest["settings"]["translate"]["quantize"]  # as if it were newer than the folder
+    (out / "run.json").write_text(json.dumps(manifest))
+    assert run_folder(_config(tiny_models), root, out).already_done == 2
+    # A setting that is new *and* set away from its default is a change, named as such.
+    manifest["settings"]["translate"].pop("num_beams")
+    (out / "run.json").write_text(json.dumps(manifest))
+    with pytest.raises(RunRefusedError, match=r"translate\.num_beams: \S+ -> 2"):
+        run_folder(_config(tiny_models), root, out)

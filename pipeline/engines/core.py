@@ -38,6 +38,7 @@ from pipeline.records import (
     remove_temp_files,
     write_record,
 )
+from pipeline.registry import canonical_name
 from pipeline.types import Article
 from pipeline.warning_summary import summarize_repeats
 
@@ -270,8 +271,19 @@ def _check_manifest(
 
 def _known(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     """A model the last run had not downloaded yet resolves now: that is not a change.
-    Nor is the path of a local model folder, which its content digest stands for."""
+    Nor is the path of a local model folder, which its content digest stands for, a stage
+    recorded under its old name, or a setting newer than the folder left at its default."""
     old = json.loads(json.dumps(old))
+    stages = old.get("stages")
+    if isinstance(stages, dict):
+        old["stages"] = {family: canonical_name(name) for family, name in stages.items()}
+    defaults = PipelineConfig().model_dump(mode="json")
+    for family, section in new.items():
+        before = old.get(family)
+        if isinstance(section, dict) and isinstance(before, dict) and before:
+            for key, value in section.items():
+                if key not in before and defaults.get(family, {}).get(key, _ABSENT) == value:
+                    before[key] = value
     for family in ("translate", "summarize"):
         section = old.get(family)
         if not isinstance(section, dict):
@@ -281,6 +293,9 @@ def _known(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
         if str(section.get("resolved")).startswith(LOCAL_IDENTITY):
             section.pop("model", None)
     return old
+
+
+_ABSENT = object()
 
 
 def _now() -> str:
