@@ -26,6 +26,7 @@ from pipeline.config import PipelineConfig
 from pipeline.errors import InputError, RunRefusedError
 from pipeline.inputs.language import SKIPPED, check_language
 from pipeline.inputs.reader import InputItem, discover, read_article
+from pipeline.inputs.tables import TableOptions
 from pipeline.model_identity import model_identity
 from pipeline.records import (
     LOCK,
@@ -264,7 +265,7 @@ def prepared_run(
     """Lock OUT, check and write the manifest, list what is left to do; afterwards export
     the records and close the manifest, also when the run was interrupted."""
     started = time.perf_counter()
-    items = discover(Path(input_dir))
+    items = discover(Path(input_dir), TableOptions.from_run(config.run))
     with run_lock(out_dir):
         manifest = _check_manifest(out_dir, config, force)
         manifest.update({"started": _now(), "engine": engine})
