@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import random
 from pathlib import Path
 from typing import Any
 
@@ -287,3 +288,21 @@ def test_cli_run_on_a_table_with_column_options(tiny_models: Path, tmp_path: Pat
     records = list(iter_records(out))
     assert [r["id"] for r in records] == ["0", "1", "2"]
     assert all(r["meta"]["columns"] == {"yes": "x"} for r in records)
+
+
+def test_reading_a_table_keeps_one_batch_in_memory(tmp_path: Path) -> None:
+    """Arrow memory stays at about one batch however many row groups are read (pyarrow's
+    pre-buffering would keep every row group read so far until the pass ends)."""
+    table = tmp_path / "big.parquet"
+    words = " ".join(SENTENCES).split()
+    pick = random.Random(0).choice
+    texts = [" ".join(pick(words) for _ in range(150)) for _ in range(20_000)]  # ~1 kB each
+    rows = {"id": [f"r{n}" for n in range(20_000)], "text": texts}
+    pq.write_table(pa.table(rows), table, row_group_size=2_000)  # 10 row groups
+    items = discover(table)
+    base = pa.total_allocated_bytes()
+    most = 0
+    for item in items:
+        read_article(item)
+        most = max(most, pa.total_allocated_bytes() - base)
+    assert most < 6_000_000, f"{most / 1e6:.1f} MB held while reading {len(items)} rows"

@@ -254,7 +254,9 @@ def _parquet_file(path: Path) -> Any:
     import pyarrow.parquet as pq
 
     try:
-        return pq.ParquetFile(path, buffer_size=1 << 20)
+        # Buffered reads, no pre-buffering: pre-buffered row groups stay in memory until
+        # the whole read ends, which for a big file is the file.
+        return pq.ParquetFile(path, buffer_size=1 << 20, pre_buffer=False)
     except (pa.ArrowException, ValueError) as exc:
         raise InputError(
             f"{path}: not a readable Parquet file ({exc}); a file cut short by an interrupted "
@@ -310,7 +312,11 @@ def _csv_header(path: Path) -> list[str]:
     with _csv_open(path) as handle:
         try:
             header = next(_csv_reader(handle, path), None)
-        except (csv.Error, UnicodeDecodeError) as exc:
+        except UnicodeDecodeError as exc:
+            raise InputError(
+                f"{path}: not UTF-8 ({exc.reason} at byte {exc.start}); re-export it as UTF-8"
+            ) from None
+        except csv.Error as exc:
             raise InputError(f"{path}: cannot read the header line ({exc})") from None
     if not header:
         raise InputError(f"{path}: empty file, expected a header line naming the columns")
