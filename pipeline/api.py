@@ -73,6 +73,33 @@ class Pipeline:
         self.process(articles)
         return articles[0] if single else articles
 
+    def map(
+        self,
+        data: Any,
+        text_column: str = "text",
+        batch_size: int | None = None,
+        *,
+        id_column: str | None = None,
+    ) -> Any:
+        """Run the pipeline over a `datasets.Dataset` (or a pandas DataFrame) and return the
+        same kind of table with new columns: english, summary, sentences (a list of
+        {text, paragraph, start, end, en, cut}), warnings, status (ok | failed | skipped)
+        and error. The original columns are left as they are; a row whose text is null or
+        empty gets status "failed" and the others run. A progress bar shows in notebooks.
+
+        `batch_size` articles go through the stages together (default run.batch_articles);
+        `id_column` names the articles in log messages (default "row-N").
+
+        >>> ds = pipe.map(ds, text_column="body")  # doctest: +SKIP
+        >>> ds[0]["english"], ds[0]["status"]  # doctest: +SKIP
+        """
+        from pipeline.mapping import map_table
+
+        size = batch_size or self.config.run.batch_articles
+        if size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {size}")
+        return map_table(self, data, text_column, size, id_column)
+
     def process(self, articles: list[Article]) -> list[Article]:
         """Run every stage; an article that makes a stage fail is marked, the rest go on.
         Articles already failed or skipped (see run.non_indonesian) are passed over."""

@@ -6,7 +6,11 @@ import argparse
 import json
 import logging
 import os
+import shutil
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -90,14 +94,39 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser(
         "run",
         help="translate and summarize every article in a folder",
-        description="Read *.txt, *.md and *.jsonl ({id, text} rows) under INPUT_DIR, recursing "
-        "into subfolders, and write one JSON record per article to OUT_DIR/records/ plus "
-        "OUT_DIR/records.jsonl. Running again on the same OUT_DIR skips finished articles "
+        description="Read *.txt, *.md, *.jsonl ({id, text} rows) and tables (*.parquet, *.csv, "
+        "*.tsv, *.json lists of objects; one article per row) under INPUT, recursing into "
+        "subfolders, and write one JSON record per article to OUT_DIR/records/ plus "
+        "OUT_DIR/records.jsonl. INPUT may also be one table or .jsonl file, or - for JSON "
+        "lines on standard input. Running again on the same OUT_DIR skips finished articles "
         "and retries failed ones.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    run.add_argument("input_dir", type=Path, metavar="INPUT_DIR", help="folder of articles")
+    run.add_argument(
+        "input_dir",
+        type=Path,
+        metavar="INPUT",
+        help="folder of articles, one table or .jsonl file, or - (JSON lines on stdin)",
+    )
+    run.add_argument(
+        "--text-column",
+        default=None,
+        metavar="NAME",
+        help="tables: the column holding the article text (default: text)",
+    )
+    run.add_argument(
+        "--id-column",
+        default=None,
+        metavar="NAME",
+        help="tables: the column holding ids (default: id if there is one, else the row number)",
+    )
+    run.add_argument(
+        "--keep-columns",
+        default=None,
+        metavar="A,B",
+        help="tables: columns copied into each record's meta.columns, e.g. url,published_at",
+    )
     run.add_argument(
         "-o",
         "--out",
@@ -164,7 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="translate text given as arguments, a file or stdin",
         description="Translate Indonesian text and print each sentence beside its English.",
     )
-    translate.add_argument("text", nargs="*", help="text to translate (default: read stdin)")
+    translate.add_argument("text", nargs="*", help="text to translate (- or none: read stdin)")
     translate.add_argument("-f", "--file", type=Path, help="read the text from this file")
     translate.add_argument("--json", action="store_true", help="print the full JSON record")
     _config_args(translate)
@@ -175,7 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Translate Indonesian text (arguments, --file or stdin) and print the "
         "English summary.",
     )
-    summarize.add_argument("text", nargs="*", help="text (default: read stdin)")
+    summarize.add_argument("text", nargs="*", help="text (- or none: read stdin)")
     summarize.add_argument("-f", "--file", type=Path, help="read the text from this file")
     _config_args(summarize)
 
@@ -289,15 +318,12 @@ def _read_input(args: argparse.Namespace, config: PipelineConfig) -> str | Artic
             return read_article(item, max_bytes=config.run.max_input_bytes)
         except InputError as exc:
             raise InputError(f"{args.file}: {exc}") from None
-    if args.text:
+    if args.text and args.text != ["-"]:  # "-" is standard input, as in most tools
         return " ".join(args.text)
     return sys.stdin.read()
 
 
-def _cmd_run(args: argparse.Namespace) -> int:
-    from pipeline.config import load_config
-    from pipeline.engines.local import run_folder
-
+def _run_overrides(args: argparse.Namespace) -> list[str]:
     overrides = list(args.overrides)
     if args.progress:
         overrides.append(f"run.progress={args.progress}")
@@ -305,13 +331,53 @@ def _cmd_run(args: argparse.Namespace) -> int:
         overrides.append(f"run.formats=[{', '.join(dict.fromkeys(args.formats))}]")
     if args.follow_links:
         overrides.append("run.follow_links=true")
-    config = load_config(args.config, overrides)
+    # JSON strings are YAML strings: a column named "yes" or "2024" stays a name.
+    if args.text_column is not None:
+        overrides.append(f"run.text_column={json.dumps(args.text_column)}")
+    if args.id_column is not None:
+        overrides.append(f"run.id_column={json.dumps(args.id_column)}")
+    if args.keep_columns is not None:
+        names = [name.strip() for name in args.keep_columns.split(",") if name.strip()]
+        overrides.append(f"run.keep_columns={json.dumps(names)}")
+    return overrides
+
+
+@contextmanager
+def _stdin_file(out_dir: Path) -> Iterator[Path]:
+    """JSON lines from standard input, kept in a file inside OUT_DIR for the run's length:
+    a run lists its articles before it starts, and a stream can be read only once."""
+    if sys.stdin.isatty():
+        print("reading JSON lines from standard input (Ctrl-D ends)", file=sys.stderr)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix=".stdin-", dir=out_dir))
+    path = folder / "stdin.jsonl"
+    try:
+        with path.open("wb") as handle:
+            shutil.copyfileobj(sys.stdin.buffer, handle)
+        yield path
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from pipeline.config import load_config
+
+    config = load_config(args.config, _run_overrides(args))
+    if str(args.input_dir) == "-":
+        with _stdin_file(args.out) as path:
+            return _run(args, config, path)
+    return _run(args, config, args.input_dir)
+
+
+def _run(args: argparse.Namespace, config: Any, input_path: Path) -> int:
+    from pipeline.engines.local import run_folder
+
     if args.engine == "ray":
         from pipeline.engines.ray import run_folder_ray
 
         report = run_folder_ray(
             config,
-            args.input_dir,
+            input_path,
             args.out,
             force=args.force,
             address=args.ray_address,
@@ -319,7 +385,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             gpus_per_worker=args.gpus_per_worker,
         )
     else:
-        report = run_folder(config, args.input_dir, args.out, force=args.force)
+        report = run_folder(config, input_path, args.out, force=args.force)
     print(report.line())
     for article_id, error in report.failures[:20]:
         print(f"  failed {safe(article_id, newlines=False)}: {safe(error)}", file=sys.stderr)

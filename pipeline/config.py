@@ -182,6 +182,14 @@ class RunSettings(_Section):
         ge=1,
         description="a bigger input file fails with a clear error instead of exhausting memory",
     )
+    # Tables given to `id2en run` (.parquet, .csv, .tsv, .json): one article per row.
+    text_column: str = Field("text", min_length=1, description="tables: the article text")
+    id_column: str | None = Field(
+        None, description="tables: the ids (default: column 'id' if there is one, else row number)"
+    )
+    keep_columns: list[str] = Field(
+        default_factory=list, description="tables: columns copied into each record's meta.columns"
+    )
 
     @field_validator("device")
     @classmethod

@@ -1,7 +1,8 @@
 """`id2en report`: one self-contained HTML page to read a run's results without code.
 
 The page has no external assets and no script: a Content-Security-Policy forbids both, so
-even a slip in escaping could not load or run anything. Every value from a record goes
+even a slip in escaping could not load or run anything. It opens with charts and filters
+(report_charts.py), both plain SVG and CSS. Every value from a record goes
 through `_esc`, which also makes control characters visible instead of silently odd.
 """
 
@@ -23,6 +24,15 @@ from pipeline import __version__
 from pipeline.atomic import atomic_write_text
 from pipeline.dataset import iter_run_records
 from pipeline.records import MANIFEST
+from pipeline.report_charts import CSS as CHART_CSS
+from pipeline.report_charts import (
+    Overview,
+    charts,
+    filter_classes,
+    filter_css,
+    filter_inputs,
+    filter_labels,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -141,16 +151,22 @@ def render_report(out_dir: str | os.PathLike[str]) -> str:
     records = list(iter_run_records(out_dir))
     manifest = read_manifest(out_dir) if out_dir.is_dir() else {}
     stats = RunStats.collect(records, manifest)
+    overview = Overview()
+    for record in records:
+        overview.add(record)
+    kinds = overview.kind_ids()
     title = f"id2en report: {out_dir.resolve().name}"
+    first_screen = charts(overview, stats.wall_seconds, _esc) + filter_labels(overview, kinds, _esc)
     body = [
-        _header(title, out_dir, stats),
-        _toc(records),
+        filter_inputs(kinds),  # first, so the filter rules reach every later element
+        _header(title, out_dir, stats, first_screen),
+        _toc(records, kinds),
         "<main>",
-        *(_article(index, record) for index, record in enumerate(records)),
+        *(_article(index, record, kinds) for index, record in enumerate(records)),
         "</main>",
         _footer(),
     ]
-    return _document(title, "\n".join(body))
+    return _document(title, "\n".join(body), CHART_CSS + filter_css(kinds))
 
 
 def write_report(out_dir: str | os.PathLike[str], output: str | os.PathLike[str]) -> Path:
@@ -172,13 +188,13 @@ def _esc(value: Any) -> str:
     return html.escape(text, quote=True)
 
 
-def _document(title: str, body: str) -> str:
+def _document(title: str, body: str, extra_css: str = "") -> str:
     return (
         "<!DOCTYPE html>\n<html lang='en'>\n<head>\n<meta charset='utf-8'>\n"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>\n"
         "<meta http-equiv='Content-Security-Policy' "
         "content=\"default-src 'none'; style-src 'unsafe-inline'\">\n"
-        f"<title>{_esc(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n"
+        f"<title>{_esc(title)}</title>\n<style>{CSS}{extra_css}</style>\n</head>\n<body>\n"
         f"{body}\n</body>\n</html>\n"
     )
 
@@ -201,7 +217,7 @@ def _tile(label: str, value: Any, note: str = "", css: str = "") -> str:
     )
 
 
-def _header(title: str, out_dir: Path, stats: RunStats) -> str:
+def _header(title: str, out_dir: Path, stats: RunStats, first_screen: str = "") -> str:
     tiles = [
         _tile("Articles", stats.articles, f"{stats.ok} ok"),
         _tile("Sentences", stats.sentences, f"{stats.cut_sentences} cut at clauses"),
@@ -228,7 +244,7 @@ def _header(title: str, out_dir: Path, stats: RunStats) -> str:
     rows = "".join(f"<tr><th>{_esc(k)}</th><td>{_esc(v)}</td></tr>" for k, v in facts)
     return (
         f"<header id='top'>\n<h1>{_esc(title)}</h1>\n<div class='tiles'>{''.join(tiles)}</div>\n"
-        f"<table class='facts'>{rows}</table>\n</header>"
+        f"{first_screen}\n<table class='facts'>{rows}</table>\n</header>"
     )
 
 
@@ -241,12 +257,13 @@ def _status(record: dict[str, Any]) -> tuple[str, str]:
     return "ok", "ok"
 
 
-def _toc(records: list[dict[str, Any]]) -> str:
+def _toc(records: list[dict[str, Any]], kinds: dict[str, int]) -> str:
     rows = []
     for index, record in enumerate(records):
         label, css = _status(record)
+        classes = f"{css} art {filter_classes(record, kinds)}"
         rows.append(
-            f"<tr class='{css}'><td class='num'>{index + 1}</td>"
+            f"<tr class='{classes}'><td class='num'>{index + 1}</td>"
             f"<td><a href='#a{index}'>{_esc(record.get('id', '?'))}</a></td>"
             f"<td><span class='badge {css}'>{label}</span></td>"
             f"<td class='num'>{len(record.get('sentences') or [])}</td>"
@@ -259,11 +276,11 @@ def _toc(records: list[dict[str, Any]]) -> str:
     )
 
 
-def _article(index: int, record: dict[str, Any]) -> str:
+def _article(index: int, record: dict[str, Any], kinds: dict[str, int]) -> str:
     label, css = _status(record)
     flagged = _sentence_warnings(record.get("warnings") or [])
     parts = [
-        f"<article id='a{index}' class='{css}'>",
+        f"<article id='a{index}' class='{css} {filter_classes(record, kinds)}'>",
         f"<h2><span class='badge {css}'>{label}</span> {_esc(record.get('id', '?'))}</h2>",
     ]
     if record.get("source"):

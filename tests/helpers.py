@@ -3,6 +3,10 @@ and the offset invariant every splitter result must hold."""
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -73,3 +77,48 @@ def check_offsets(text: str, sentences: list[Sentence]) -> None:
         covered.append(text[s.start : s.end])
         previous_end = s.end
     assert "".join("".join(covered).split()) == "".join(text.split())
+
+
+# -- headless Chromium (the report's checks) ----------------------------------------------
+
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "chrome", "headless_shell")
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",  # CI runs as root, where Chromium's sandbox refuses to start
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-extensions",
+    "--enable-logging=stderr",
+    "--v=0",
+]
+# Chromium logs page console messages as `...:CONSOLE(12)] "message", source: URL (12)`.
+CONSOLE_LINE = re.compile(r":CONSOLE[:(]\d*\)?\] \"?(.*?)\"?, source:")
+
+
+def chromium() -> str:
+    """The headless browser to check pages with; skips the test where there is none
+    (fails it in CI, which must install one)."""
+    import pytest
+
+    found = os.environ.get("ID2EN_CHROMIUM") or next(
+        filter(None, map(shutil.which, CHROMIUM_NAMES)), None
+    )
+    if found:
+        return found
+    reason = "headless Chromium not found (apt-get install chromium, or set ID2EN_CHROMIUM)"
+    if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+        pytest.fail(f"{reason}: CI must install it")
+    pytest.skip(reason)
+
+
+def run_chromium(page: Path, profile: Path, *extra: str) -> tuple[str, list[str]]:
+    """Load a local page; return stdout and the page's console messages."""
+    command = [chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *extra]
+    done = subprocess.run(
+        [*command, page.resolve().as_uri()], capture_output=True, text=True, timeout=180
+    )
+    assert done.returncode == 0, f"chromium exited {done.returncode}:\n{done.stderr[-3000:]}"
+    console = [m.group(1) for m in map(CONSOLE_LINE.search, done.stderr.splitlines()) if m]
+    return done.stdout, console

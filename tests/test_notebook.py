@@ -112,6 +112,11 @@ def test_notebook_runs_top_to_bottom_with_tiny_models(
     [out_dir] = tmp_path.glob("id2en-quickstart-*/out")
     assert (out_dir / "records.parquet").is_file()
     assert (out_dir / "report.html").is_file()
+    assert "&lt;svg role=" in html_outputs  # the report's charts, inline in an iframe
+    assert "2 done, 1 failed, 0 already done of 3 articles" in stdout  # the Parquet run
+    assert "mapped: " in stdout  # Pipeline.map
+    [table_out] = tmp_path.glob("id2en-quickstart-*/out-table")
+    assert (table_out / "records" / "taman-baca.json").is_file()
 
 
 # -- progress bars ------------------------------------------------------------------------

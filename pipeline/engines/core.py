@@ -27,6 +27,7 @@ from pipeline.config import PipelineConfig
 from pipeline.errors import InputError, RunRefusedError
 from pipeline.inputs.language import SKIPPED, check_language
 from pipeline.inputs.reader import InputItem, discover, read_article
+from pipeline.inputs.tables import TableOptions
 from pipeline.model_identity import LOCAL_IDENTITY, model_identity
 from pipeline.records import (
     LOCK,
@@ -341,7 +342,12 @@ def prepared_run(
     close the manifest, also when the run was interrupted."""
     started = time.perf_counter()
     input_root = Path(input_dir).resolve()
-    items = discover(Path(input_dir), exclude=out_dir, follow_links=config.run.follow_links)
+    items = discover(
+        Path(input_dir),
+        TableOptions.from_run(config.run),
+        exclude=out_dir,
+        follow_links=config.run.follow_links,
+    )
     with run_lock(out_dir):
         manifest = _check_manifest(out_dir, config, input_root, force)
         report = RunReport(total=len(items))

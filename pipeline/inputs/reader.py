@@ -14,16 +14,23 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from pipeline.errors import DecodeError, InputError
 from pipeline.inputs.decoding import decode_bytes, html_to_text, looks_like_html
 from pipeline.records import MANIFEST, RECORDS_DIR
 from pipeline.types import Article
 
+if TYPE_CHECKING:
+    from pipeline.inputs.tables import TableOptions
+
 logger = logging.getLogger(__name__)
 
 TEXT_SUFFIXES = (".txt", ".md")
 ROW_SUFFIXES = (".jsonl",)
+# Tables (tables.py, which builds on InputItem and so is imported inside the functions here).
+TABLE_SUFFIXES = (".parquet", ".csv", ".tsv", ".json")
+_SUFFIXES = TEXT_SUFFIXES + ROW_SUFFIXES + TABLE_SUFFIXES
 
 
 @dataclass(frozen=True)
@@ -57,9 +64,14 @@ class _Found:
 
 
 def discover(
-    root: Path, *, exclude: Path | None = None, follow_links: bool = False
+    root: Path,
+    tables: TableOptions | None = None,
+    *,
+    exclude: Path | None = None,
+    follow_links: bool = False,
 ) -> list[InputItem]:
     """All articles under `root`, recursing, in a stable order; hidden entries skipped.
+    `root` may also be one table or .jsonl file: then ids come from its rows alone.
 
     Ids are unique, also ignoring case (so records stay apart on macOS and Windows): when
     two inputs map to one id ("a.txt" and "a.md"), the first in path order keeps it and
@@ -70,7 +82,11 @@ def discover(
     not followed unless `follow_links`; each such link, and each folder that cannot be
     listed, becomes an item whose `error` names it.
     """
+    from pipeline.inputs.tables import failed_table
+
     root = Path(root)
+    if root.is_file() and root.suffix.lower() in ROW_SUFFIXES + TABLE_SUFFIXES:
+        return _unique_ids(_file_items(root, "", tables))
     if not root.is_dir():
         raise InputError(f"input folder {str(root)!r} does not exist or is not a folder")
     found = _walk(root, exclude, follow_links)
@@ -81,15 +97,16 @@ def discover(
             root,
             sum(found.ignored.values()),
             kinds,
-            " ".join(TEXT_SUFFIXES + ROW_SUFFIXES),
+            " ".join(_SUFFIXES),
         )
     items: list[InputItem] = list(found.problems)
     for path in sorted(found.files):
         relative = path.relative_to(root).with_suffix("").as_posix()
-        if path.suffix.lower() in ROW_SUFFIXES:
-            items.extend(_jsonl_items(path, relative))
-        else:
-            items.append(InputItem(relative, path, digest=_file_digest(path)))
+        try:
+            items.extend(_file_items(path, relative, tables))
+        except InputError as exc:  # a table nothing can be read from fails on its own
+            logger.warning("%s", exc)
+            items.append(failed_table(path, relative, str(exc)))
     items.sort(key=lambda item: (str(item.path), item.line or 0))
     return _unique_ids(items)
 
@@ -97,6 +114,17 @@ def discover(
 def is_output_folder(folder: Path) -> bool:
     """A folder an id2en run wrote: its manifest beside its records folder."""
     return (folder / MANIFEST).is_file() and (folder / RECORDS_DIR).is_dir()
+
+
+def _file_items(path: Path, file_id: str, tables: TableOptions | None) -> list[InputItem]:
+    from pipeline.inputs.tables import TableOptions, table_items
+
+    suffix = path.suffix.lower()
+    if suffix in TABLE_SUFFIXES:
+        return table_items(path, file_id, tables or TableOptions())
+    if suffix in ROW_SUFFIXES:
+        return list(_jsonl_items(path, file_id))
+    return [InputItem(file_id, path, digest=_file_digest(path))]
 
 
 def _walk(root: Path, exclude: Path | None, follow_links: bool) -> _Found:
@@ -137,7 +165,7 @@ def _add_files(
         path = folder / name
         if name.startswith("."):
             continue
-        if not name.lower().endswith(TEXT_SUFFIXES + ROW_SUFFIXES):
+        if not name.lower().endswith(_SUFFIXES):
             found.ignored[path.suffix.lower() or "(no suffix)"] += 1
         elif problem := inside.check_file(path):
             found.problems.append(_problem(root, path, problem, file=True))
@@ -205,14 +233,14 @@ def _jsonl_items(path: Path, file_id: str) -> Iterator[InputItem]:
     try:
         handle = path.open("rb")
     except OSError:
-        yield InputItem(file_id, path)  # read_article reports the error on this item
+        yield InputItem(file_id or path.stem, path)  # read_article reports the error
         return
     with handle:
         for number, raw in enumerate(handle, start=1):
             if raw.strip():
                 row_id = _row_id(raw) or str(number)
                 yield InputItem(
-                    f"{file_id}/{row_id}",
+                    f"{file_id}/{row_id}" if file_id else row_id,
                     path,
                     line=number,
                     offset=offset,
@@ -281,7 +309,12 @@ def read_article(item: InputItem, *, max_bytes: int | None = None) -> Article:
     """Read one input; raises InputError with a message fit for the record."""
     if item.error is not None:
         raise InputError(item.error)
-    if item.line is not None:
+    from pipeline.inputs.tables import TableRow, read_row
+
+    columns: dict[str, Any] = {}
+    if isinstance(item, TableRow):
+        text, notes, columns = read_row(item, max_bytes)
+    elif item.line is not None:
         text, notes = _read_row(item, max_bytes)
     else:
         text, notes = _read_file(item.path, max_bytes)
@@ -290,6 +323,8 @@ def read_article(item: InputItem, *, max_bytes: int | None = None) -> Article:
         raise InputError(_empty_message(text))
     article = Article(id=item.id, text=text, source=item.where)
     article.warnings.extend([*item.notes, *notes, *more])
+    if columns:
+        article.meta["columns"] = columns  # --keep-columns
     return article
 
 

@@ -1,0 +1,453 @@
+"""Articles stored as rows of a table: Parquet, CSV/TSV, or a JSON file holding a list of
+objects. Every row is one article.
+
+Rows are streamed, never read whole: discovery reads only the id column, batch by batch,
+and reading a row goes through one forward-moving cursor per process, so a run over a
+table touches each batch once however big the file. A problem in one row fails that row;
+a problem that makes the rest of a file unreadable (a CSV quote never closed, a damaged
+Parquet page, invalid JSON) fails one item that stands for those rows, and every row
+before it still runs.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import datetime
+import decimal
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pipeline.errors import InputError
+from pipeline.inputs.reader import TABLE_SUFFIXES, InputItem
+
+logger = logging.getLogger(__name__)
+
+BATCH_ROWS = 1024  # rows decoded at a time; memory holds about one batch of texts
+JSON_CHUNK_CHARS = 1 << 20
+JSON_MAX_OBJECT_CHARS = 1 << 28  # past this an object that will not parse is given up on
+# A CSV cell may hold a long article; Python's default limit (128 KiB) would fail it.
+csv.field_size_limit(max(csv.field_size_limit(), 1 << 28))
+
+Row = dict[str, Any] | str  # a row's values, or why the row cannot be read
+
+
+@dataclass(frozen=True)
+class TableOptions:
+    """Which columns hold what; --text-column, --id-column and --keep-columns on the CLI."""
+
+    text_column: str = "text"
+    id_column: str | None = None  # None: "id" when the table has it, else the row number
+    keep_columns: tuple[str, ...] = ()
+
+    @classmethod
+    def from_run(cls, run: Any) -> TableOptions:
+        """From a config's `run` section (run.text_column, run.id_column, run.keep_columns)."""
+        return cls(run.text_column, run.id_column, tuple(run.keep_columns))
+
+
+@dataclass(frozen=True)
+class TableRow(InputItem):
+    """One row of a table (`line` is its 1-based row number), or, with `error`, the rows
+    from `line` on that could not be read."""
+
+    options: TableOptions = TableOptions()
+
+    @property
+    def where(self) -> str:
+        if self.error and self.line is None:
+            return str(self.path)
+        return f"{self.path} row {self.line}"
+
+
+class _RestUnreadable(Exception):
+    """Rows from `row` (0-based) on cannot be read; `message` says why and how to fix it."""
+
+    def __init__(self, row: int, message: str):
+        super().__init__(message)
+        self.row = row
+        self.message = message
+
+
+def is_table(path: Path) -> bool:
+    return path.suffix.lower() in TABLE_SUFFIXES
+
+
+# -- discovering --------------------------------------------------------------------------
+
+
+def table_items(path: Path, file_id: str, options: TableOptions) -> list[InputItem]:
+    """One item per row, named "<file id>/<row id>" (just "<row id>" when `file_id` is "").
+
+    Raises InputError when nothing in the file can be read (no such column, not a table).
+    """
+    columns = _columns(path)
+    _check_columns(path, columns, options)
+    id_column = options.id_column or ("id" if "id" in columns else None)
+    wanted = [id_column] if id_column else []
+    items: list[InputItem] = []
+    row = 0
+    try:
+        for row, values in _rows(path, wanted):
+            row_id = _row_id(values, id_column) or str(row + 1)
+            name = f"{file_id}/{row_id}" if file_id else row_id
+            items.append(TableRow(name, path, line=row + 1, options=options))
+    except _RestUnreadable as exc:
+        logger.warning("%s: %s", path, exc.message)
+        name = f"{file_id}/rows-from-{exc.row + 1}" if file_id else f"rows-from-{exc.row + 1}"
+        items.append(TableRow(name, path, line=exc.row + 1, options=options, error=exc.message))
+    if not items:
+        logger.warning("%s holds no rows", path)
+    return items
+
+
+def failed_table(path: Path, file_id: str, message: str) -> InputItem:
+    """An item standing for a whole table nothing could be read from; it fails when read."""
+    return TableRow(file_id or path.stem, path, error=message)
+
+
+def _check_columns(path: Path, columns: list[str], options: TableOptions) -> None:
+    wanted = [options.text_column, *options.keep_columns]
+    if options.id_column:
+        wanted.append(options.id_column)
+    missing = [name for name in dict.fromkeys(wanted) if name not in columns]
+    if missing:
+        names = ", ".join(repr(c) for c in columns) or "none"
+        raise InputError(
+            f"{path}: no column {', '.join(repr(m) for m in missing)}; its columns are: "
+            f"{names}. Name the right ones with --text-column / --id-column / --keep-columns"
+        )
+
+
+def _row_id(values: Row, id_column: str | None) -> str | None:
+    if id_column is None or isinstance(values, str):
+        return None
+    value = values.get(id_column)
+    if value is None or value == "":
+        return None
+    return str(value).replace("\x00", "").encode("utf-8", "replace").decode("utf-8") or None
+
+
+# -- reading ------------------------------------------------------------------------------
+
+
+def read_row(item: TableRow, max_bytes: int | None) -> tuple[str, list[str], dict[str, Any]]:
+    """(text, warnings, kept columns) of one row; raises InputError fit for the record."""
+    if item.error:
+        raise InputError(item.error)
+    options = item.options
+    columns = [options.text_column, *options.keep_columns]
+    try:
+        values = _CURSOR.get(item.path, list(dict.fromkeys(columns)), (item.line or 1) - 1)
+    except _RestUnreadable as exc:
+        raise InputError(exc.message) from None
+    except OSError as exc:
+        raise InputError(f"cannot read the file: {exc.strerror or exc}") from None
+    if isinstance(values, str):
+        raise InputError(values)
+    text = _text(values.get(options.text_column), options.text_column)
+    if max_bytes is not None and len(text.encode("utf-8", "replace")) > max_bytes:
+        raise InputError(
+            f"the text is over run.max_input_bytes ({max_bytes / 1e6:.1f} MB); "
+            "split it or raise the limit"
+        )
+    kept = {name: _jsonable(values.get(name)) for name in options.keep_columns}
+    return text, [], kept
+
+
+def _text(value: Any, column: str) -> str:
+    if value is None:
+        raise InputError(f"no text: column {column!r} is null in this row")
+    if not isinstance(value, str):
+        raise InputError(
+            f"column {column!r} holds {type(value).__name__}, not text; "
+            "point --text-column at the article text"
+        )
+    return value
+
+
+def _jsonable(value: Any) -> Any:
+    """Kept column values as JSON can hold them: dates as ISO text, bytes as base64."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (datetime.date, datetime.time)):
+        return value.isoformat()
+    if isinstance(value, datetime.timedelta):
+        return value.total_seconds()
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, float) and value != value:  # NaN is not JSON
+        return None
+    return value
+
+
+class _Cursor:
+    """Rows read in file order, one batch in memory: a run asks for rows in order, so
+    each batch is decoded once; going back (or to another file) starts a new pass."""
+
+    def __init__(self) -> None:
+        self._key: tuple[Path, tuple[str, ...]] | None = None
+        self._rows: Iterator[tuple[int, Row]] | None = None
+        self._last: tuple[int, Row] | None = None
+
+    def get(self, path: Path, columns: list[str], row: int) -> Row:
+        key = (path, tuple(columns))
+        last = self._last
+        if key != self._key or self._rows is None or last is None or row < last[0]:
+            self._key, self._rows, self._last = key, _rows(path, columns, start=row), None
+        elif last[0] == row:
+            return last[1]
+        for number, values in self._rows:
+            self._last = (number, values)
+            if number == row:
+                return values
+        self._rows = None
+        raise _RestUnreadable(row, f"row {row + 1} is no longer in the file (it changed?)")
+
+
+_CURSOR = _Cursor()
+
+
+# -- formats ------------------------------------------------------------------------------
+
+
+def _columns(path: Path) -> list[str]:
+    """The table's column names; raises InputError when the file cannot be opened as one."""
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".parquet":
+            return _parquet_file(path).schema_arrow.names
+        if suffix in (".csv", ".tsv"):
+            return _csv_header(path)
+        return _json_keys(path)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the file: {exc.strerror or exc}") from None
+
+
+def _rows(path: Path, columns: list[str], start: int = 0) -> Iterator[tuple[int, Row]]:
+    """(0-based row number, values of `columns`) from row `start` on."""
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        return _parquet_rows(path, columns, start)
+    rows = _csv_rows(path) if suffix in (".csv", ".tsv") else _json_rows(path)
+    return ((n, _pick(v, columns)) for n, v in rows if n >= start)
+
+
+def _pick(values: Row, columns: list[str]) -> Row:
+    return values if isinstance(values, str) else {c: values.get(c) for c in columns}
+
+
+# Parquet: pyarrow's batch reader; a buffered stream reads pages as needed.
+
+
+def _parquet_file(path: Path) -> Any:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        # Buffered reads, no pre-buffering: pre-buffered row groups stay in memory until
+        # the whole read ends, which for a big file is the file.
+        return pq.ParquetFile(path, buffer_size=1 << 20, pre_buffer=False)
+    except (pa.ArrowException, ValueError) as exc:
+        raise InputError(
+            f"{path}: not a readable Parquet file ({exc}); a file cut short by an interrupted "
+            "copy or download looks like this: copy or export it again"
+        ) from None
+
+
+def _parquet_rows(path: Path, columns: list[str], start: int) -> Iterator[tuple[int, Row]]:
+    import pyarrow as pa
+
+    parquet = _parquet_file(path)
+    groups, number = [], 0
+    for index in range(parquet.metadata.num_row_groups):
+        rows = parquet.metadata.row_group(index).num_rows
+        if groups or number + rows > start:
+            groups.append(index)
+        else:
+            number += rows  # a whole row group before `start`: never decoded
+    if not groups:
+        return
+    batches = parquet.iter_batches(
+        batch_size=BATCH_ROWS, row_groups=groups, columns=columns, use_threads=False
+    )
+    while True:
+        try:
+            batch = next(batches)
+        except StopIteration:
+            return
+        except (pa.ArrowException, OSError) as exc:
+            raise _RestUnreadable(
+                number, f"the Parquet data is damaged from about row {number + 1} on ({exc})"
+            ) from None
+        values = batch.to_pylist() if columns else [{}] * batch.num_rows
+        for row in values:
+            if number >= start:
+                yield number, row
+            number += 1
+
+
+# CSV / TSV: the csv module, strict about quotes so a broken one is caught, not swallowed.
+
+
+def _csv_open(path: Path) -> Any:
+    return path.open("r", encoding="utf-8-sig", newline="")
+
+
+def _csv_reader(handle: Any, path: Path) -> Any:
+    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+    return csv.reader(handle, delimiter=delimiter, strict=True)
+
+
+def _csv_header(path: Path) -> list[str]:
+    with _csv_open(path) as handle:
+        try:
+            header = next(_csv_reader(handle, path), None)
+        except UnicodeDecodeError as exc:
+            raise InputError(
+                f"{path}: not UTF-8 ({exc.reason} at byte {exc.start}); re-export it as UTF-8"
+            ) from None
+        except csv.Error as exc:
+            raise InputError(f"{path}: cannot read the header line ({exc})") from None
+    if not header:
+        raise InputError(f"{path}: empty file, expected a header line naming the columns")
+    return header
+
+
+def _csv_rows(path: Path) -> Iterator[tuple[int, Row]]:
+    with _csv_open(path) as handle:
+        reader = _csv_reader(handle, path)
+        header = next(reader, None) or []
+        number = 0
+        while True:
+            first_line = reader.line_num + 1
+            try:
+                fields = next(reader)
+            except StopIteration:
+                return
+            except (csv.Error, UnicodeDecodeError) as exc:
+                problem = _csv_problem(exc, first_line, reader.line_num)
+                raise _RestUnreadable(number, problem) from None
+            if not fields:
+                continue  # a blank line is no row
+            if len(fields) != len(header):
+                row: Row = (
+                    f"line {first_line}: {len(fields)} fields but the header has "
+                    f"{len(header)} (an unquoted delimiter in the text?)"
+                )
+            else:
+                row = dict(zip(header, fields, strict=True))
+            yield number, row
+            number += 1
+
+
+def _csv_problem(exc: Exception, first: int, last: int) -> str:
+    lines = f"line {first}" if last <= first else f"lines {first}-{last}"
+    if isinstance(exc, UnicodeDecodeError):
+        return f"{lines}: not UTF-8 ({exc.reason}); re-export the file as UTF-8"
+    return (
+        f"{lines}: broken CSV quoting ({exc}); this row and the rows after it were not "
+        'read. A quote inside a quoted field is written as two (""); check the quote '
+        f"that opens on line {first}"
+    )
+
+
+# JSON: a list of objects, decoded one object at a time from a sliding window.
+
+
+def _json_keys(path: Path) -> list[str]:
+    """Keys of the first objects (the file is not read whole to find every key)."""
+    keys: dict[str, None] = {}
+    try:
+        for number, row in _json_rows(path):
+            if isinstance(row, dict):
+                keys.update(dict.fromkeys(row))
+            if number >= 100:
+                break
+    except _RestUnreadable as exc:
+        if exc.row == 0:
+            raise InputError(f"{path}: {exc.message}") from None
+    return list(keys)
+
+
+def _json_rows(path: Path) -> Iterator[tuple[int, Row]]:
+    decoder = json.JSONDecoder()
+    with path.open("r", encoding="utf-8-sig") as handle:
+        window = _JsonWindow(handle)
+        if window.next_char() != "[":
+            raise _RestUnreadable(
+                0, 'expected a JSON list of objects like [{"id": "...", "text": "..."}, ...]'
+            )
+        window.skip(1)
+        number = 0
+        while True:
+            char = window.next_char()
+            if char == "]":
+                return
+            if number and char != ",":
+                raise _RestUnreadable(number, f"invalid JSON after object {number}: expected ,")
+            if number:
+                window.skip(1)
+                window.next_char()  # raw_decode takes no leading blanks
+            value = window.decode(decoder, number)
+            yield number, value if isinstance(value, dict) else _not_an_object(value)
+            number += 1
+
+
+def _not_an_object(value: Any) -> str:
+    return f'expected an object like {{"id": "...", "text": "..."}}, got {type(value).__name__}'
+
+
+class _JsonWindow:
+    """The unread part of a JSON text, refilled in chunks as objects are decoded."""
+
+    def __init__(self, handle: Any):
+        self.handle = handle
+        self.text = ""
+        self.pos = 0
+        self.eof = False
+
+    def _fill(self) -> bool:
+        chunk = "" if self.eof else self.handle.read(JSON_CHUNK_CHARS)
+        self.eof = self.eof or not chunk
+        self.text = self.text[self.pos :] + chunk
+        self.pos = 0
+        return bool(chunk)
+
+    def next_char(self) -> str:
+        """The next non-blank character ("" at the end)."""
+        while True:
+            while self.pos < len(self.text) and self.text[self.pos] in " \t\r\n":
+                self.pos += 1
+            if self.pos < len(self.text) or not self._fill():
+                return self.text[self.pos : self.pos + 1]
+
+    def skip(self, count: int) -> None:
+        self.pos += count
+
+    def decode(self, decoder: json.JSONDecoder, number: int) -> Any:
+        while True:
+            try:
+                value, end = decoder.raw_decode(self.text, self.pos)
+            except ValueError as exc:
+                if len(self.text) - self.pos < JSON_MAX_OBJECT_CHARS and self._fill():
+                    continue  # the object goes on past the window
+                reason = getattr(exc, "msg", exc)  # positions in the window would mislead
+                raise _RestUnreadable(
+                    number,
+                    f"invalid JSON in object {number + 1} ({reason}); it and the "
+                    "objects after it were not read",
+                ) from None
+            # A number at the window's edge may go on in the next chunk.
+            if end == len(self.text) and not self.eof and self._fill():
+                continue
+            self.pos = end
+            return value

@@ -1,0 +1,116 @@
+"""`Pipeline.map`: a `datasets.Dataset` or pandas DataFrame in, the same table out with the
+pipeline's results as new columns, the original columns untouched."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from pipeline.dataset import SCHEMA, record_to_row
+from pipeline.inputs.language import check_language
+from pipeline.progress import progress_bar
+from pipeline.types import Article
+
+if TYPE_CHECKING:
+    from pipeline.api import Pipeline
+
+logger = logging.getLogger(__name__)
+
+# The columns map adds, typed as in a run's records (dataset.SCHEMA), so an empty list
+# and a null keep one Arrow type across batches and datasets.
+NEW_COLUMNS = ("english", "summary", "sentences", "warnings", "status", "error")
+NEW_SCHEMA = pa.schema([SCHEMA.field(name) for name in NEW_COLUMNS])
+
+
+def map_table(
+    pipe: Pipeline,
+    data: Any,
+    text_column: str,
+    batch_size: int,
+    id_column: str | None,
+) -> Any:
+    """The Dataset or DataFrame `data` with NEW_COLUMNS added; see Pipeline.map."""
+    columns = list(data.column_names if hasattr(data, "column_names") else data.columns)
+    _check_columns(columns, text_column, id_column)
+    texts, ids = _column(data, text_column), _ids(data, id_column)
+    rows: list[dict[str, Any]] = []
+    bar = progress_bar(len(texts), pipe.config.run.progress, unit="article")
+    try:
+        for start in range(0, len(texts), batch_size):
+            batch = [
+                _article(ids[n], texts[n], text_column)
+                for n in range(start, min(start + batch_size, len(texts)))
+            ]
+            rows.extend(_results(pipe, batch))
+            bar.update(len(batch))
+    finally:
+        bar.close()
+    new = pa.Table.from_pylist(rows, schema=NEW_SCHEMA)
+    return _with_columns(data, new)
+
+
+def _check_columns(columns: list[str], text_column: str, id_column: str | None) -> None:
+    missing = [c for c in (text_column, id_column) if c is not None and c not in columns]
+    if missing:
+        raise KeyError(
+            f"no column {', '.join(map(repr, missing))}; the columns are: "
+            f"{', '.join(map(repr, columns))}"
+        )
+    taken = [name for name in NEW_COLUMNS if name in columns]
+    if taken:
+        raise ValueError(
+            f"the table already has column(s) {', '.join(map(repr, taken))}, which map would "
+            "overwrite; rename or remove them first (e.g. ds.rename_column / df.rename)"
+        )
+
+
+def _column(data: Any, name: str) -> list[Any]:
+    if hasattr(data, "column_names"):  # a Dataset: read one column, not whole rows
+        return list(data.select_columns([name])[name])
+    return data[name].tolist()
+
+
+def _ids(data: Any, id_column: str | None) -> list[str]:
+    if id_column is None:
+        return [f"row-{n}" for n in range(len(data))]
+    return [str(value) for value in _column(data, id_column)]
+
+
+def _article(article_id: str, text: Any, column: str) -> Article:
+    """An article to run, or one that already carries why its row cannot run."""
+    error = None
+    if text is None or text != text:  # None, or pandas' NaN for a missing value
+        error = f"read: no text: column {column!r} is null in this row"
+    elif not isinstance(text, str):
+        error = f"read: column {column!r} holds {type(text).__name__}, not text"
+    elif not text.strip():
+        error = "read: no text (empty)" if not text else "read: only whitespace, no text"
+    return Article(id=article_id, text=text if isinstance(text, str) else "", error=error)
+
+
+def _results(pipe: Pipeline, articles: list[Article]) -> Iterator[dict[str, Any]]:
+    from pipeline.engines.core import article_record
+
+    for article in articles:
+        if article.error is None:
+            check_language(article, pipe.config.run.non_indonesian)
+    pipe.process(articles)
+    for article in articles:
+        row = record_to_row(article_record(article))
+        yield {name: row[name] for name in NEW_COLUMNS}
+
+
+def _with_columns(data: Any, new: pa.Table) -> Any:
+    if hasattr(data, "column_names"):
+        import datasets
+        from datasets.table import InMemoryTable
+
+        added = datasets.Dataset(InMemoryTable(new))
+        return datasets.concatenate_datasets([data, added], axis=1)
+    out = data.copy()
+    for name in NEW_COLUMNS:
+        out[name] = new.column(name).to_pylist()
+    return out
