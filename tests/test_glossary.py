@@ -52,8 +52,8 @@ class TestMatching:
         assert sorted(t.source for t in glossary.terms.values()) == [
             "Bank Indonesia",
             "KPK",
-            "Kompas",
             "Komisi Pemberantasan Korupsi",
+            "Kompas",
         ]
         assert glossary.terms["kompas"].rendering == ""  # keep as written
 
