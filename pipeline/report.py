@@ -480,6 +480,7 @@ article.bad { border-left-color: var(--bad); }
 .s.low { text-decoration: underline wavy var(--bad); text-underline-offset: 3px; }
 .s.copied { color: #0b5394; }
 table.least { font-size: .9rem; margin: .3rem 0; }
+table.least td.num, table.least th.num { width: 4.5rem; white-space: nowrap; }
 .note { color: var(--muted); font-size: .8rem; font-weight: normal; margin: .2rem 0 .6rem; }
 .missing { color: var(--muted); font-style: italic; }
 .summary p { background: #f6f8fa; border-radius: 6px; padding: .5rem .8rem; margin: 0; }
