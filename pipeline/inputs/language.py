@@ -160,7 +160,8 @@ def check_language(article: Article, policy: str) -> None:
     else:
         message = (
             f"the text looks English, not Indonesian ({guess.evidence()}); translated "
-            "anyway (set run.non_indonesian: skip to skip such articles)"
+            "anyway, except sentences found English one by one, which are copied "
+            "(set run.non_indonesian: skip to skip such articles)"
         )
     article.warn(message)
     logger.warning("%s: %s", article.source or article.id, message)
