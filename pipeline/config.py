@@ -109,6 +109,16 @@ class TranslateSettings(BackendSettings):
     max_input_tokens: int | None = Field(
         None, ge=8, description="cut longer sentences at clauses (default: the model's window)"
     )
+    sentence_language: bool = Field(
+        True,
+        description="copy sentences that are English (lang en) or have no words (lang zxx: "
+        "numbers, URLs, emoji) unchanged instead of translating them",
+    )
+    glossary: str | None = Field(
+        None,
+        description="required terms, a TSV file: Indonesian term TAB English rendering (empty: "
+        "keep as written); URLs, e-mails, @handles and #hashtags are always kept",
+    )
     dedupe: bool = Field(True, description="translate identical sentences once per run")
     dedupe_memory: int = Field(
         20000,
@@ -130,6 +140,12 @@ class TranslateSettings(BackendSettings):
 class GuardSettingsConfig(_Section):
     enabled: bool = True
     retry: bool = Field(True, description="retry a flagged item once with safer decoding")
+    min_score: float | None = Field(
+        None,
+        le=0,
+        description="warn about a sentence or summary whose score (mean log-probability per "
+        "output token) is below this, e.g. -1.5 (default: off)",
+    )
     length_ratio_min: float = Field(0.4, gt=0)
     length_ratio_max: float = Field(2.5, gt=0)
 
@@ -347,7 +363,14 @@ def _resolve_relative_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
     for section in ("translate", "summarize"):
         block = data.get(section)
         if isinstance(block, dict):
-            for key in ("model", "cache_dir", "cache_path", "ct2_model_dir", "shortlist"):
+            for key in (
+                "model",
+                "cache_dir",
+                "cache_path",
+                "ct2_model_dir",
+                "shortlist",
+                "glossary",
+            ):
                 value = block.get(key)
                 if isinstance(value, str) and value.startswith(("./", "../")):
                     block[key] = str((base / value).resolve())

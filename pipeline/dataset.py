@@ -35,6 +35,8 @@ SENTENCE_TYPE = pa.struct(
         ("end", pa.int64()),
         ("en", pa.string()),
         ("cut", pa.string()),
+        ("lang", pa.string()),  # "id", "en" or "zxx" (copied unchanged)
+        ("score", pa.float64()),  # mean log-probability per output token
     ]
 )
 SCHEMA = pa.schema(
@@ -46,6 +48,7 @@ SCHEMA = pa.schema(
         ("sentences", pa.list_(SENTENCE_TYPE)),
         ("english", pa.string()),
         ("summary", pa.string()),
+        ("summary_score", pa.float64()),  # meta.summary.score, as a column to sort by
         ("warnings", pa.list_(pa.string())),
         ("error", pa.string()),
         ("id2en", pa.string()),
@@ -54,7 +57,8 @@ SCHEMA = pa.schema(
         ("extra_json", pa.string()),
     ]
 )
-_PLAIN_COLUMNS = [name for name in SCHEMA.names if name not in {"meta_json", "extra_json"}]
+_DERIVED = {"meta_json", "extra_json", "summary_score"}  # built from `meta`, not record keys
+_PLAIN_COLUMNS = [name for name in SCHEMA.names if name not in _DERIVED]
 _SENTENCE_FIELDS = [field.name for field in SENTENCE_TYPE]
 _BATCH_ROWS = 1000  # rows converted to Arrow at a time, so big runs need no list of all dicts
 
@@ -73,6 +77,8 @@ def record_to_row(record: dict[str, Any]) -> dict[str, Any]:
     if row["status"] is None:  # records written before `status` existed
         row["status"] = "failed" if record.get("error") else "ok"
     row["meta_json"] = _dumps(record.get("meta") or {})
+    summary_meta = (record.get("meta") or {}).get("summary")
+    row["summary_score"] = summary_meta.get("score") if isinstance(summary_meta, dict) else None
     extra = {k: v for k, v in record.items() if k not in SCHEMA.names and k != "meta"}
     row["extra_json"] = _dumps(extra) if extra else None
     return row
@@ -216,8 +222,9 @@ def load_records(out_dir: str | os.PathLike[str], source: Source = "auto") -> da
     """A run's output folder as a `datasets.Dataset`: one row per article.
 
     Columns: id, status, source, text, sentences (list of {text, paragraph, start, end, en,
-    cut}), english, summary, warnings, error, id2en, meta_json (JSON string; parse with
-    `json.loads`), extra_json. `to_records(dataset)` turns rows back into record dicts.
+    cut, lang, score}), english, summary, summary_score, warnings, error, id2en, meta_json
+    (JSON string; parse with `json.loads`), extra_json. `to_records(dataset)` turns rows
+    back into record dicts.
 
     >>> ds = load_records("out/")          # doctest: +SKIP
     >>> df = ds.to_pandas()                # doctest: +SKIP

@@ -287,7 +287,9 @@ def _article(index: int, record: dict[str, Any], kinds: dict[str, int]) -> str:
         parts.append(f"<p class='source'>from {_esc(record['source'])}</p>")
     parts.append(_error(record))
     parts.append(_warnings(record.get("warnings") or []))
-    parts.append(_aligned(record, flagged))
+    least = least_confident(record.get("sentences") or [])
+    parts.append(_least_confident(record.get("sentences") or [], least))
+    parts.append(_aligned(record, flagged, set(least)))
     parts.append(_summary(record))
     parts.append(_details(record))
     parts.append("<p class='top'><a href='#top'>back to top</a></p></article>")
@@ -325,8 +327,37 @@ def _warnings(warnings: list[str]) -> str:
     )
 
 
-def _aligned(record: dict[str, Any], flagged: dict[int, list[str]]) -> str:
-    """Paragraph-aligned Indonesian | English table, one row per paragraph."""
+LEAST_CONFIDENT = 3  # sentences listed per article
+
+
+def least_confident(sentences: list[dict[str, Any]], limit: int = LEAST_CONFIDENT) -> list[int]:
+    """Indices of the sentences with the lowest scores, lowest first (unscored ones skipped:
+    copied English, numbers, URLs)."""
+    scored = [(s["score"], n) for n, s in enumerate(sentences) if s.get("score") is not None]
+    return [n for _, n in sorted(scored)[:limit]]
+
+
+def _least_confident(sentences: list[dict[str, Any]], least: list[int]) -> str:
+    if not least:
+        return ""
+    rows = "".join(
+        f"<tr><td class='num'>{n}</td><td class='num' data-score='{sentences[n]['score']!r}'>"
+        f"{sentences[n]['score']:.3f}</td><td lang='id'>{_esc(sentences[n].get('text'))}</td>"
+        f"<td lang='en'>{_esc(sentences[n].get('en'))}</td></tr>"
+        for n in least
+    )
+    return (
+        "<section class='least'><h3>Least confident sentences</h3><table class='least'>"
+        "<thead><tr><th class='num'>#</th><th class='num'>score</th><th>Indonesian</th>"
+        f"<th>English</th></tr></thead><tbody>{rows}</tbody></table>"
+        "<p class='note'>score: the model's mean log-probability per output token "
+        "(0 is certain; lower is less sure)</p></section>"
+    )
+
+
+def _aligned(record: dict[str, Any], flagged: dict[int, list[str]], low: set[int]) -> str:
+    """Paragraph-aligned Indonesian | English table, one row per paragraph; the least
+    confident sentences are marked."""
     sentences = record.get("sentences") or []
     head = (
         "<table class='aligned'><thead><tr><th class='num'>&para;</th>"
@@ -339,8 +370,10 @@ def _aligned(record: dict[str, Any], flagged: dict[int, list[str]]) -> str:
         paragraphs.setdefault(int(sentence.get("paragraph") or 0), []).append((number, sentence))
     rows = []
     for paragraph, members in sorted(paragraphs.items()):
-        source = " ".join(_sentence(n, s.get("text"), s, flagged) for n, s in members)
-        english = " ".join(_sentence(n, s.get("en"), s, flagged, en=True) for n, s in members)
+        source = " ".join(_sentence(n, s.get("text"), s, flagged, low=low) for n, s in members)
+        english = " ".join(
+            _sentence(n, s.get("en"), s, flagged, en=True, low=low) for n, s in members
+        )
         rows.append(
             f"<tr><td class='num'>{paragraph + 1}</td><td lang='id'>{source}</td>"
             f"<td lang='en'>{english}</td></tr>"
@@ -355,13 +388,20 @@ def _sentence(
     flagged: dict[int, list[str]],
     *,
     en: bool = False,
+    low: set[int] | None = None,
 ) -> str:
     notes = list(flagged.get(number, []))
     if sentence.get("cut") and not any(sentence["cut"] in n for n in notes):
         notes.append(f"sentence {number}: {sentence['cut']}")
     css = "s flag" if notes else "s"
+    if low and number in low:
+        css += " low"
+        notes.append(f"sentence {number}: least confident: score {sentence['score']:.3f}")
+    if sentence.get("lang") in ("en", "zxx"):
+        css += " copied"
+        notes.append(f"sentence {number}: copied unchanged (lang {sentence['lang']})")
     title = f" title='{_esc(' | '.join(notes))}'" if notes else ""
-    mark = "<span class='mark'>&#9888;</span>" if notes else ""
+    mark = "<span class='mark'>&#9888;</span>" if "flag" in css else ""
     body = _esc(text) if text is not None else "<span class='missing'>not translated</span>"
     if en and text is not None and not str(text).strip():
         body = "<span class='missing'>empty translation</span>"
@@ -383,7 +423,10 @@ def _unsplit_rows(text: str) -> str:
 def _summary(record: dict[str, Any]) -> str:
     summary = record.get("summary")
     body = _esc(summary) if summary else "<span class='missing'>no summary</span>"
-    return f"<section class='summary'><h3>Summary</h3><p lang='en'>{body}</p></section>"
+    meta = (record.get("meta") or {}).get("summary")
+    score = meta.get("score") if isinstance(meta, dict) else None
+    note = f" <span class='note'>(score {score:.3f})</span>" if score is not None else ""
+    return f"<section class='summary'><h3>Summary{note}</h3><p lang='en'>{body}</p></section>"
 
 
 def _details(record: dict[str, Any]) -> str:
@@ -451,6 +494,11 @@ article.bad { border-left-color: var(--bad); }
 .s sup { color: var(--muted); font-size: .65rem; margin-right: .1rem; }
 .s.flag { background: var(--warn-bg); outline: 1px solid #e0a800; border-radius: 3px; }
 .mark { color: var(--warn); margin-right: .15rem; }
+.s.low { text-decoration: underline wavy var(--bad); text-underline-offset: 3px; }
+.s.copied { color: #0b5394; }
+table.least { font-size: .9rem; margin: .3rem 0; }
+table.least td.num, table.least th.num { width: 4.5rem; white-space: nowrap; }
+.note { color: var(--muted); font-size: .8rem; font-weight: normal; margin: .2rem 0 .6rem; }
 .missing { color: var(--muted); font-style: italic; }
 .summary p { background: #f6f8fa; border-radius: 6px; padding: .5rem .8rem; margin: 0; }
 pre { white-space: pre-wrap; overflow-wrap: anywhere; font-size: .8rem; background: #f6f8fa;

@@ -19,6 +19,12 @@ class Sentence:
     # Set when this unit is a piece of a longer sentence cut at a clause boundary,
     # e.g. "cut at clause boundary: 612 chars > 400". No cut is ever silent.
     cut: str | None = None
+    # "id", "en" (an English quote or title inside the article) or "zxx" (no words:
+    # numbers, URLs, emoji). "en" and "zxx" sentences are copied to `en` unchanged.
+    lang: str | None = None
+    # The model's confidence: the chosen hypothesis' mean log-probability per output
+    # token (<= 0; closer to 0 is surer). None when no model produced `en`.
+    score: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -87,7 +93,9 @@ class Article:
         esc = html.escape
         rows = "".join(
             f"<tr><td>{i}</td><td>{s.paragraph}</td><td>{esc(s.text)}</td>"
-            f"<td>{esc(s.en) if s.en is not None else '<i>not translated</i>'}</td></tr>"
+            f"<td>{esc(s.en) if s.en is not None else '<i>not translated</i>'}</td>"
+            f"<td>{esc(s.lang or '')}</td>"
+            f"<td>{'' if s.score is None else f'{s.score:.3f}'}</td></tr>"
             for i, s in enumerate(self.sentences)
         )
         parts = [f"<div><b>{esc(self.id)}</b>"]
@@ -95,6 +103,7 @@ class Article:
             parts.append(f"<p style='color:#b00'>error: {esc(self.error)}</p>")
         parts.append(
             "<table><thead><tr><th>#</th><th>¶</th><th>Indonesian</th><th>English</th>"
+            "<th>lang</th><th title='mean log-probability per output token'>score</th>"
             f"</tr></thead><tbody>{rows}</tbody></table>"
         )
         if self.summary is not None:

@@ -32,6 +32,8 @@ def _record(article_id: str, sentences: int = 2, **extra: Any) -> dict[str, Any]
             "end": 11 * n + 10,
             "en": f"[out {n}]",
             "cut": None,
+            "lang": "id",
+            "score": -0.25 * (n + 1),
         }
         for n in range(sentences)
     ]
@@ -95,6 +97,8 @@ def test_one_row_per_article_with_nested_sentences(tmp_path: Path, varied_record
         "end",
         "en",
         "cut",
+        "lang",
+        "score",
     }
     by_id = {row["id"]: row for row in ds}
     assert len(by_id["a/one"]["sentences"]) == 3

@@ -432,3 +432,76 @@ class TestListMarkers:
             "Pertama, soal anggaran.",
             "Kedua, soal tenaga kerja!",
         ]
+
+
+class TestHardWrappedNews:
+    """The three error classes of hard-wrapped news text (issue 15), each as a class."""
+
+    @pytest.mark.parametrize("word", ["dari", "di", "dan", "yang", "ke", "pada", "oleh", "serta"])
+    def test_line_ending_in_a_function_word_goes_on(self, word: str) -> None:
+        # The short first line would pass the width test; the function word says it goes on.
+        text = (
+            f"Bantuan itu dikirim {word}\n"
+            "Kementerian Sosial kepada warga yang terdampak banjir di Kabupaten\n"
+            "Bekasi pekan lalu. Warga menyambut baik bantuan tersebut."
+        )
+        assert split(text) == [
+            f"Bantuan itu dikirim {word} Kementerian Sosial kepada warga yang terdampak "
+            "banjir di Kabupaten Bekasi pekan lalu.",
+            "Warga menyambut baik bantuan tersebut.",
+        ]
+        assert [s.paragraph for s in split_sentences(text)] == [0, 0]
+
+    def test_a_headline_still_ends_its_line(self) -> None:
+        text = "Banjir Rendam Bekasi\nHujan deras merendam ratusan rumah di Bekasi sejak Senin."
+        assert [s.paragraph for s in split_sentences(text)] == [0, 1]
+
+    @cases(
+        (
+            "Pemerintah menyiapkan tiga program:\nBantuan langsung tunai\nSubsidi listrik\n"
+            "Kartu Prakerja\nProgram itu berjalan tahun depan.",
+            [
+                "Pemerintah menyiapkan tiga program:",
+                "Bantuan langsung tunai",
+                "Subsidi listrik",
+                "Kartu Prakerja",
+                "Program itu berjalan tahun depan.",
+            ],
+        ),
+        (
+            # The longest item sets the width, so the width test alone joins it onward.
+            "Syarat pendaftaran\nKartu tanda penduduk asli\nIjazah terakhir\n"
+            "Pas foto berwarna ukuran empat kali enam\nPendaftaran ditutup Jumat.",
+            [
+                "Syarat pendaftaran",
+                "Kartu tanda penduduk asli",
+                "Ijazah terakhir",
+                "Pas foto berwarna ukuran empat kali enam",
+                "Pendaftaran ditutup Jumat.",
+            ],
+        ),
+        (
+            "Barang bukti yang disita:\n- Dua unit sepeda motor\n- Uang tunai Rp 5 juta\n"
+            "- Tiga telepon genggam milik para tersangka\nPolisi masih memburu pelaku lain.",
+            [
+                "Barang bukti yang disita:",
+                "- Dua unit sepeda motor",
+                "- Uang tunai Rp 5 juta",
+                "- Tiga telepon genggam milik para tersangka",
+                "Polisi masih memburu pelaku lain.",
+            ],
+        ),
+    )
+    def test_list_items_without_final_punctuation(self, text: str, expected: list[str]) -> None:
+        assert split(text) == expected
+
+    @pytest.mark.parametrize("noun", ["sesi", "pasal", "bab", "tahap", "Babak", "jilid", "fase"])
+    @pytest.mark.parametrize("numeral", ["I", "II", "IV", "V", "X", "XII"])
+    def test_roman_numeral_after_a_counted_noun_ends_a_sentence(
+        self, noun: str, numeral: str
+    ) -> None:
+        text = f"Aturan itu masuk {noun} {numeral}. Semua pihak sepakat."
+        assert split(text) == [f"Aturan itu masuk {noun} {numeral}.", "Semua pihak sepakat."]
+
+    def test_a_numeral_like_initial_before_a_name_still_holds(self) -> None:
+        assert len(split("Acara dibuka oleh Gubernur dan I. Gusti Ngurah Rai hadir.")) == 1

@@ -51,9 +51,11 @@ def _recorded_outputs(stage: Any, texts: list[str]) -> list[list[int]]:
     model, recorded = stage.backend.loaded.model, []
     original = model.generate
 
-    def recording(**kwargs: Any) -> torch.Tensor:
+    def recording(**kwargs: Any) -> Any:
         output = original(**kwargs)
-        recorded.extend(output.tolist())
+        # id2en's loop returns (sequences, scores) when the backend asks for scores.
+        sequences = output[0] if isinstance(output, tuple) else output
+        recorded.extend(sequences.tolist())
         return output
 
     model.generate = recording

@@ -13,8 +13,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import itertools
 import json
 import logging
+import string
 import time
 import warnings
 from collections.abc import Iterable, Iterator
@@ -195,6 +197,9 @@ def _filler_pieces(n: int, prefix: str, taken: Iterable[str]) -> list[str]:
     return out
 
 
+_ASCII = string.ascii_letters + string.digits + string.punctuation
+
+
 def _train_sentencepiece(texts: Iterable[str], vocab_size: int) -> bytes:
     """Serialized unigram SentencePiece model (no bos/eos: Marian appends </s> itself)."""
     buf = io.BytesIO()
@@ -236,7 +241,9 @@ def write_marian_tokenizer(
     """Train an Indonesian+English SentencePiece model and save a MarianTokenizer folder."""
     out_dir.mkdir(parents=True, exist_ok=True)
     texts = iter_texts(training_pairs(), indonesian=True, english=True)
-    proto = _train_sentencepiece(texts, spm_vocab_size)
+    # Every printable ASCII character is a piece, as in opus-mt's vocabulary, so URLs,
+    # e-mail addresses, @handles and #hashtags can be written (and forced) exactly.
+    proto = _train_sentencepiece(itertools.chain(texts, [_ASCII]), spm_vocab_size)
     for name in ("source.spm", "target.spm"):  # the real model has two; one model serves both
         (out_dir / name).write_bytes(proto)
     vocab = _marian_vocab(proto, vocab_size)

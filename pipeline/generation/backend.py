@@ -8,7 +8,7 @@ torch model or a CTranslate2 translator. Two backends implement it: transformers
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 # Adjusts generation settings for one input (by its index), e.g. a length cap.
@@ -22,6 +22,23 @@ class Generated:
     text: str
     output_tokens: int
     hit_length_limit: bool  # stopped at max length without an end-of-sequence token
+    # Confidence: the chosen hypothesis' log-probability divided by its output_tokens
+    # (the end token counted): the mean log-probability per token, <= 0, the same
+    # definition on every backend whatever the length_penalty (see mean_log_prob). Not part
+    # of equality: two loops that agree on the output agree on it only up to rounding.
+    score: float | None = field(default=None, compare=False)
+
+
+def mean_log_prob(search_score: float, tokens: int, length_penalty: float) -> float:
+    """A beam search's score -> mean log-probability per token.
+
+    transformers (`sequences_scores`, id2en's loop) and CTranslate2 (`return_scores`) both
+    rank finished hypotheses by sum(log p) / tokens ** length_penalty, tokens counting the
+    end token; undoing the penalty makes scores comparable across settings and backends.
+    """
+    if tokens <= 0:
+        return 0.0
+    return float(search_score) * tokens ** (length_penalty - 1.0)
 
 
 class Backend(Protocol):

@@ -116,9 +116,14 @@ def lean_beam_search(
     stopping_criteria: Any,
     generation_config: Any,
     synced_gpus: bool = False,
+    return_scores: bool = False,
     **model_kwargs: Any,
 ) -> Any:
-    """`custom_generate` for generate(): this loop where it applies, transformers' otherwise."""
+    """`custom_generate` for generate(): this loop where it applies, transformers' otherwise.
+
+    With return_scores=True this loop returns (sequences, scores): each output's search
+    score, sum(log p) / tokens ** length_penalty as transformers' `sequences_scores`.
+    transformers' loop, when it runs instead, returns the sequences alone."""
     plan = None
     if _plain_beam_search(model, generation_config, synced_gpus, model_kwargs):
         plan = plan_scoring(logits_processor, stopping_criteria, generation_config)
@@ -136,7 +141,8 @@ def lean_beam_search(
             synced_gpus=synced_gpus,
             **model_kwargs,
         )
-    return _search(model, input_ids, plan, generation_config, model_kwargs)
+    sequences, scores = _search(model, input_ids, plan, generation_config, model_kwargs)
+    return (sequences, scores) if return_scores else sequences
 
 
 def _plain_beam_search(
@@ -333,8 +339,11 @@ def _is_restricted_head(forward: Any, keep: int) -> bool:
     return isinstance(forward, RestrictedHead) and forward.ids.numel() >= keep
 
 
-def _search(model: Any, input_ids: Any, plan: ScorePlan, config: Any, model_kwargs: dict) -> Any:
-    """transformers' `_beam_search`, step for step, with the scoring above."""
+def _search(
+    model: Any, input_ids: Any, plan: ScorePlan, config: Any, model_kwargs: dict
+) -> tuple[Any, Any]:
+    """transformers' `_beam_search`, step for step, with the scoring above: the sequences
+    and the best hypothesis' score per sentence."""
     import torch
 
     num_beams = int(config.num_beams)
@@ -443,7 +452,7 @@ def _search(model: Any, input_ids: Any, plan: ScorePlan, config: Any, model_kwar
 
     sequences = sequences[:, 0, :]
     generated = int(((beam_indices[:, 0, :] + 1).bool()).sum(dim=1).max())
-    return sequences[:, : decoder_prompt_len + generated]
+    return sequences[:, : decoder_prompt_len + generated], beam_scores[:, 0]
 
 
 def _grow_in_place(model_kwargs: dict) -> None:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.config import ModelSource
-from pipeline.generation.backend import Generated
+from pipeline.generation.backend import Generated, mean_log_prob
 from pipeline.generation.ctranslate2_models import (
     STORED,
     CT2Device,
@@ -86,6 +86,7 @@ def ct2_options(gen: dict[str, Any], tokenizer: Any, *, warn: bool = True) -> di
         "no_repeat_ngram_size": int(gen.get("no_repeat_ngram_size") or 0),
         "max_input_length": 0,  # inputs were already fitted to the window
         "return_end_token": True,  # tells "ended" from "hit the length limit"
+        "return_scores": True,  # sum(log p) / tokens ** length_penalty, end token counted
     }
     if gen.get("max_new_tokens") is not None:
         steps = int(gen["max_new_tokens"])
@@ -231,7 +232,16 @@ class CTranslate2Backend(BatchedBackend):
         tokens = [self.tokenizer.convert_ids_to_tokens(list(x)) for x in batch]
         results = self.translator.translate_batch(tokens, **options)
         forced_end = settings.get("forced_eos_token_id") is not None
-        return self._describe(results, options["max_decoding_length"], forced_end)
+        described = self._describe(results, options["max_decoding_length"], forced_end)
+        penalty = options["length_penalty"]
+        for out, result in zip(described, results, strict=True):
+            if result.scores:
+                # CTranslate2 normalises by the hypothesis' own length (a cut one has no end
+                # token); transformers' forced end token adds one token of log-probability 0.
+                length = len(result.hypotheses[0])
+                total = float(result.scores[0]) * length**penalty if length else 0.0
+                out.score = mean_log_prob(total, out.output_tokens, 0.0)  # total / tokens
+        return described
 
     def _describe(self, results: list[Any], limit: int, forced_end: bool) -> list[Generated]:
         eos = self.tokenizer.eos_token

@@ -6,13 +6,14 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
-from pipeline.generation.backend import Generated
+from pipeline.generation.backend import Generated, mean_log_prob
 from pipeline.generation.batching import (
     MemoryBudget,
     longest_first,
     next_batch_end,
     prior_bytes_per_token,
 )
+from pipeline.generation.constraints import REQUIRED_TOKENS, Required, RequiredTokens
 from pipeline.generation.restricted_head import head_parameters, restricted_output
 from pipeline.generation.runner import BatchedBackend
 from pipeline.models import LoadedModel
@@ -115,6 +116,7 @@ class TorchBackend(BatchedBackend):
     def _generate(self, batch: list[Sequence[int]], settings: dict[str, Any]) -> list[Generated]:
         import torch
 
+        settings, required = _split_required(batch, settings)
         loaded, tok = self.loaded, self.tokenizer
         padded = tok.pad({"input_ids": [list(x) for x in batch]}, return_tensors="pt")
         on_gpu = loaded.device.type == "cuda"
@@ -126,19 +128,102 @@ class TorchBackend(BatchedBackend):
             )
             for k, v in padded.items()
         }
+        call = dict(settings)
+        if required is not None:
+            call["logits_processor"] = self._required_processor(required, settings)
         if self.search_loop == "id2en":
             from pipeline.generation.beam_search import lean_beam_search
 
-            settings = {**settings, "custom_generate": lean_beam_search}
+            call |= {"custom_generate": lean_beam_search, "return_scores": True}
         with torch.inference_mode():
-            output = loaded.model.generate(**inputs, **settings)
+            output = loaded.model.generate(**inputs, **call)
+        # id2en's loop returns (sequences, search scores); transformers' loop sequences only.
+        output, search_scores = output if isinstance(output, tuple) else (output, None)
         sequences = output.cpu() if on_gpu else output
         texts = tok.batch_decode(sequences, skip_special_tokens=True)
         pad = loaded.model.generation_config.pad_token_id
-        return [
+        outputs = [
             _describe_output(seq, text, settings, pad)
             for seq, text in zip(sequences, texts, strict=True)
         ]
+        if search_scores is not None:
+            penalty = float(settings.get("length_penalty", 1.0))
+            for out, raw in zip(outputs, search_scores.tolist(), strict=True):
+                out.score = mean_log_prob(raw, out.output_tokens, penalty)
+        else:
+            forced = settings.get("forced_eos_token_id") is not None
+            tokens = [out.output_tokens for out in outputs]
+            # A cut output's end token was forced: the search gave it log-probability 0.
+            free = [
+                n - int(forced and out.hit_length_limit)
+                for n, out in zip(tokens, outputs, strict=True)
+            ]
+            scores = self._rescore(inputs, output, free)
+            for out, total, n in zip(outputs, scores, tokens, strict=True):
+                out.score = total / max(1, n)
+        return outputs
+
+    def _required_processor(self, rows: list[Required], settings: dict[str, Any]) -> Any:
+        """Forces each row's required token sequences (glossary terms, URLs) into its output.
+        id2en's loop does not mirror it, so transformers' loop runs these batches."""
+        from transformers import LogitsProcessorList
+
+        config = self.loaded.model.generation_config
+        if settings.get("max_new_tokens") is not None:
+            budget = int(settings["max_new_tokens"])
+        else:
+            budget = int(settings.get("max_length") or config.max_length or 20) - 1
+        eos = settings.get("eos_token_id", config.eos_token_id)
+        eos_ids = [eos] if isinstance(eos, int) else list(eos or [])
+        processor = RequiredTokens(
+            rows,
+            num_beams=int(settings.get("num_beams") or 1),
+            prompt_length=1,  # the decoder start token
+            max_new_tokens=budget,
+            eos_token_ids=eos_ids,
+        )
+        return LogitsProcessorList([processor])
+
+    def _rescore(self, inputs: dict[str, Any], sequences: Any, tokens: list[int]) -> list[float]:
+        """Summed log-probability of each output's first `tokens` tokens by one teacher-forced
+        pass, for outputs of transformers' own loop (which keeps no scores unless every
+        step's are stored). transformers' search scores are log-softmax values that
+        processors then edit: bans (bad words, n-gram blocks, minimum length) touch only
+        tokens the output does not hold, so this equals the search's own score except
+        under repetition_penalty or renormalize_logits."""
+        import torch
+
+        model = self.loaded.model
+        scores: list[float] = []
+        step = 8  # rows per pass: bounds the (rows, length, vocabulary) log-probabilities
+        with torch.inference_mode():
+            for start in range(0, sequences.shape[0], step):
+                rows = slice(start, start + step)
+                seq = sequences[rows]
+                logits = model(
+                    input_ids=inputs["input_ids"][rows],
+                    attention_mask=inputs["attention_mask"][rows],
+                    decoder_input_ids=seq[:, :-1],
+                ).logits
+                picked = logits.float().log_softmax(-1).gather(-1, seq[:, 1:, None])[..., 0]
+                counts = torch.tensor(tokens[rows], device=picked.device)
+                mask = torch.arange(picked.shape[1], device=picked.device)[None] < counts[:, None]
+                sums = (picked.masked_fill(~mask, 0.0)).sum(-1)
+                scores += [float(s) for s in sums.tolist()]
+        return scores
+
+
+def _split_required(
+    batch: list[Sequence[int]], settings: dict[str, Any]
+) -> tuple[dict[str, Any], list[Required] | None]:
+    """generate() settings without REQUIRED_TOKENS, and each batch row's requirements
+    (None when no row has any)."""
+    if REQUIRED_TOKENS not in settings:
+        return settings, None
+    settings = dict(settings)
+    by_source = settings.pop(REQUIRED_TOKENS) or {}
+    rows = [by_source.get(tuple(ids), ()) for ids in batch]
+    return settings, rows if any(rows) else None
 
 
 def _describe_output(sequence: Any, text: str, gen: dict[str, Any], pad: int | None) -> Generated:

@@ -5,6 +5,13 @@ any running text and hardly overlap between the two languages, so their shares s
 Indonesian from English reliably on a few dozen words, with no model and no dependency.
 Short texts (a headline) and texts in neither language are reported as "unknown".
 
+`sentence_language` judges one sentence for the translate stage: "en" for an English
+sentence or fragment inside an Indonesian article (a quote, "The Jakarta Post"), "zxx"
+(ISO 639: no linguistic content) for numbers, URLs, e-mail addresses, handles, hashtags,
+emoji and punctuation alone, "id" for everything else. Both "en" and "zxx" sentences are
+copied to the English side unchanged. It is built to never call Indonesian English: one
+Indonesian function word or affixed form ("-nya", "me-...-kan") keeps a sentence "id".
+
     >>> guess_language("Presiden meresmikan jembatan yang baru di Jakarta pada hari Senin "
     ...                "dan warga menyambut baik proyek itu karena sudah lama ditunggu.").language
     'id'
@@ -83,6 +90,57 @@ def guess_language(text: str) -> LanguageGuess:
     return LanguageGuess(language, indonesian, english, total)
 
 
+# Sentence level. Beyond the function words above: English words common in quotes and
+# titles that Indonesian news does not borrow ("no" is left out: Indonesian writes "No. 5").
+ENGLISH_SENTENCE = ENGLISH | frozenset(
+    str.split(
+        """
+    i me my your yours is am do does did don didn doesn isn wasn won very just really
+    because there here why going want think know people thank thanks please us let
+    among until any each every only then thus since before between through during under
+    against without within may must might shall including both either whose whom upon
+    however although though
+    """
+    )
+)
+# Indonesian words that open captions and credits ("Sumber: The Jakarta Post").
+INDONESIAN_SENTENCE = INDONESIAN | frozenset(
+    str.split("sumber foto baca penulis lihat simak halaman berita dok ilustrasi")
+)
+NO_LANGUAGE = "zxx"  # ISO 639-2: no linguistic content (numbers, URLs, emoji)
+# Spans that carry no language: URLs, e-mail addresses, @handles, #hashtags.
+_NON_WORDS = re.compile(
+    r"(?:https?://|www\.)\S+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+|(?<!\w)[@#][\w.]*\w",
+    re.IGNORECASE,
+)
+# Indonesian affixed forms: "-nya", "-kan", "me(ng|ny|m|n)-...-i" (lowercase words only).
+_INDONESIAN_FORM = re.compile(r"\w{2,}(?:nya|kan)|me(?:ng|ny|m|n)?\w{2,}i")
+_FRAGMENT_WORDS = 6  # up to this many words, a title-like English fragment counts
+
+
+def sentence_language(text: str) -> str:
+    """ "id", "en" or "zxx" for one sentence (see the module docstring)."""
+    words = _WORD.findall(_NON_WORDS.sub(" ", text))
+    if not words:
+        return NO_LANGUAGE
+    lowered = [w.lower() for w in words]
+    if any(w in INDONESIAN_SENTENCE for w in lowered) or any(
+        _INDONESIAN_FORM.fullmatch(w) for w in words if w.islower()
+    ):
+        return "id"
+    english = sum(1 for w in lowered if w in ENGLISH_SENTENCE)
+    # A lowercase "a" is the English article; a capital "A" may be a label ("Grup A").
+    english += sum(1 for w in words if w == "a")
+    if english >= 2 and english >= 0.15 * len(words):
+        return "en"
+    # A short title-like fragment: "The Jakarta Post", "Bank of America".
+    if english and len(words) <= _FRAGMENT_WORDS:
+        rest = [w for w, low in zip(words, lowered, strict=True) if low not in ENGLISH_SENTENCE]
+        if rest and all(w[0].isupper() for w in rest) and words[0][0].isupper():
+            return "en"
+    return "id"
+
+
 SKIPPED = "skipped"  # meta key holding why an article was not processed
 
 
@@ -102,7 +160,8 @@ def check_language(article: Article, policy: str) -> None:
     else:
         message = (
             f"the text looks English, not Indonesian ({guess.evidence()}); translated "
-            "anyway (set run.non_indonesian: skip to skip such articles)"
+            "anyway, except sentences found English one by one, which are copied "
+            "(set run.non_indonesian: skip to skip such articles)"
         )
     article.warn(message)
     logger.warning("%s: %s", article.source or article.id, message)

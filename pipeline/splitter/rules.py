@@ -61,7 +61,23 @@ pilihan kode varian sektor gelombang putaran tahap ruang gedung lantai menara pi
 gerbang terminal kolom baris tabel gambar lampiran jalur pasal ayat nomor model versi
 tim regu paket skema lajur loket peron pos wilayah klaster kluster sel kamar
 """
-_LABEL_NOUNS = frozenset(_LABEL_NOUN_WORDS.split())
+# Nouns counted with a Roman numeral ("sesi I", "bab V", "Perang Dunia I"): a one-letter
+# numeral after them is a label that can end a sentence, like the letters above.
+_ORDINAL_NOUN_WORDS = """
+sesi bab tahap babak jilid angkatan periode fase termin kuartal triwulan semester caturwulan
+edisi bagian abad pelita repelita kodam dunia kabinet musim pekan sidang muktamar kongres
+munas rakernas konferensi pertemuan jalur pemilu ronde laga pelatnas
+"""
+_LABEL_NOUNS = frozenset(_LABEL_NOUN_WORDS.split() + _ORDINAL_NOUN_WORDS.split())
+# Function words (prepositions, conjunctions, determiners) a sentence never ends on: a line
+# that ends with one goes on, even before a capitalised name ("di\nIstana Merdeka").
+_FUNCTION_WORD_LIST = """
+di ke dari dan yang pada untuk dengan oleh dalam atau serta bahwa karena tetapi namun
+sebagai seperti antara bagi tentang terhadap sejak menuju kepada akan adalah ialah yaitu
+yakni para sang si sebuah seorang kaum oleh maupun ataupun melalui tanpa menurut agar
+supaya jika bila apabila ketika saat
+"""
+_FUNCTION_WORDS = frozenset(_FUNCTION_WORD_LIST.split())
 _LIST_JOINERS = frozenset({"dan", "atau", "serta", "hingga", "sampai", "-", "–"})
 
 
@@ -95,9 +111,11 @@ def _block_units(
     widths = [e - s for s, e in lines if e - s <= _LONG_LINE]
     wrap_width = max(widths) if widths else 0
     unwrapped = len(widths) < len(lines)  # some line here was never hard-wrapped
+    breaks = [_hard_break(text, a, b, wrap_width, unwrapped, lexicon) for a, b in pairwise(lines)]
+    _list_breaks([text[s:e].lstrip() for s, e in lines], breaks)
     unit_start = start
-    for (a_start, a_end), (b_start, b_end) in pairwise(lines):
-        if _hard_break(text, (a_start, a_end), (b_start, b_end), wrap_width, unwrapped, lexicon):
+    for (_, a_end), (b_start, _), hard in zip(lines, lines[1:], breaks, strict=False):
+        if hard:
             found.append((unit_start, a_end))
             unit_start = b_start
     if text[unit_start:end].strip():
@@ -124,7 +142,7 @@ def _hard_break(
         return True
     # A sentence that visibly goes on: a lowercase start, or a line ending in a comma,
     # a hyphen or a dateline dash ("JAKARTA, KOMPAS.com -").
-    if b[0].islower() or last in ",;-–—(":
+    if b[0].islower() or last in ",;-–—(" or a.rsplit(None, 1)[-1] in _FUNCTION_WORDS:
         return False
     if last == ".":
         # "Jl.", "Prof." never end a line on purpose; "No." goes on with its number.
@@ -135,6 +153,39 @@ def _hard_break(
         return True
     # Where some lines were never wrapped, one that ends a sentence ends its paragraph.
     return unwrapped and last in '.!?…"”'
+
+
+def _list_breaks(lines: list[str], breaks: list[bool]) -> None:
+    """Break after list items that lack final punctuation, which the width test misses
+    when an item is the longest line of its block.
+
+    breaks[k] is the break after lines[k]. Items are lines that start with a capital and
+    end in a word (_item). A list is two items broken off already, or ":" and one item:
+    an item inside one ends its line; a ":" line before an item that is followed by
+    another item ends too."""
+    for k in range(len(breaks)):
+        if breaks[k] or not lines[k + 1][:1].isupper():
+            continue
+        if lines[k].endswith(":"):
+            nxt = k + 2 < len(lines) and breaks[k + 1] and _item(lines[k + 2])
+            breaks[k] = _item(lines[k + 1]) and nxt
+        elif _item(lines[k]) and k >= 1 and breaks[k - 1]:
+            before = lines[k - 1]
+            opened = before.endswith(":") or (
+                _item(before)
+                and k >= 2
+                and breaks[k - 2]
+                and (_item(lines[k - 2]) or lines[k - 2].endswith(":"))
+            )
+            breaks[k] = opened
+
+
+def _item(line: str) -> bool:
+    """A line that may be a list item without final punctuation: "Subsidi listrik"."""
+    line = _BULLET.sub("", line, count=1) if _BULLET.match(line) else line
+    if not line or len(line) > _LONG_LINE or not (line[0].isupper() or line[0].isdigit()):
+        return False
+    return line[-1].isalnum() and line.rsplit(None, 1)[-1] not in _FUNCTION_WORDS
 
 
 def boundaries(text: str, start: int, end: int, lexicon: Lexicon) -> list[int]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pipeline.config import PipelineConfig
+from pipeline.inputs.language import sentence_language
 from pipeline.splitter import normalize_text, split_sentences
 from pipeline.types import Article
 
@@ -28,6 +29,7 @@ class RuleSplitStage:
                 extra_abbreviations=self.settings.extra_abbreviations,
             )
             for number, sentence in enumerate(article.sentences):
+                sentence.lang = sentence_language(sentence.text)
                 if sentence.cut:
                     article.warn(f"sentence {number}: {sentence.cut}")
             if not article.sentences:

@@ -47,6 +47,12 @@ class SummarizeStage(ModelStage):
     task = "summarization"
     settings: SummarizeSettings
 
+    def __init__(
+        self, config: PipelineConfig, *, name: str | None = None, backend: BackendKind = "torch"
+    ):
+        super().__init__(config, name=name, backend=backend)
+        self._retry_scores: dict[str, float | None] = {}  # final input -> its retry's score
+
     def __call__(self, articles: list[Article]) -> list[Article]:
         started = time.perf_counter()
         jobs = [job for a in articles if (job := self._plan(a)) is not None]
@@ -148,6 +154,7 @@ class SummarizeStage(ModelStage):
             for job in by_input[final_input]:
                 if final_input in fixed:
                     job.article.summary, remaining = fixed[final_input]
+                    job.article.meta["summary"]["score"] = self._retry_scores.get(final_input)
                     kinds = ", ".join(f.kind for f in findings)
                     job.article.warn(f"summary: retried with safer decoding after: {kinds}")
                     record_findings(job.article, "summary", remaining)
@@ -156,6 +163,7 @@ class SummarizeStage(ModelStage):
 
     def _retry_safer(self, inputs: list[str]) -> dict[str, str]:
         outputs = self._summarize_chunks(inputs, SAFER_DECODING)
+        self._retry_scores = {text: outputs[text].score for text in inputs}
         return {text: outputs[text].text for text in inputs}
 
     def _finish(self, job: _Job, output: Any) -> None:
@@ -167,7 +175,14 @@ class SummarizeStage(ModelStage):
             "input_tokens": job.input_tokens,
             "levels": len(job.levels) + 1,
             "partial_summaries": job.levels,
+            # Mean log-probability per token of the final summary (Generated.score).
+            "score": output.score,
         }
+        floor = self.config.guards.min_score
+        if self.config.guards.enabled and floor is not None and (output.score or 0.0) < floor:
+            article.warn(
+                f"summary: low confidence: score {output.score:.3f} < guards.min_score {floor}"
+            )
         if output.hit_length_limit:
             article.warn(
                 f"summary stopped at the maximum length ({output.output_tokens} tokens) "

@@ -39,6 +39,7 @@ class CachedTranslation:
     text: str
     output_tokens: int
     hit_length_limit: bool
+    score: float | None = None  # mean log-probability per token (Generated.score)
 
 
 class TranslationLike(Protocol):
@@ -50,6 +51,8 @@ class TranslationLike(Protocol):
     def output_tokens(self) -> int: ...
     @property
     def hit_length_limit(self) -> bool: ...
+    @property
+    def score(self) -> float | None: ...
 
 
 def namespace_key(
@@ -108,6 +111,9 @@ class TranslationCache:
             CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
             """
         )
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(translations)")}
+        if "score" not in columns:  # files written before scores were kept
+            conn.execute("ALTER TABLE translations ADD COLUMN score REAL")
         conn.execute(
             "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
         )
@@ -165,19 +171,19 @@ class TranslationCache:
                 chunk = wanted[start : start + _CHUNK]
                 marks = ",".join("?" * len(chunk))
                 rows = conn.execute(
-                    "SELECT source, text, output_tokens, hit_length_limit FROM translations "
+                    "SELECT source, text, output_tokens, hit_length_limit, score FROM translations "
                     f"WHERE namespace = ? AND source IN ({marks})",
                     (namespace, *chunk),
                 ).fetchall()
-                for source, text, tokens, hit in rows:
-                    found[source] = CachedTranslation(text, int(tokens), bool(hit))
+                for source, text, tokens, hit, score in rows:
+                    found[source] = CachedTranslation(text, int(tokens), bool(hit), score)
         self.hits += len(found)
         self.misses += len(wanted) - len(found)
         return found
 
     def put_many(self, namespace: str, entries: Mapping[str, TranslationLike]) -> None:
         rows = [
-            (namespace, source, t.text, int(t.output_tokens), int(t.hit_length_limit))
+            (namespace, source, t.text, int(t.output_tokens), int(t.hit_length_limit), t.score)
             for source, t in entries.items()
         ]
         if not rows:
@@ -186,7 +192,11 @@ class TranslationCache:
             conn = self._connection()
             conn.execute("BEGIN IMMEDIATE")  # one write transaction per batch, not per row
             try:
-                conn.executemany("INSERT OR REPLACE INTO translations VALUES (?, ?, ?, ?, ?)", rows)
+                conn.executemany(
+                    "INSERT OR REPLACE INTO translations (namespace, source, text, output_tokens,"
+                    " hit_length_limit, score) VALUES (?, ?, ?, ?, ?, ?)",
+                    rows,
+                )
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise

@@ -15,7 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline.config import PipelineConfig, TranslateSettings
-from pipeline.generation.backends import BackendKind
+from pipeline.errors import Id2enError
+from pipeline.generation.backend import Backend
+from pipeline.generation.backends import BackendKind, open_backend
+from pipeline.generation.constraints import REQUIRED_TOKENS, Required
 from pipeline.guards import (
     SAFER_DECODING,
     GuardFinding,
@@ -24,11 +27,13 @@ from pipeline.guards import (
     record_findings,
     retry_flagged,
 )
+from pipeline.inputs.language import sentence_language
 from pipeline.model_stage import ModelStage
 from pipeline.splitter import cut_at_clauses
 from pipeline.translate.cache import TranslationCache, TranslationLike, namespace_key
+from pipeline.translate.glossary import Glossary, Requirement
 from pipeline.translate.shortlist import Shortlist
-from pipeline.types import Article
+from pipeline.types import Article, Sentence
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +75,12 @@ class TranslateStage(ModelStage):
         path = self.settings.cache_path
         self.cache = TranslationCache(path) if path else None
         self._shortlist: Shortlist | None = None
+        self._retry_scores: dict[str, float | None] = {}  # source -> score of its retry
+        # Required terms: the glossary file (read now, so a bad file fails before any
+        # model loads) and the built-in protected spans; forcing needs the torch backend.
+        self.glossary = Glossary.load(self.settings.glossary)
+        self._target_ids: dict[str, tuple[int, ...]] = {}
+        self._forcing_backend: Backend | None = None
 
     def vocabulary_shortlist(self) -> Shortlist | None:
         if self._shortlist is None and self.settings.shortlist:
@@ -85,11 +96,11 @@ class TranslateStage(ModelStage):
     def _namespace(self) -> str:
         """The cache key part besides the sentence; settings are read afresh each call."""
         described = self.backend.describe()
+        settings = self.generation_settings
+        if self.settings.glossary:  # the glossary decides outputs too
+            settings = settings | {"glossary": self.glossary.digest}
         key, description = namespace_key(
-            described["model"],
-            described["revision"],
-            self.backend.backend_id,
-            self.generation_settings,
+            described["model"], described["revision"], self.backend.backend_id, settings
         )
         if self.cache is not None:
             self.cache.register(key, description)
@@ -102,7 +113,7 @@ class TranslateStage(ModelStage):
             for article in articles
             if article.error is None
             for i, sentence in enumerate(article.sentences)
-            if sentence.en is None
+            if sentence.en is None and not self._copied(sentence)
         ]
         if not units:
             return articles
@@ -115,9 +126,33 @@ class TranslateStage(ModelStage):
         self._assign(units, translated)
         if self.config.guards.enabled:
             self._guard(units)
+        self._require_terms(units)
+        if self.config.guards.enabled:
+            self._warn_low_scores(units)
         done = [a for a in articles if a.error is None]
         self.record(done, time.perf_counter() - started, [len(a.sentences) for a in done])
         return articles
+
+    def _copied(self, sentence: Sentence) -> bool:
+        """Copy an English or word-less sentence unchanged (translate.sentence_language)."""
+        if sentence.lang is None:
+            sentence.lang = sentence_language(sentence.text)
+        if not self.settings.sentence_language or sentence.lang == "id":
+            return False
+        sentence.en = sentence.text
+        return True
+
+    def _warn_low_scores(self, units: list[_Unit]) -> None:
+        floor = self.config.guards.min_score
+        if floor is None:
+            return
+        for unit in units:
+            score = unit.article.sentences[unit.index].score
+            if score is not None and score < floor:
+                unit.article.warn(
+                    f"sentence {unit.index}: low confidence: score {score:.3f} < "
+                    f"guards.min_score {floor}"
+                )
 
     def translate_texts(self, texts: list[str]) -> dict[str, TranslationLike]:
         """Translate each distinct text once: from this run's memory, then the persistent
@@ -156,7 +191,96 @@ class TranslateStage(ModelStage):
         fresh_ids = backend.token_ids(missing) if missing else []
         ids_by_text = dict(zip(missing, fresh_ids, strict=True)) | known
         ids = [ids_by_text[t] for t in texts]
-        return list(backend.generate(ids, self.generation_settings))
+        settings = self.generation_settings
+        if self.backend_kind == "torch":
+            required = self._required_tokens(backend, texts, ids)
+            if required:
+                settings = settings | {REQUIRED_TOKENS: required}
+        return list(backend.generate(ids, settings))
+
+    # -- required terms -----------------------------------------------------------------
+
+    def _required_tokens(
+        self, backend: Backend, texts: list[str], ids: list[list[int]]
+    ) -> dict[tuple[int, ...], Required]:
+        """Input token ids -> the target token sequences its output must hold."""
+        found: dict[tuple[int, ...], Required] = {}
+        for text, source_ids in zip(texts, ids, strict=True):
+            renderings = [r.rendering for r in self.glossary.requirements(text)]
+            sequences = tuple(seq for r in renderings if (seq := self._target(backend, r)))
+            if sequences:
+                found[tuple(source_ids)] = sequences
+        return found
+
+    def _target(self, backend: Backend, rendering: str) -> tuple[int, ...]:
+        """A rendering as target-side token ids, as it reads inside a sentence."""
+        if rendering not in self._target_ids:
+            encoded = backend.tokenizer(text_target=rendering, add_special_tokens=False)
+            self._target_ids[rendering] = tuple(encoded["input_ids"])
+        return self._target_ids[rendering]
+
+    def _require_terms(self, units: list[_Unit]) -> None:
+        """Check every translated sentence for its required renderings; retranslate those
+        that miss one with the renderings forced; warn by name about what still misses."""
+        missing: dict[str, list[Requirement]] = {}
+        for unit in units:
+            sentence = unit.article.sentences[unit.index]
+            needed = self.glossary.requirements(sentence.text)
+            lacking = [r for r in needed if not r.met_by(sentence.en or "")]
+            if lacking:
+                missing[sentence.text] = lacking
+        if not missing:
+            return
+        retried = self._force_required(list(missing))
+        for unit in units:
+            sentence = unit.article.sentences[unit.index]
+            lacking = missing.get(sentence.text)
+            if not lacking:
+                continue
+            where = f"sentence {unit.index}"
+            output = retried.get(sentence.text)
+            if output is not None:
+                still = [r for r in lacking if not r.met_by(output.text)]
+                if len(still) < len(lacking):
+                    sentence.en, sentence.score = output.text, output.score
+                    unit.article.warn(f"{where}: retranslated with required terms forced")
+                    lacking = still
+            if lacking:
+                names = ", ".join(r.describe() for r in lacking)
+                unit.article.warn(f"{where}: required term missing from the translation: {names}")
+                counts = unit.article.meta.setdefault("guards", {})
+                counts["missing_term"] = counts.get("missing_term", 0) + len(lacking)
+
+    def _force_required(self, sources: list[str]) -> dict[str, TranslationLike]:
+        """Whole sentences again on the torch backend with their renderings forced, and
+        room for them (pieces over the window are skipped)."""
+        backend = self._forcing()
+        if backend is None:
+            return {}
+        ids = backend.token_ids(sources)
+        fits = [(s, i) for s, i in zip(sources, ids, strict=True) if len(i) <= self.window]
+        required = self._required_tokens(backend, [s for s, _ in fits], [i for _, i in fits])
+        if not required:
+            return {}
+        extra = max(len(seq) for seqs in required.values() for seq in seqs)
+        settings = _with_room(self.generation_settings, extra=extra * 2)
+        outputs = backend.generate([i for _, i in fits], settings | {REQUIRED_TOKENS: required})
+        return {s: o for (s, _), o in zip(fits, outputs, strict=True)}
+
+    def _forcing(self) -> Backend | None:
+        """The backend that can force tokens: this stage's, or a torch one opened for it."""
+        if self.backend_kind == "torch":
+            return self.backend
+        if self._forcing_backend is None:
+            logger.info("translate: opening the torch backend to force required terms")
+            try:
+                self._forcing_backend = open_backend(
+                    "torch", self.settings, self.config.run, task=self.task
+                )
+            except Id2enError as exc:
+                logger.warning("translate: cannot force required terms: %s", exc)
+                return None
+        return self._forcing_backend
 
     def _recall(self, namespace: str, texts: list[str]) -> dict[str, TranslationLike]:
         memo = self._memo
@@ -212,6 +336,7 @@ class TranslateStage(ModelStage):
             where = f"sentence {unit.index}"
             if sentence.text in fixed:
                 sentence.en, remaining = fixed[sentence.text]
+                sentence.score = self._retry_scores.get(sentence.text)
                 kinds = ", ".join(f.kind for f in findings)
                 unit.article.warn(f"{where}: retried with safer decoding after: {kinds}")
                 record_findings(unit.article, where, remaining)
@@ -225,9 +350,14 @@ class TranslateStage(ModelStage):
         fits = [(s, i) for s, i in zip(sources, ids, strict=True) if len(i) <= window]
         if not fits:
             return {}
-        outputs = self.backend.generate(
-            [i for _, i in fits], self.generation_settings | SAFER_DECODING
-        )
+        settings = self.generation_settings | SAFER_DECODING
+        if self.backend_kind == "torch":  # the retry keeps required terms forced too
+            sources_ids = [i for _, i in fits]
+            required = self._required_tokens(self.backend, [s for s, _ in fits], sources_ids)
+            if required:
+                settings = settings | {REQUIRED_TOKENS: required}
+        outputs = self.backend.generate([i for _, i in fits], settings)
+        self._retry_scores = {s: o.score for (s, _), o in zip(fits, outputs, strict=True)}
         return {s: o.text for (s, _), o in zip(fits, outputs, strict=True)}
 
     def _fit_to_window(self, units: list[_Unit]) -> None:
@@ -267,9 +397,29 @@ class TranslateStage(ModelStage):
             outputs = [translated[p] for p in unit.pieces]
             sentence = unit.article.sentences[unit.index]
             sentence.en = " ".join(o.text for o in outputs if o.text)
+            sentence.score = _combined_score(outputs)
             for output in outputs:
                 if output.hit_length_limit:
                     unit.article.warn(
                         f"sentence {unit.index}: translation stopped at the maximum length "
                         f"({output.output_tokens} tokens) and may be cut short"
                     )
+
+
+def _combined_score(outputs: list[TranslationLike]) -> float | None:
+    """One sentence's score from its pieces: the mean log-probability over all their tokens."""
+    scores = [getattr(o, "score", None) for o in outputs]
+    if not outputs or any(s is None for s in scores):
+        return None
+    tokens = [max(1, o.output_tokens) for o in outputs]
+    total = sum(s * n for s, n in zip(scores, tokens, strict=True) if s is not None)
+    return total / sum(tokens)
+
+
+def _with_room(settings: dict[str, Any], extra: int) -> dict[str, Any]:
+    """Settings whose length limit has `extra` more tokens, for forced renderings."""
+    if settings.get("max_new_tokens") is not None:
+        return settings | {"max_new_tokens": int(settings["max_new_tokens"]) + extra}
+    if settings.get("max_length") is not None:
+        return settings | {"max_length": int(settings["max_length"]) + extra}
+    return settings

@@ -1,0 +1,126 @@
+"""Required terms: a glossary (translate.glossary) and spans never to be translated.
+
+A glossary is a TSV file, one term a line: the Indonesian term, a TAB, the English
+rendering. An empty rendering means "keep the term as written". Blank lines and lines
+starting with "#" are skipped.
+
+    Bank Indonesia\tBank Indonesia
+    Komisi Pemberantasan Korupsi\tCorruption Eradication Commission
+    Kompas\t
+
+Matching: a term matches on word boundaries, case-insensitively ("bank indonesia" finds
+"Bank Indonesia"). A hyphen is a boundary, so "KPK-nya" and "di-KPK" hold the term "KPK";
+the enclitic "nya" written solid ("Jokowinya") is allowed after a term too. Any other
+affix written solid ("diKPK", "keJakarta", "berbank") is a different word and does not
+match: Indonesian morphology is left to the user, who can list such forms as terms.
+A longer term wins over a shorter one it contains.
+
+Built in, always: URLs, e-mail addresses, @handles and #hashtags must come out
+byte-identical. A term inside such a span is not matched separately.
+
+Where a term occurs, the English must contain its rendering (compared without regard to
+case, since a rendering may open the sentence); a protected span must appear exactly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline.errors import ConfigError
+
+# URLs (scheme or www.), e-mail addresses, @handles, #hashtags; a URL's final punctuation
+# is the sentence's, not the URL's.
+_PROTECTED = re.compile(
+    r"(?:https?://|www\.)[^\s<>\"]+[^\s<>\".,;:!?)\]'”’]"
+    r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+    r"|(?<![\w@#])[@#][A-Za-z_][\w.]*\w|(?<![\w@#])[@#][A-Za-z_]",
+    re.UNICODE,
+)
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """What one sentence's English must contain: `rendering`; named by `name` in warnings."""
+
+    name: str  # the Indonesian term as written, or the protected span
+    rendering: str
+    exact: bool  # protected spans: byte-identical; glossary renderings: any case
+
+    def met_by(self, english: str) -> bool:
+        if self.exact:
+            return self.rendering in english
+        return self.rendering.casefold() in english.casefold()
+
+    def describe(self) -> str:
+        if self.exact:
+            return repr(self.rendering)
+        return f"{self.name!r} -> {self.rendering!r}"
+
+
+@dataclass(frozen=True)
+class Term:
+    source: str
+    rendering: str  # "" keeps the term as written
+
+
+class Glossary:
+    """Terms from a TSV file plus the built-in protected spans; `requirements(sentence)`."""
+
+    def __init__(self, terms: list[Term], digest: str = "builtin"):
+        self.terms = {t.source.casefold(): t for t in terms}
+        self.digest = digest
+        self._pattern: re.Pattern[str] | None = None
+        if terms:
+            alternatives = sorted(self.terms, key=len, reverse=True)  # longest first
+            body = "|".join(re.escape(t) for t in alternatives)
+            self._pattern = re.compile(rf"(?<!\w)({body})(?:nya)?(?!\w)", re.IGNORECASE)
+
+    @classmethod
+    def load(cls, path: str | Path | None) -> Glossary:
+        """The glossary in `path` (None: the built-in protection alone)."""
+        if path is None:
+            return cls([])
+        file = Path(path).expanduser()
+        try:
+            raw = file.read_bytes()
+        except OSError as exc:
+            raise ConfigError(f"translate.glossary: cannot read {file}: {exc}") from None
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"translate.glossary: {file} is not UTF-8 ({exc})") from None
+        terms = [t for n, line in enumerate(text.splitlines(), 1) if (t := _term(file, n, line))]
+        return cls(terms, hashlib.sha256(raw).hexdigest()[:16])
+
+    def requirements(self, sentence: str) -> list[Requirement]:
+        found: dict[str, Requirement] = {}
+        spans = []
+        for m in _PROTECTED.finditer(sentence):
+            spans.append(m.span())
+            found.setdefault(m.group(), Requirement(m.group(), m.group(), exact=True))
+        if self._pattern is not None:
+            for m in self._pattern.finditer(sentence):
+                if any(a <= m.start() < b for a, b in spans):
+                    continue
+                written = m.group(1)
+                term = self.terms[written.casefold()]
+                rendering = term.rendering or written
+                found.setdefault(rendering, Requirement(written, rendering, exact=False))
+        return list(found.values())
+
+
+def _term(file: Path, number: int, line: str) -> Term | None:
+    if not line.strip() or line.lstrip().startswith("#"):
+        return None
+    if "\t" not in line:
+        raise ConfigError(
+            f"translate.glossary: {file}, line {number}: expected 'Indonesian term<TAB>English "
+            f"rendering' (an empty rendering keeps the term as written), got {line!r}"
+        )
+    source, rendering = (part.strip() for part in line.split("\t", 1))
+    if not source:
+        raise ConfigError(f"translate.glossary: {file}, line {number}: the term is empty")
+    return Term(source, rendering)
