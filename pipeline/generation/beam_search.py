@@ -16,8 +16,12 @@ finished-hypothesis bookkeeping, length penalty and early stopping, ported from
 - only each beam's top 2*beams tokens can enter the top 2*beams of its sentence, so the
   log-probability (logit - logsumexp) is computed for those candidates alone;
 - the processors Marian and BART use are applied as column bans on the logits (bad words,
-  minimum length) or as a forced first (bos) or last (eos) token; `renormalize_logits`
-  becomes "logsumexp over the allowed tokens", which is what renormalising means;
+  minimum length, no_repeat_ngram_size: the n-grams of each row whose first n-1 tokens
+  match its last n-1, found with one tensor comparison rather than a Python dict per row)
+  or as a forced first (bos) or last (eos) token; `repetition_penalty` scales the
+  log-probabilities of the row's tokens as transformers does (the buffer is normalised
+  first, only when a penalty is set); `renormalize_logits` becomes "logsumexp over the
+  allowed tokens", which is what renormalising means;
 - logits go into buffers reused across steps; with a vocabulary shortlist, only the
   listed columns are computed;
 - the self-attention cache appends in place and reorders into a spare buffer
@@ -49,6 +53,8 @@ class ScorePlan:
     forced: dict[int, int]  # decoder length -> the only token allowed next (bos / eos)
     renormalize: bool  # log-probs over the allowed tokens only
     max_length: int
+    no_repeat_ngram: int = 0  # ban a token that would repeat an n-gram of the sequence
+    repetition_penalty: float = 1.0  # log-probs of tokens already in the sequence x this
 
 
 def plan_scoring(  # noqa: C901 - one branch per mirrored processor
@@ -62,6 +68,7 @@ def plan_scoring(  # noqa: C901 - one branch per mirrored processor
     eos = tuple(int(t) for t in eos_tensor.reshape(-1).tolist()) if eos_tensor is not None else ()
     banned: set[int] = set()
     min_length, forced, renormalize = 0, {}, False
+    no_repeat_ngram, repetition_penalty = 0, 1.0
     processors = list(logits_processor or [])
     for processor in processors:
         if renormalize:  # normalisation must come last, as transformers puts it
@@ -88,6 +95,13 @@ def plan_scoring(  # noqa: C901 - one branch per mirrored processor
             forced[int(processor.max_length) - 1] = int(processor.eos_token_id.reshape(-1)[0])
         elif kind is lp.LogitNormalization:
             renormalize = True
+        elif kind is lp.NoRepeatNGramLogitsProcessor:
+            no_repeat_ngram = int(processor.ngram_size)
+        elif kind is lp.RepetitionPenaltyLogitsProcessor:
+            # A decoder attention mask (left-padded decoder prompts) is not mirrored.
+            if processor.prompt_ignore_length not in (None, 0):
+                return None
+            repetition_penalty = float(processor.penalty)
         else:
             logger.debug("beam search: %s not mirrored; using transformers' loop", kind.__name__)
             return None
@@ -106,6 +120,8 @@ def plan_scoring(  # noqa: C901 - one branch per mirrored processor
         forced=forced,
         renormalize=renormalize,
         max_length=max_length,
+        no_repeat_ngram=no_repeat_ngram,
+        repetition_penalty=repetition_penalty,
     )
 
 
@@ -217,6 +233,7 @@ class _Scorer:
         self.head = model.get_output_embeddings()
         swapped = vars(self.head).get("forward")  # a shortlist or other stand-in forward
         self.restricted = swapped if _is_restricted_head(swapped, keep) else None
+        self._positions: Any = None  # token id -> shortlist column, built when needed
         bias = getattr(model, "final_logits_bias", None)
         device = first_logits.device
         if self.restricted is not None:
@@ -284,9 +301,10 @@ class _Scorer:
         if self.bias is not None:
             self.logits.add_(self.bias)
 
-    def candidates(self, logits: Any, cur_len: int, keep: int) -> tuple[Any, Any]:
+    def candidates(self, logits: Any, cur_len: int, keep: int, sequences: Any) -> tuple[Any, Any]:
         """Each row's `keep` best tokens and their log-probabilities, as transformers'
-        processors and (re)normalisation would score them."""
+        processors and (re)normalisation would score them; `sequences` are the rows'
+        decoder tokens so far (rows x cur_len)."""
         import torch
 
         plan, rows = self.plan, logits.shape[0]
@@ -306,15 +324,69 @@ class _Scorer:
                 torch.index_select(logits, 1, self.columns, out=self.logits)
             logits = self.logits
         normaliser = None if plan.renormalize else self._logsumexp(logits)
+        if plan.repetition_penalty != 1.0:
+            # transformers penalises log-probabilities, not logits: normalise first.
+            logits.sub_(self._logsumexp(logits))
+            normaliser = None if plan.renormalize else 0.0
+            self._penalise_repeats(logits, sequences)
         if self.banned_at:
             logits[:, self.banned_at] = -math.inf
         if cur_len < plan.min_length and self.eos_at:
             logits[:, self.eos_at] = -math.inf
+        if plan.no_repeat_ngram and cur_len >= plan.no_repeat_ngram:
+            self._ban_repeated_ngrams(logits, sequences)
         if normaliser is None:
             normaliser = self._logsumexp(logits)
         top_logits, at = torch.topk(logits, k=keep, dim=-1)
         ids = at if self.columns is None else self.columns[at]
         return top_logits - normaliser, ids
+
+    def _column_of(self, tokens: Any) -> Any:
+        """Token ids -> buffer columns; -1 where the buffer has no column for the token."""
+        import torch
+
+        if self.columns is None:
+            width = self.logits.shape[-1]
+            return torch.where(tokens < width, tokens, torch.full_like(tokens, -1))
+        if self._positions is None:
+            size = max(int(self.columns.max()), int(tokens.max())) + 1
+            positions = torch.full((size,), -1, dtype=torch.long, device=tokens.device)
+            positions[self.columns] = torch.arange(self.columns.numel(), device=tokens.device)
+            self._positions = positions
+        if int(tokens.max()) >= self._positions.numel():
+            grown = torch.full((int(tokens.max()) + 1,), -1, dtype=torch.long, device=tokens.device)
+            grown[: self._positions.numel()] = self._positions
+            self._positions = grown
+        return self._positions[tokens]
+
+    def _penalise_repeats(self, log_probs: Any, sequences: Any) -> None:
+        """RepetitionPenaltyLogitsProcessor: each token already in a row's sequence has its
+        log-probability multiplied by the penalty (divided, were it positive)."""
+        import torch
+
+        penalty = self.plan.repetition_penalty
+        columns = self._column_of(sequences)
+        rows = torch.arange(sequences.shape[0], device=sequences.device)[:, None].expand_as(columns)
+        present = columns >= 0
+        rows, columns = rows[present], columns[present]
+        score = log_probs[rows, columns]
+        log_probs[rows, columns] = torch.where(score < 0, score * penalty, score / penalty)
+
+    def _ban_repeated_ngrams(self, logits: Any, sequences: Any) -> None:
+        """NoRepeatNGramLogitsProcessor: a token that would complete an n-gram already in the
+        row's sequence is banned; the n-grams whose first n-1 tokens match the row's last
+        n-1 tokens name those tokens."""
+        n = self.plan.no_repeat_ngram
+        cur_len = sequences.shape[1]
+        prefix = sequences[:, cur_len + 1 - n :]
+        windows = sequences.unfold(1, n, 1)
+        matches = (windows[..., :-1] == prefix.unsqueeze(1)).all(dim=-1)
+        rows, at = matches.nonzero(as_tuple=True)
+        if rows.numel() == 0:
+            return
+        columns = self._column_of(windows[rows, at, -1])
+        present = columns >= 0
+        logits[rows[present], columns[present]] = -math.inf
 
     def _logsumexp(self, logits: Any) -> Any:
         import torch
@@ -379,9 +451,10 @@ def _search(model: Any, input_ids: Any, plan: ScorePlan, config: Any, model_kwar
     logits = outputs.logits[:, -1, :]
     del outputs
     scorer = _Scorer(model, plan, logits, beams_to_keep)
+    flat = input_ids  # each row's decoder tokens so far
     while True:
         # c. top-k continuations over all beams of each sentence
-        candidate_scores, candidate_ids = scorer.candidates(logits, cur_len, beams_to_keep)
+        candidate_scores, candidate_ids = scorer.candidates(logits, cur_len, beams_to_keep, flat)
         candidate_scores = candidate_scores.view(batch_size, num_beams, beams_to_keep)
         candidate_scores = candidate_scores + running_beam_scores[:, :, None]
         topk_log_probs, flat_index = torch.topk(
