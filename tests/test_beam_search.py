@@ -301,3 +301,32 @@ def test_a_transformers_without_the_internals_it_calls_gets_its_own_loop(
         loaded.model, _inputs(loaded.tokenizer, SENTENCES), {"num_beams": 3, "max_new_tokens": 8}
     )
     assert ours == theirs and counted_search == []
+
+
+@pytest.mark.parametrize("model_name", ["marian", "bart"])
+def test_cross_attention_is_projected_once_per_source(tiny_models: Path, model_name: str):
+    loaded = _load(tiny_models, model_name)
+    model = loaded.model
+    rows: dict[str, list[int]] = {"id2en": [], "transformers": []}
+    current: list[str] = []
+
+    def hook(module, inputs, output):
+        rows[current[-1]].append(inputs[0].shape[0])
+
+    handle = model.base_model.decoder.layers[0].encoder_attn.k_proj.register_forward_hook(hook)
+    texts = SENTENCES[:3]
+    inputs = _inputs(loaded.tokenizer, texts)
+    settings = {"num_beams": 4, "max_new_tokens": 10, "no_repeat_ngram_size": 0}
+    try:
+        with torch.inference_mode():
+            current.append("transformers")
+            theirs = model.generate(**inputs, **settings).tolist()
+            current.append("id2en")
+            ours = model.generate(
+                **inputs, **settings, custom_generate=beam_search.lean_beam_search
+            ).tolist()
+    finally:
+        handle.remove()
+    assert ours == theirs
+    assert rows["transformers"] == [len(texts) * 4]  # once, for every beam's copy
+    assert rows["id2en"] == [len(texts)]  # once per source sentence

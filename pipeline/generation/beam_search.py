@@ -25,7 +25,8 @@ finished-hypothesis bookkeeping, length penalty and early stopping, ported from
 - logits go into buffers reused across steps; with a vocabulary shortlist, only the
   listed columns are computed;
 - the self-attention cache appends in place and reorders into a spare buffer
-  (pipeline.kv_cache); the cross-attention cache is never reordered.
+  (pipeline.kv_cache); the cross-attention cache is never reordered, and it is computed
+  once per source sentence rather than once per beam (`_cross_attention_once`).
 
 Anything else (sampling, other processors or stopping criteria, returned scores) runs
 transformers' own `_beam_search` unchanged, so results never depend on this module being
@@ -444,6 +445,7 @@ def _search(model: Any, input_ids: Any, plan: ScorePlan, config: Any, model_kwar
     batch_offset = torch.arange(batch_size, device=device).view(-1, 1) * num_beams
 
     _grow_in_place(model_kwargs)
+    _cross_attention_once(model, model_kwargs, num_beams)
     outputs = model._prefill(input_ids, config, model_kwargs, is_first_iteration=True)
     model_kwargs = model._update_model_kwargs_for_generation(
         outputs, model_kwargs, is_encoder_decoder=model.config.is_encoder_decoder
@@ -536,6 +538,58 @@ def _grow_in_place(model_kwargs: dict) -> None:
         cache.layers = [growing_layer_class()() for _ in cache.layers]
     if getattr(cache, "layer_class_to_replicate", None) is DynamicLayer:
         cache.layer_class_to_replicate = growing_layer_class()
+
+
+def _cross_attention_once(model: Any, model_kwargs: dict, num_beams: int) -> None:
+    """Fill the cross-attention cache from one encoder row per sentence, copied to its beams.
+
+    generate() hands the loop the encoder output repeated for every beam, and the first
+    decoder step projects each copy to keys and values: `num_beams` times the same work
+    (for distilbart at beam 4, 6 layers x 2 projections of 1,024 x 1,024 per source token,
+    a quarter of a window's encoder cost). Here each layer projects a sentence once and the
+    result is repeated; the layer then finds its cache filled and reuses it, as it does on
+    every later step. Models of another shape keep transformers' first step.
+    """
+    from transformers.cache_utils import EncoderDecoderCache
+
+    key = _cache_key(model_kwargs)
+    cache = model_kwargs.get(key) if key else None
+    encoder = model_kwargs.get("encoder_outputs")
+    layers = getattr(getattr(model.base_model, "decoder", None), "layers", None)
+    if (
+        num_beams < 2
+        or type(cache) is not EncoderDecoderCache
+        or any(cache.is_updated.values())
+        or cache.cross_attention_cache.get_seq_length() != 0
+        or encoder is None
+        or not layers
+        or not all(_projects_keys_values(getattr(layer, "encoder_attn", None)) for layer in layers)
+    ):
+        return
+    hidden = encoder[0] if isinstance(encoder, tuple) else encoder.last_hidden_state
+    rows = hidden.shape[0]
+    if rows % num_beams:
+        return
+    once = hidden[::num_beams]  # generate() repeats each sentence's rows num_beams times
+    for index, layer in enumerate(layers):
+        attention = layer.encoder_attn
+        shape = (*once.shape[:-1], -1, attention.head_dim)
+        keys = attention.k_proj(once).view(shape).transpose(1, 2)
+        values = attention.v_proj(once).view(shape).transpose(1, 2)
+        cache.cross_attention_cache.update(
+            keys.repeat_interleave(num_beams, dim=0),
+            values.repeat_interleave(num_beams, dim=0),
+            attention.layer_idx if attention.layer_idx is not None else index,
+        )
+        cache.is_updated[attention.layer_idx if attention.layer_idx is not None else index] = True
+
+
+def _projects_keys_values(attention: Any) -> bool:
+    return (
+        attention is not None
+        and all(hasattr(attention, name) for name in ("k_proj", "v_proj", "head_dim"))
+        and hasattr(attention, "layer_idx")
+    )
 
 
 def _gather(tensor: Any, indices: Any) -> Any:

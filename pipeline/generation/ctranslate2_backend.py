@@ -103,6 +103,10 @@ def ct2_options(gen: dict[str, Any], tokenizer: Any, *, warn: bool = True) -> di
         options["min_decoding_length"] = int(gen["min_new_tokens"])
     elif gen.get("min_length"):
         options["min_decoding_length"] = max(0, int(gen["min_length"]) - 1)
+    if options.get("min_decoding_length", 0) > options["max_decoding_length"]:
+        # A minimum up to the limit: transformers' forced end token wins the last step
+        # (its processor runs after the minimum-length one), so the output stops there.
+        options["min_decoding_length"] = options["max_decoding_length"]
     suppressed = _suppressed_sequences(gen, tokenizer)
     if suppressed:
         options["suppress_sequences"] = suppressed
