@@ -482,6 +482,8 @@ def main(argv: list[str] | None = None) -> int:
     if ctx.row:  # a child: one row, one JSON line
         result = run_row(ctx, ctx.row, ctx.kind)
         result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        # kept beside the models too, so an interrupted run still has its finished rows
+        (ctx.work / f"result-{ctx.kind}-{ctx.row}.json").write_text(json.dumps(result))
         print(json.dumps(result))
         return 0
     started = time.perf_counter()
