@@ -13,6 +13,12 @@ and id2en torch fp16 is given a token budget far larger than fits. With
 adapt_batch_to_memory on (the default) the budget shrinks to what free memory holds; with
 it off, out-of-memory errors halve the batch until it fits. Both must finish every sentence.
 
+Then the whole pipeline (benchmarks/pipeline_speed.py --quick --device cuda): split,
+translate and summarize end to end with the same rows as on CPU (notebook, transformers by
+hand, id2en torch in half precision on both loops, id2en CTranslate2 int8_float16 for both
+stages, raw CTranslate2 on the same token ids, extractive), each in a fresh process.
+`--no-pipeline` skips it.
+
 Without a CUDA GPU it stops at once with a clear message (exit status 2).
 """
 
@@ -131,6 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--leave-gib", type=float, default=3.0, help="free memory left (pressure)")
     parser.add_argument("--work", type=Path, default=None)
+    parser.add_argument("--no-pipeline", dest="pipeline", action="store_false")
     own = parser.parse_known_args(argv)[0]
     name, ct2 = require_cuda()
     ctx = bench.parse_args(["--sentences", "128" if own.quick else "256", "--naive-every", "8"])
@@ -149,7 +156,13 @@ def main(argv: list[str] | None = None) -> int:
         bench.print_report(engines, workload, ctx, reference, started, 0.0)
         print()
         print(memory_pressure(ctx, workload, own.leave_gib))
-        print(f"\ntotal wall time {time.perf_counter() - started:.0f}s")
+    if own.pipeline:
+        import pipeline_speed
+
+        print("\nWhole pipeline on CUDA (benchmarks/pipeline_speed.py --quick --device cuda):")
+        sys.stdout.flush()
+        pipeline_speed.main(["--quick", "--device", "cuda"])
+    print(f"\ntotal wall time {time.perf_counter() - started:.0f}s")
     return 0
 
 

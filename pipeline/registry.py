@@ -34,6 +34,10 @@ _REGISTRY: dict[str, dict[str, StageSpec]] = {
     },
     "summarize": {
         "summarize.seq2seq": StageSpec("pipeline.summarize.stage:SummarizeStage", "torch"),
+        # The same map-reduce stage on CTranslate2 (BART/distilbart converted once).
+        "summarize.ctranslate2": StageSpec(
+            "pipeline.summarize.stage:SummarizeStage", "ctranslate2"
+        ),
         "summarize.extractive": StageSpec("pipeline.summarize.stage:ExtractiveSummarizeStage"),
     },
 }

@@ -101,15 +101,86 @@ def test_random_batches_agree(tiny_models: Path, counted_search):
     assert len(counted_search) == 12
 
 
+# Repetition settings mixed with the others (the model's own, for distilbart: beams 4,
+# length_penalty 2.0, no_repeat_ngram_size 3, min_length 56). Short outputs of a random
+# model repeat a lot, so n-gram bans and penalties fire at nearly every step.
+REPETITION_SETTINGS = [
+    {"num_beams": 4, "max_new_tokens": 24, "no_repeat_ngram_size": 3, "length_penalty": 2.0},
+    {"num_beams": 3, "max_new_tokens": 20, "no_repeat_ngram_size": 2, "min_length": 8},
+    {"num_beams": 4, "max_new_tokens": 16, "no_repeat_ngram_size": 1},
+    {"num_beams": 3, "max_new_tokens": 16, "repetition_penalty": 1.3},
+    {"num_beams": 4, "max_new_tokens": 16, "repetition_penalty": 0.7, "early_stopping": True},
+    {
+        "num_beams": 4,
+        "max_new_tokens": 20,
+        "no_repeat_ngram_size": 3,
+        "repetition_penalty": 1.2,
+        "renormalize_logits": True,
+    },
+    {"num_beams": 2, "max_new_tokens": 18, "no_repeat_ngram_size": 2, "renormalize_logits": False},
+]
+
+
+@pytest.mark.parametrize("settings", REPETITION_SETTINGS, ids=_describe)
+@pytest.mark.parametrize("model_name", ["marian", "bart"])
+def test_repetition_settings_equal_transformers(
+    tiny_models: Path, model_name: str, settings: dict, counted_search
+):
+    loaded = _load(tiny_models, model_name)
+    texts = [" ".join(SENTENCES[:3]), *SENTENCES]
+    theirs, ours = _both(loaded.model, _inputs(loaded.tokenizer, texts), settings)
+    assert ours == theirs
+    assert counted_search, "the lean loop did not run; the test compared the fallback"
+
+
+def test_repetition_settings_really_change_the_search(tiny_models: Path):
+    """The settings above are not no-ops on these models (else the test could not fail)."""
+    loaded = _load(tiny_models, "bart")
+    inputs = _inputs(loaded.tokenizer, SENTENCES)
+    plain = {"num_beams": 4, "max_new_tokens": 24, "no_repeat_ngram_size": 0}
+    with torch.inference_mode():
+        free = loaded.model.generate(**inputs, **plain).tolist()
+        for extra in ({"no_repeat_ngram_size": 3}, {"repetition_penalty": 1.3}):
+            changed = loaded.model.generate(**inputs, **(plain | extra)).tolist()
+            assert changed != free, extra
+    ngram = 3
+    with torch.inference_mode():
+        out = loaded.model.generate(
+            **inputs,
+            **plain | {"no_repeat_ngram_size": ngram},
+            custom_generate=beam_search.lean_beam_search,
+        ).tolist()
+    for row in out:
+        seen = [tuple(row[i : i + ngram]) for i in range(len(row) - ngram + 1)]
+        content = [g for g in seen if loaded.tokenizer.pad_token_id not in g]
+        assert len(content) == len(set(content)), "an n-gram repeated"
+
+
+def test_shortlist_with_repetition_settings_equals_transformers(tiny_models: Path, counted_search):
+    """With a restricted output layer the bans and penalties land on the right columns."""
+    from pipeline.generation.restricted_head import head_parameters, restricted_output
+
+    loaded = _load(tiny_models, "marian")
+    model, tok = loaded.model, loaded.tokenizer
+    inputs = _inputs(tok, SENTENCES[:4])
+    allowed = sorted(set(range(0, model.config.vocab_size, 3)) | {0, tok.pad_token_id})
+    index = torch.tensor(allowed)
+    settings = {"num_beams": 3, "max_new_tokens": 16, "no_repeat_ngram_size": 2}
+    settings |= {"repetition_penalty": 1.4}
+    with restricted_output(model, index, head_parameters(model)):
+        theirs, ours = _both(model, inputs, settings)
+    assert ours == theirs
+    assert counted_search
+
+
 @pytest.mark.parametrize(
     "settings",
     [
-        {"num_beams": 3, "max_new_tokens": 8, "no_repeat_ngram_size": 2},
-        {"num_beams": 3, "max_new_tokens": 8, "repetition_penalty": 1.3},
         {"num_beams": 1, "max_new_tokens": 8},
         {"num_beams": 2, "max_new_tokens": 8, "num_return_sequences": 2},
+        {"num_beams": 3, "max_new_tokens": 8, "encoder_repetition_penalty": 1.3},
     ],
-    ids=["no-repeat-ngram", "repetition-penalty", "greedy", "two-returned"],
+    ids=["greedy", "two-returned", "encoder-repetition-penalty"],
 )
 def test_settings_it_does_not_mirror_run_transformers_loop(
     tiny_models: Path, settings: dict, counted_search
@@ -230,3 +301,32 @@ def test_a_transformers_without_the_internals_it_calls_gets_its_own_loop(
         loaded.model, _inputs(loaded.tokenizer, SENTENCES), {"num_beams": 3, "max_new_tokens": 8}
     )
     assert ours == theirs and counted_search == []
+
+
+@pytest.mark.parametrize("model_name", ["marian", "bart"])
+def test_cross_attention_is_projected_once_per_source(tiny_models: Path, model_name: str):
+    loaded = _load(tiny_models, model_name)
+    model = loaded.model
+    rows: dict[str, list[int]] = {"id2en": [], "transformers": []}
+    current: list[str] = []
+
+    def hook(module, inputs, output):
+        rows[current[-1]].append(inputs[0].shape[0])
+
+    handle = model.base_model.decoder.layers[0].encoder_attn.k_proj.register_forward_hook(hook)
+    texts = SENTENCES[:3]
+    inputs = _inputs(loaded.tokenizer, texts)
+    settings = {"num_beams": 4, "max_new_tokens": 10, "no_repeat_ngram_size": 0}
+    try:
+        with torch.inference_mode():
+            current.append("transformers")
+            theirs = model.generate(**inputs, **settings).tolist()
+            current.append("id2en")
+            ours = model.generate(
+                **inputs, **settings, custom_generate=beam_search.lean_beam_search
+            ).tolist()
+    finally:
+        handle.remove()
+    assert ours == theirs
+    assert rows["transformers"] == [len(texts) * 4]  # once, for every beam's copy
+    assert rows["id2en"] == [len(texts)]  # once per source sentence

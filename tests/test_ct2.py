@@ -40,6 +40,11 @@ def test_length_settings_map_to_the_same_number_of_tokens() -> None:
     assert ct2_options({"max_length": 512}, tok)["max_decoding_length"] == 511
     assert ct2_options({"min_length": 5}, tok)["min_decoding_length"] == 4
     assert ct2_options({"min_new_tokens": 5}, tok)["min_decoding_length"] == 5
+    # forced lengths (min = max) with a forced </s>: the end token takes the last step
+    forced = ct2_options(
+        {"min_new_tokens": 10, "max_new_tokens": 10, "forced_eos_token_id": 0}, tok
+    )
+    assert forced["min_decoding_length"] == forced["max_decoding_length"] == 9
 
 
 def test_search_and_repetition_settings_map_across() -> None:

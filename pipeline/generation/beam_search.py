@@ -16,12 +16,17 @@ finished-hypothesis bookkeeping, length penalty and early stopping, ported from
 - only each beam's top 2*beams tokens can enter the top 2*beams of its sentence, so the
   log-probability (logit - logsumexp) is computed for those candidates alone;
 - the processors Marian and BART use are applied as column bans on the logits (bad words,
-  minimum length) or as a forced first (bos) or last (eos) token; `renormalize_logits`
-  becomes "logsumexp over the allowed tokens", which is what renormalising means;
+  minimum length, no_repeat_ngram_size: the n-grams of each row whose first n-1 tokens
+  match its last n-1, found with one tensor comparison rather than a Python dict per row)
+  or as a forced first (bos) or last (eos) token; `repetition_penalty` scales the
+  log-probabilities of the row's tokens as transformers does (the buffer is normalised
+  first, only when a penalty is set); `renormalize_logits` becomes "logsumexp over the
+  allowed tokens", which is what renormalising means;
 - logits go into buffers reused across steps; with a vocabulary shortlist, only the
   listed columns are computed;
 - the self-attention cache appends in place and reorders into a spare buffer
-  (pipeline.kv_cache); the cross-attention cache is never reordered.
+  (pipeline.kv_cache); the cross-attention cache is never reordered, and it is computed
+  once per source sentence rather than once per beam (`_cross_attention_once`).
 
 Anything else (sampling, other processors or stopping criteria, returned scores) runs
 transformers' own `_beam_search` unchanged, so results never depend on this module being
@@ -49,6 +54,8 @@ class ScorePlan:
     forced: dict[int, int]  # decoder length -> the only token allowed next (bos / eos)
     renormalize: bool  # log-probs over the allowed tokens only
     max_length: int
+    no_repeat_ngram: int = 0  # ban a token that would repeat an n-gram of the sequence
+    repetition_penalty: float = 1.0  # log-probs of tokens already in the sequence x this
 
 
 def plan_scoring(  # noqa: C901 - one branch per mirrored processor
@@ -62,6 +69,7 @@ def plan_scoring(  # noqa: C901 - one branch per mirrored processor
     eos = tuple(int(t) for t in eos_tensor.reshape(-1).tolist()) if eos_tensor is not None else ()
     banned: set[int] = set()
     min_length, forced, renormalize = 0, {}, False
+    no_repeat_ngram, repetition_penalty = 0, 1.0
     processors = list(logits_processor or [])
     for processor in processors:
         if renormalize:  # normalisation must come last, as transformers puts it
@@ -88,6 +96,13 @@ def plan_scoring(  # noqa: C901 - one branch per mirrored processor
             forced[int(processor.max_length) - 1] = int(processor.eos_token_id.reshape(-1)[0])
         elif kind is lp.LogitNormalization:
             renormalize = True
+        elif kind is lp.NoRepeatNGramLogitsProcessor:
+            no_repeat_ngram = int(processor.ngram_size)
+        elif kind is lp.RepetitionPenaltyLogitsProcessor:
+            # A decoder attention mask (left-padded decoder prompts) is not mirrored.
+            if processor.prompt_ignore_length not in (None, 0):
+                return None
+            repetition_penalty = float(processor.penalty)
         else:
             logger.debug("beam search: %s not mirrored; using transformers' loop", kind.__name__)
             return None
@@ -106,6 +121,8 @@ def plan_scoring(  # noqa: C901 - one branch per mirrored processor
         forced=forced,
         renormalize=renormalize,
         max_length=max_length,
+        no_repeat_ngram=no_repeat_ngram,
+        repetition_penalty=repetition_penalty,
     )
 
 
@@ -223,6 +240,7 @@ class _Scorer:
         self.head = model.get_output_embeddings()
         swapped = vars(self.head).get("forward")  # a shortlist or other stand-in forward
         self.restricted = swapped if _is_restricted_head(swapped, keep) else None
+        self._positions: Any = None  # token id -> shortlist column, built when needed
         bias = getattr(model, "final_logits_bias", None)
         device = first_logits.device
         if self.restricted is not None:
@@ -290,9 +308,10 @@ class _Scorer:
         if self.bias is not None:
             self.logits.add_(self.bias)
 
-    def candidates(self, logits: Any, cur_len: int, keep: int) -> tuple[Any, Any]:
+    def candidates(self, logits: Any, cur_len: int, keep: int, sequences: Any) -> tuple[Any, Any]:
         """Each row's `keep` best tokens and their log-probabilities, as transformers'
-        processors and (re)normalisation would score them."""
+        processors and (re)normalisation would score them; `sequences` are the rows'
+        decoder tokens so far (rows x cur_len)."""
         import torch
 
         plan, rows = self.plan, logits.shape[0]
@@ -312,15 +331,69 @@ class _Scorer:
                 torch.index_select(logits, 1, self.columns, out=self.logits)
             logits = self.logits
         normaliser = None if plan.renormalize else self._logsumexp(logits)
+        if plan.repetition_penalty != 1.0:
+            # transformers penalises log-probabilities, not logits: normalise first.
+            logits.sub_(self._logsumexp(logits))
+            normaliser = None if plan.renormalize else 0.0
+            self._penalise_repeats(logits, sequences)
         if self.banned_at:
             logits[:, self.banned_at] = -math.inf
         if cur_len < plan.min_length and self.eos_at:
             logits[:, self.eos_at] = -math.inf
+        if plan.no_repeat_ngram and cur_len >= plan.no_repeat_ngram:
+            self._ban_repeated_ngrams(logits, sequences)
         if normaliser is None:
             normaliser = self._logsumexp(logits)
         top_logits, at = torch.topk(logits, k=keep, dim=-1)
         ids = at if self.columns is None else self.columns[at]
         return top_logits - normaliser, ids
+
+    def _column_of(self, tokens: Any) -> Any:
+        """Token ids -> buffer columns; -1 where the buffer has no column for the token."""
+        import torch
+
+        if self.columns is None:
+            width = self.logits.shape[-1]
+            return torch.where(tokens < width, tokens, torch.full_like(tokens, -1))
+        if self._positions is None:
+            size = max(int(self.columns.max()), int(tokens.max())) + 1
+            positions = torch.full((size,), -1, dtype=torch.long, device=tokens.device)
+            positions[self.columns] = torch.arange(self.columns.numel(), device=tokens.device)
+            self._positions = positions
+        if int(tokens.max()) >= self._positions.numel():
+            grown = torch.full((int(tokens.max()) + 1,), -1, dtype=torch.long, device=tokens.device)
+            grown[: self._positions.numel()] = self._positions
+            self._positions = grown
+        return self._positions[tokens]
+
+    def _penalise_repeats(self, log_probs: Any, sequences: Any) -> None:
+        """RepetitionPenaltyLogitsProcessor: each token already in a row's sequence has its
+        log-probability multiplied by the penalty (divided, were it positive)."""
+        import torch
+
+        penalty = self.plan.repetition_penalty
+        columns = self._column_of(sequences)
+        rows = torch.arange(sequences.shape[0], device=sequences.device)[:, None].expand_as(columns)
+        present = columns >= 0
+        rows, columns = rows[present], columns[present]
+        score = log_probs[rows, columns]
+        log_probs[rows, columns] = torch.where(score < 0, score * penalty, score / penalty)
+
+    def _ban_repeated_ngrams(self, logits: Any, sequences: Any) -> None:
+        """NoRepeatNGramLogitsProcessor: a token that would complete an n-gram already in the
+        row's sequence is banned; the n-grams whose first n-1 tokens match the row's last
+        n-1 tokens name those tokens."""
+        n = self.plan.no_repeat_ngram
+        cur_len = sequences.shape[1]
+        prefix = sequences[:, cur_len + 1 - n :]
+        windows = sequences.unfold(1, n, 1)
+        matches = (windows[..., :-1] == prefix.unsqueeze(1)).all(dim=-1)
+        rows, at = matches.nonzero(as_tuple=True)
+        if rows.numel() == 0:
+            return
+        columns = self._column_of(windows[rows, at, -1])
+        present = columns >= 0
+        logits[rows[present], columns[present]] = -math.inf
 
     def _logsumexp(self, logits: Any) -> Any:
         import torch
@@ -381,6 +454,7 @@ def _search(
     batch_offset = torch.arange(batch_size, device=device).view(-1, 1) * num_beams
 
     _grow_in_place(model_kwargs)
+    _cross_attention_once(model, model_kwargs, num_beams)
     outputs = model._prefill(input_ids, config, model_kwargs, is_first_iteration=True)
     model_kwargs = model._update_model_kwargs_for_generation(
         outputs, model_kwargs, is_encoder_decoder=model.config.is_encoder_decoder
@@ -388,9 +462,10 @@ def _search(
     logits = outputs.logits[:, -1, :]
     del outputs
     scorer = _Scorer(model, plan, logits, beams_to_keep)
+    flat = input_ids  # each row's decoder tokens so far
     while True:
         # c. top-k continuations over all beams of each sentence
-        candidate_scores, candidate_ids = scorer.candidates(logits, cur_len, beams_to_keep)
+        candidate_scores, candidate_ids = scorer.candidates(logits, cur_len, beams_to_keep, flat)
         candidate_scores = candidate_scores.view(batch_size, num_beams, beams_to_keep)
         candidate_scores = candidate_scores + running_beam_scores[:, :, None]
         topk_log_probs, flat_index = torch.topk(
@@ -472,6 +547,58 @@ def _grow_in_place(model_kwargs: dict) -> None:
         cache.layers = [growing_layer_class()() for _ in cache.layers]
     if getattr(cache, "layer_class_to_replicate", None) is DynamicLayer:
         cache.layer_class_to_replicate = growing_layer_class()
+
+
+def _cross_attention_once(model: Any, model_kwargs: dict, num_beams: int) -> None:
+    """Fill the cross-attention cache from one encoder row per sentence, copied to its beams.
+
+    generate() hands the loop the encoder output repeated for every beam, and the first
+    decoder step projects each copy to keys and values: `num_beams` times the same work
+    (for distilbart at beam 4, 6 layers x 2 projections of 1,024 x 1,024 per source token,
+    a quarter of a window's encoder cost). Here each layer projects a sentence once and the
+    result is repeated; the layer then finds its cache filled and reuses it, as it does on
+    every later step. Models of another shape keep transformers' first step.
+    """
+    from transformers.cache_utils import EncoderDecoderCache
+
+    key = _cache_key(model_kwargs)
+    cache = model_kwargs.get(key) if key else None
+    encoder = model_kwargs.get("encoder_outputs")
+    layers = getattr(getattr(model.base_model, "decoder", None), "layers", None)
+    if (
+        num_beams < 2
+        or type(cache) is not EncoderDecoderCache
+        or any(cache.is_updated.values())
+        or cache.cross_attention_cache.get_seq_length() != 0
+        or encoder is None
+        or not layers
+        or not all(_projects_keys_values(getattr(layer, "encoder_attn", None)) for layer in layers)
+    ):
+        return
+    hidden = encoder[0] if isinstance(encoder, tuple) else encoder.last_hidden_state
+    rows = hidden.shape[0]
+    if rows % num_beams:
+        return
+    once = hidden[::num_beams]  # generate() repeats each sentence's rows num_beams times
+    for index, layer in enumerate(layers):
+        attention = layer.encoder_attn
+        shape = (*once.shape[:-1], -1, attention.head_dim)
+        keys = attention.k_proj(once).view(shape).transpose(1, 2)
+        values = attention.v_proj(once).view(shape).transpose(1, 2)
+        cache.cross_attention_cache.update(
+            keys.repeat_interleave(num_beams, dim=0),
+            values.repeat_interleave(num_beams, dim=0),
+            attention.layer_idx if attention.layer_idx is not None else index,
+        )
+        cache.is_updated[attention.layer_idx if attention.layer_idx is not None else index] = True
+
+
+def _projects_keys_values(attention: Any) -> bool:
+    return (
+        attention is not None
+        and all(hasattr(attention, name) for name in ("k_proj", "v_proj", "head_dim"))
+        and hasattr(attention, "layer_idx")
+    )
 
 
 def _gather(tensor: Any, indices: Any) -> Any:

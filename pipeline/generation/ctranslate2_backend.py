@@ -6,6 +6,10 @@ The Hugging Face model is converted on first use into a cache folder
 model config and its generation config are read from the Hugging Face folder: the torch
 weights stay on disk.
 
+BART specifics: the forced <s> after the </s> decoder start becomes a target prefix
+(`forced_prefix`), and the converter gets the config fields transformers 5 dropped
+(ctranslate2_models.LEGACY_CONFIG_DEFAULTS).
+
 Marian specifics, checked against CTranslate2's converter: the decoder starts from a zero
 embedding exactly like transformers' pad-token start, and the converted vocabulary drops the
 trailing <pad>, so token ids agree for every other token and <pad> can never be generated
@@ -62,6 +66,7 @@ _MAPPED = {
     "min_length",
     "bad_words_ids",
     "suppress_tokens",
+    "forced_bos_token_id",  # a target prefix (forced_prefix)
     "do_sample",
     "top_k",
     "top_p",
@@ -99,6 +104,10 @@ def ct2_options(gen: dict[str, Any], tokenizer: Any, *, warn: bool = True) -> di
         options["min_decoding_length"] = int(gen["min_new_tokens"])
     elif gen.get("min_length"):
         options["min_decoding_length"] = max(0, int(gen["min_length"]) - 1)
+    if options.get("min_decoding_length", 0) > options["max_decoding_length"]:
+        # A minimum up to the limit: transformers' forced end token wins the last step
+        # (its processor runs after the minimum-length one), so the output stops there.
+        options["min_decoding_length"] = options["max_decoding_length"]
     suppressed = _suppressed_sequences(gen, tokenizer)
     if suppressed:
         options["suppress_sequences"] = suppressed
@@ -127,6 +136,21 @@ def _warn_unmapped(gen: dict[str, Any]) -> None:
             continue
         _warned.add(key)
         logger.warning("CTranslate2 backend: generation setting %s=%r is ignored", key, value)
+
+
+def forced_prefix(gen: dict[str, Any], tokenizer: Any, rows: int) -> list[list[str]] | None:
+    """transformers' forced_bos_token_id as a CTranslate2 target prefix.
+
+    BART (distilbart) starts decoding from </s> and is forced to emit <s> next; the
+    converted model keeps the </s> start, and the prefix forces the <s>. CTranslate2 counts
+    the prefix in its decoding lengths as transformers counts the forced token, and returns
+    it in the hypothesis, so lengths and outputs line up (tests/test_ct2.py checks token for
+    token on a tiny BART).
+    """
+    bos = gen.get("forced_bos_token_id")
+    if bos is None:
+        return None
+    return [[tokenizer.convert_ids_to_tokens(int(bos))] for _ in range(rows)]
 
 
 @dataclass
@@ -230,7 +254,8 @@ class CTranslate2Backend(BatchedBackend):
     ) -> list[Generated]:
         options = ct2_options(settings, self.tokenizer) | self.translate_options
         tokens = [self.tokenizer.convert_ids_to_tokens(list(x)) for x in batch]
-        results = self.translator.translate_batch(tokens, **options)
+        prefix = forced_prefix(settings, self.tokenizer, len(batch))
+        results = self.translator.translate_batch(tokens, target_prefix=prefix, **options)
         forced_end = settings.get("forced_eos_token_id") is not None
         described = self._describe(results, options["max_decoding_length"], forced_end)
         penalty = options["length_penalty"]

@@ -129,10 +129,9 @@ def ensure_converted(model_path: Path, target: Path, stored: str) -> Path:
     ct2 = import_ctranslate2()
 
     def convert(temp: Path) -> None:
-        from ctranslate2.converters import TransformersConverter
-
         logger.info("converting %s to CTranslate2 (%s) in %s", model_path, stored, target)
-        TransformersConverter(str(model_path)).convert(str(temp), quantization=stored, force=True)
+        converter = converter_class()(str(model_path))
+        converter.convert(str(temp), quantization=stored, force=True)
 
     return atomic_folder(target, convert, lambda folder: ct2.contains_model(str(folder)))
 
@@ -151,3 +150,26 @@ def with_vocabulary_map(model_dir: Path, vmap: Path, digest: str) -> Path:
 
     target = model_dir.with_name(f"{model_dir.name}-vmap-{digest}")
     return atomic_folder(target, link, lambda folder: (folder / "vmap.txt").exists())
+
+
+# Config attributes CTranslate2's converters read that transformers 5 no longer keeps,
+# with the value every checkpoint of that architecture had: BART is post-norm (transformers
+# 4 had `normalize_before=False` on BartConfig; 5.x dropped the unused field, and
+# ctranslate2 4.x's BartLoader reads it).
+LEGACY_CONFIG_DEFAULTS = {"bart": {"normalize_before": False}}
+
+
+def converter_class() -> type:
+    """ctranslate2's TransformersConverter, with LEGACY_CONFIG_DEFAULTS filled in on load."""
+    from ctranslate2.converters import TransformersConverter
+
+    class Converter(TransformersConverter):
+        def load_model(self, model_class: Any, model_name_or_path: str, **kwargs: Any) -> Any:
+            model = super().load_model(model_class, model_name_or_path, **kwargs)
+            defaults = LEGACY_CONFIG_DEFAULTS.get(getattr(model.config, "model_type", ""), {})
+            for name, value in defaults.items():
+                if not hasattr(model.config, name):
+                    setattr(model.config, name, value)
+            return model
+
+    return Converter
