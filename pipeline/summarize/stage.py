@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline.config import PipelineConfig, SummarizeSettings
+from pipeline.generation.backends import BackendKind
 from pipeline.guards import (
     SAFER_DECODING,
     GuardFinding,
