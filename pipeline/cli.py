@@ -365,11 +365,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
     config = load_config(args.config, _run_overrides(args))
     if str(args.input_dir) == "-":
         with _stdin_file(args.out) as path:
-            return _run(args, config, path)
+            return _run(args, config, path, input_name="-")
     return _run(args, config, args.input_dir)
 
 
-def _run(args: argparse.Namespace, config: Any, input_path: Path) -> int:
+def _run(
+    args: argparse.Namespace, config: Any, input_path: Path, input_name: str | None = None
+) -> int:
     from pipeline.engines.local import run_folder
 
     if args.engine == "ray":
@@ -383,9 +385,10 @@ def _run(args: argparse.Namespace, config: Any, input_path: Path) -> int:
             address=args.ray_address,
             workers=args.workers,
             gpus_per_worker=args.gpus_per_worker,
+            input_name=input_name,
         )
     else:
-        report = run_folder(config, input_path, args.out, force=args.force)
+        report = run_folder(config, input_path, args.out, force=args.force, input_name=input_name)
     print(report.line())
     for article_id, error in report.failures[:20]:
         print(f"  failed {safe(article_id, newlines=False)}: {safe(error)}", file=sys.stderr)

@@ -28,6 +28,7 @@ class EvalResult:
     chrf: float
     seconds: float
     warnings: int
+    mean_score: float | None = None  # the model's own confidence, mean over sentences
 
     @property
     def sentences_per_s(self) -> float:
@@ -91,7 +92,18 @@ def evaluate(config: PipelineConfig, pairs: list[tuple[str, str]], name: str) ->
         chrf=sacrebleu.corpus_chrf(hypotheses, references).score,
         seconds=seconds,
         warnings=sum(len(a.warnings) for a in articles),
+        mean_score=mean_score([a.sentences[0].score for a in articles]),
     )
+
+
+def mean_score(scores: list[float | None]) -> float | None:
+    """The mean of the scores a model gave (copied sentences have none).
+
+    >>> mean_score([-0.5, None, -1.5]), mean_score([None])
+    (-1.0, None)
+    """
+    given = [score for score in scores if score is not None]
+    return sum(given) / len(given) if given else None
 
 
 def run_variants(
@@ -109,13 +121,18 @@ def run_variants(
 def format_table(results: list[EvalResult]) -> str:
     base = results[0]
     lines = [
-        f"{'variant':<16}{'sents':>7}{'BLEU':>8}{'chrF':>8}{'sent/s':>9}{'x base':>8}"
-        f"{'warnings':>10}"
+        f"{'variant':<16}{'sents':>7}{'BLEU':>8}{'chrF':>8}{'score':>8}{'sent/s':>9}"
+        f"{'x base':>8}{'warnings':>10}"
     ]
     for r in results:
         speedup = r.sentences_per_s / base.sentences_per_s if base.sentences_per_s else 0.0
+        score = f"{r.mean_score:>8.3f}" if r.mean_score is not None else f"{'-':>8}"
         lines.append(
-            f"{r.name:<16}{r.sentences:>7}{r.bleu:>8.2f}{r.chrf:>8.2f}"
+            f"{r.name:<16}{r.sentences:>7}{r.bleu:>8.2f}{r.chrf:>8.2f}{score}"
             f"{r.sentences_per_s:>9.2f}{speedup:>8.2f}{r.warnings:>10}"
         )
+    lines.append(
+        "score: the model's mean log-probability per output token (its own confidence; "
+        "closer to 0 is surer), averaged over sentences"
+    )
     return "\n".join(lines)

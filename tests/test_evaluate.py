@@ -60,12 +60,15 @@ def test_eval_prints_one_row_per_variant(
     )
     assert code == EXIT_OK
     lines = capsys.readouterr().out.strip().splitlines()
-    assert lines[0].split()[:4] == ["variant", "sents", "BLEU", "chrF"]
-    rows = {line.split()[0]: line.split() for line in lines[1:]}
+    assert lines[0].split()[:5] == ["variant", "sents", "BLEU", "chrF", "score"]
+    assert lines[-1].startswith("score: the model's mean log-probability per output token")
+    rows = {line.split()[0]: line.split() for line in lines[1:-1]}
     assert set(rows) == {"base", "greedy"}
     assert rows["base"][1] == "2"
     assert 0.0 <= float(rows["base"][2]) <= 100.0
-    assert rows["base"][5] == "1.00"
+    assert float(rows["base"][4]) <= 0.0 and float(rows["greedy"][4]) <= 0.0  # log-probs
+    assert rows["base"][4] != rows["greedy"][4]  # a variant's scores are its own
+    assert rows["base"][6] == "1.00"
 
 
 def test_eval_without_data_is_a_usage_error(

@@ -60,8 +60,20 @@ def summarize_config(models: Path, ct2_dir: Path, stage: str, **summarize: objec
 
 
 def summaries(stage: SummarizeStage) -> list[tuple]:
+    """Summary, how it was made (its score aside: see scores()), warnings."""
     done = stage(articles())
-    return [(a.summary, a.meta["summary"], a.warnings) for a in done]
+    made = [{k: v for k, v in a.meta["summary"].items() if k != "score"} for a in done]
+    scores = [a.meta["summary"]["score"] for a in done]
+    return [
+        (a.summary, m, a.warnings, score) for a, m, score in zip(done, made, scores, strict=True)
+    ]
+
+
+def same_but_scores(got: list[tuple], expected: list[tuple]) -> None:
+    """Equal token for token; scores within 1e-3 (two libraries' float32 sums differ in
+    the 5th digit, as tests/test_scores.py allows)."""
+    assert [g[:3] for g in got] == [e[:3] for e in expected]
+    assert [g[3] for g in got] == pytest.approx([e[3] for e in expected], abs=1e-3)
 
 
 # CTranslate2 bans repeated n-grams before its softmax, so the other tokens' log-probs are
@@ -91,8 +103,8 @@ def test_float32_summaries_equal_torch_token_for_token(
     )
     assert isinstance(ct2_stage, SummarizeStage) and ct2_stage.backend_kind == "ctranslate2"
     expected, got = summaries(torch_stage), summaries(ct2_stage)
-    assert got == expected
-    levels = [meta["levels"] for _, meta, _ in got]
+    same_but_scores(got, expected)
+    levels = [meta["levels"] for _, meta, _, _ in got]
     assert levels[0] == 1 and levels[1] >= 2  # both paths ran: single pass and map-reduce
 
 

@@ -239,7 +239,7 @@ def _read_manifest(path: Path) -> dict[str, Any]:
 
 
 def _check_manifest(
-    out_dir: Path, config: PipelineConfig, input_root: Path, force: bool
+    out_dir: Path, config: PipelineConfig, input_root: str, force: bool
 ) -> Manifest:
     """Refuse (unless forced) an OUT_DIR made with other settings or from another input."""
     digest, relevant = config_fingerprint(config)
@@ -248,8 +248,8 @@ def _check_manifest(
     changes = []
     if data.get("fingerprint"):
         changes = _differences(_known(data.get("settings", {}), relevant), relevant)
-    if data.get("input") not in (None, str(input_root)):
-        changes.append(f"input folder: {data['input']!r} -> {str(input_root)!r}")
+    if data.get("input") not in (None, input_root):
+        changes.append(f"input folder: {data['input']!r} -> {input_root!r}")
     if changes:
         if not force:
             raise RunRefusedError(
@@ -265,7 +265,7 @@ def _check_manifest(
     else:
         manifest.adopt_settings()
     data.update(
-        {"input": str(input_root), "id2en": __version__, "config": config.model_dump(mode="json")}
+        {"input": input_root, "id2en": __version__, "config": config.model_dump(mode="json")}
     )
     return manifest
 
@@ -336,10 +336,12 @@ def prepared_run(
     force: bool,
     engine: str,
     setup: Callable[[], None] | None = None,
+    input_name: str | None = None,
 ) -> Iterator[PreparedRun]:
     """Lock OUT, check the manifest, list what is left to do, check the setup (`setup`,
     before any article is touched), write the manifest; afterwards export the records and
-    close the manifest, also when the run was interrupted."""
+    close the manifest, also when the run was interrupted. `input_name` is what run.json
+    binds the folder to when the path read is a stand-in (standard input's copy)."""
     started = time.perf_counter()
     input_root = Path(input_dir).resolve()
     items = discover(
@@ -349,7 +351,7 @@ def prepared_run(
         follow_links=config.run.follow_links,
     )
     with run_lock(out_dir):
-        manifest = _check_manifest(out_dir, config, input_root, force)
+        manifest = _check_manifest(out_dir, config, input_name or str(input_root), force)
         report = RunReport(total=len(items))
         todo = _todo(out_dir, items, config, report)
         if todo and setup is not None:

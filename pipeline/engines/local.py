@@ -30,16 +30,24 @@ def run_folder(
     force: bool = False,
     pipeline: Pipeline | None = None,
     on_batch: Callable[[RunReport], None] | None = None,
+    input_name: str | None = None,
 ) -> RunReport:
     """Translate (and summarize) every article under input_dir into out_dir/records.
 
     Safe to kill at any moment: records are written whole or not at all, and running
-    again on the same out_dir does only what is missing or failed.
+    again on the same out_dir does only what is missing or failed. `input_name` names the
+    input in run.json when `input_dir` is a stand-in (standard input's copy: "-").
     """
     out_dir = Path(out_dir)
     pipe = pipeline or Pipeline(config)
     with prepared_run(
-        config, input_dir, out_dir, force=force, engine="local", setup=lambda: check_setup(pipe)
+        config,
+        input_dir,
+        out_dir,
+        force=force,
+        engine="local",
+        setup=lambda: check_setup(pipe),
+        input_name=input_name,
     ) as run:
         report, todo = run.report, run.todo_ids
         with StopFlag(out_dir) as stop, progress(config, len(run.todo)) as bar:

@@ -91,6 +91,7 @@ def run_folder_ray(
     workers: int = 1,
     cpus_per_worker: float | None = None,
     gpus_per_worker: float = 0,
+    input_name: str | None = None,
 ) -> RunReport:
     """Like engines.local.run_folder, with the batches spread over `workers` Ray actors.
 
@@ -106,7 +107,9 @@ def run_folder_ray(
     out_dir = Path(out_dir)
     # Settings and cache files are checked here; the models load in the workers.
     setup = functools.partial(check_setup, Pipeline(config), load_models=False)
-    with prepared_run(config, input_dir, out_dir, force=force, engine="ray", setup=setup) as run:
+    with prepared_run(
+        config, input_dir, out_dir, force=force, engine="ray", setup=setup, input_name=input_name
+    ) as run:
         if run.todo:
             ray.init(
                 address=address,
