@@ -26,6 +26,7 @@ class ModelStage:
         self.name = name or f"{self.family}.seq2seq"
         self.backend_kind = backend
         self._backend: Backend | None = None
+        self._retry_scores: dict[str, float | None] = {}  # a retried input -> its new score
 
     @property
     def backend(self) -> Backend:

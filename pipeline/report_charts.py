@@ -26,7 +26,10 @@ STATUSES = (
 )
 SENTENCE_BINS = ((0, 0), (1, 5), (6, 10), (11, 20), (21, 50), (51, 100), (101, None))
 MAX_KINDS = 12  # the rest of the kinds are counted as "other kinds"
-_SENTENCE_PREFIX = re.compile(r"^sentence \d+:\s*")
+# Where a warning is about ("sentence 3: ", "summary: "): not part of its kind.
+_SENTENCE_PREFIX = re.compile(r"^(?:sentence \d+|summary):\s*")
+# A line standing for repeated warnings (pipeline.warning_summary): counts as their kind.
+_MORE = re.compile(r"^\.\.\. and (\d+) more warnings like: (.*)$", re.S)
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 
@@ -43,7 +46,8 @@ def record_status(record: dict[str, Any]) -> str:
 def warning_kind(warning: Any) -> str:
     """A warning's kind: its words without the sentence number, numbers or quoted parts,
     up to the first ':', '(' or ';' ("translation stopped at the maximum length")."""
-    text = _SENTENCE_PREFIX.sub("", str(warning))
+    more = _MORE.match(str(warning))
+    text = _SENTENCE_PREFIX.sub("", more.group(2) if more else str(warning))
     text = re.split(r"[:(;]", text, maxsplit=1)[0]
     text = _NUMBER.sub("N", _QUOTED.sub("…", text))
     words = text.split()
@@ -61,7 +65,9 @@ class Overview:
 
     def add(self, record: dict[str, Any]) -> None:
         self.statuses[record_status(record)] += 1
-        self.kinds.update(warning_kind(w) for w in record.get("warnings") or [])
+        for warning in record.get("warnings") or []:
+            more = _MORE.match(str(warning))
+            self.kinds[warning_kind(warning)] += int(more.group(1)) if more else 1
         self.sentences[_bin(len(record.get("sentences") or []))] += 1
         for key, value in ((record.get("meta") or {}).get("timings") or {}).items():
             if isinstance(value, (int, float)):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -41,3 +42,19 @@ def tiny_models(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
 @pytest.fixture()
 def tiny_config(tiny_models: Path) -> PipelineConfig:
     return load_config(tiny_config_dict(tiny_models))
+
+
+@pytest.fixture
+def counted_search(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts calls of id2en's beam-search loop itself (not transformers' fallback)."""
+    import pipeline.generation.beam_search as beam_search
+
+    calls: list[int] = []
+    original = beam_search._search
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(beam_search, "_search", counting)
+    return calls

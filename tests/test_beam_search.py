@@ -34,20 +34,6 @@ SETTINGS = [
 ]
 
 
-@pytest.fixture
-def counted_search(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Counts calls of the lean loop itself (not the fallback)."""
-    calls: list[int] = []
-    original = beam_search._search
-
-    def counting(*args, **kwargs):
-        calls.append(1)
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(beam_search, "_search", counting)
-    return calls
-
-
 def _load(models: Path, name: str):
     return load_seq2seq(ModelSource(model=str(models / name), local_files_only=True), device="cpu")
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import struct
-import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -18,27 +16,9 @@ from pipeline.atomic import atomic_write_text
 from pipeline.cli import main
 from pipeline.records import iter_records, record_path, write_record
 from pipeline.report import render_report, write_report
-from tests.helpers import tiny_config_dict
+from tests.helpers import run_chromium, tiny_config_dict
 
 HOSTILE = "<script>alert('pwned')</script>"
-CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "chrome", "headless_shell")
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",  # CI runs as root, where Chromium's sandbox refuses to start
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-extensions",
-    "--enable-logging=stderr",
-    "--v=0",
-]
-# Chromium logs page console messages as `...:CONSOLE(12)] "message", source: URL (12)`.
-CONSOLE_LINE = re.compile(r":CONSOLE[:(]\d*\)?\] (.*)")
-
-
 # -- a run folder written by hand, with hostile content everywhere ------------------------
 
 
@@ -263,32 +243,6 @@ def test_cli_report_on_a_folder_without_records(tmp_path: Path) -> None:
 # -- headless Chromium --------------------------------------------------------------------
 
 
-def _chromium() -> str:
-    override = os.environ.get("ID2EN_CHROMIUM")
-    found = override or next(filter(None, map(shutil.which, CHROMIUM_NAMES)), None)
-    if found:
-        return found
-    reason = "headless Chromium not found (apt-get install chromium, or set ID2EN_CHROMIUM)"
-    if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
-        pytest.fail(f"{reason}: CI must install it")
-    pytest.skip(reason)
-
-
-def _run_chromium(page: Path, profile: Path, *extra: str) -> tuple[str, list[str]]:
-    """Load a local page; return stdout and the page's console messages."""
-    command = [
-        _chromium(),
-        *CHROMIUM_FLAGS,
-        f"--user-data-dir={profile}",
-        *extra,
-        page.resolve().as_uri(),
-    ]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
-    assert done.returncode == 0, f"chromium exited {done.returncode}:\n{done.stderr[-3000:]}"
-    console = [m.group(1) for m in map(CONSOLE_LINE.search, done.stderr.splitlines()) if m]
-    return done.stdout, console
-
-
 def _png_size(path: Path) -> tuple[int, int]:
     data = path.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
@@ -301,7 +255,7 @@ def test_console_errors_are_detected(tmp_path: Path) -> None:
     """The check below is only worth something if a broken page fails it."""
     page = tmp_path / "broken.html"
     page.write_text("<!DOCTYPE html><p>x</p><script>notDefined();</script>", encoding="utf-8")
-    _, console = _run_chromium(page, tmp_path / "profile", "--dump-dom")
+    _, console = run_chromium(page, tmp_path / "profile", "--dump-dom")
     assert any("notDefined" in message for message in console)
 
 
@@ -326,7 +280,7 @@ def test_report_in_headless_chromium(tiny_models: Path, tmp_path: Path) -> None:
     report = tmp_path / "report.html"
     assert main(["report", str(out), "-o", str(report)]) == 0
 
-    dom, console = _run_chromium(report, tmp_path / "profile-dom", "--dump-dom")
+    dom, console = run_chromium(report, tmp_path / "profile-dom", "--dump-dom")
     assert console == [], f"console messages: {console}"
     parsed = _Page(dom)
     assert "script" not in parsed.tags
@@ -342,7 +296,7 @@ def test_report_in_headless_chromium(tiny_models: Path, tmp_path: Path) -> None:
     shots = Path(os.environ.get("ID2EN_ARTIFACTS", tmp_path))
     shots.mkdir(parents=True, exist_ok=True)
     shot = shots / "report.png"
-    _, console = _run_chromium(
+    _, console = run_chromium(
         report, tmp_path / "profile-shot", f"--screenshot={shot}", "--window-size=1280,2000"
     )
     assert console == [], f"console messages: {console}"

@@ -145,3 +145,15 @@ def test_report_charts_and_filters_in_chromium(run_dir: Path, tmp_path: Path) ->
     )
     assert console == []
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
+
+
+def test_summary_and_summarised_warnings_count_as_their_kind() -> None:
+    """'summary: ' is where, not what; a line standing for N repeats counts N times."""
+    repeats = "... and 5 more warnings like: " + CUT.format(7, 16)
+    assert warning_kind("summary: summary_longer: summary longer than its text") == (
+        warning_kind("sentence 2: summary_longer: anything")
+    )
+    assert warning_kind(repeats) == "translation stopped at the maximum length"
+    overview = Overview()
+    overview.add({"status": "ok", "warnings": [CUT.format(1, 16), repeats], "sentences": []})
+    assert overview.kinds["translation stopped at the maximum length"] == 6

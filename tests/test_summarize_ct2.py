@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-import pipeline.generation.beam_search as beam_search
 from pipeline.config import load_config
 from pipeline.guards import GuardFinding
 from pipeline.registry import build_stage
@@ -174,21 +173,13 @@ def test_guard_retry_runs_on_ctranslate2(
 
 
 def test_torch_summaries_run_the_id2en_loop(
-    tiny_models: Path, ct2_dir: Path, monkeypatch: pytest.MonkeyPatch
+    tiny_models: Path, ct2_dir: Path, counted_search: list[int]
 ) -> None:
     """distilbart's no_repeat_ngram_size no longer sends summaries to transformers' loop."""
-    calls: list[int] = []
-    original = beam_search._search
-
-    def counting(*args, **kwargs):
-        calls.append(1)
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(beam_search, "_search", counting)
     stage = build_stage("summarize", summarize_config(tiny_models, ct2_dir, "summarize.seq2seq"))
     assert stage.generation_settings["no_repeat_ngram_size"] == 3
     stage([english_article(4, "a")])
-    assert calls
+    assert counted_search
 
 
 def test_cpu_fast_keeps_abstractive_summaries_on_ctranslate2() -> None:

@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline.config import PipelineConfig, SummarizeSettings
-from pipeline.generation.backends import BackendKind
 from pipeline.guards import (
     SAFER_DECODING,
     GuardFinding,
@@ -47,12 +46,6 @@ class SummarizeStage(ModelStage):
     family = "summarize"
     task = "summarization"
     settings: SummarizeSettings
-
-    def __init__(
-        self, config: PipelineConfig, *, name: str | None = None, backend: BackendKind = "torch"
-    ):
-        super().__init__(config, name=name, backend=backend)
-        self._retry_scores: dict[str, float | None] = {}  # final input -> its retry's score
 
     def __call__(self, articles: list[Article]) -> list[Article]:
         started = time.perf_counter()

@@ -75,7 +75,6 @@ class TranslateStage(ModelStage):
         path = self.settings.cache_path
         self.cache = TranslationCache(path) if path else None
         self._shortlist: Shortlist | None = None
-        self._retry_scores: dict[str, float | None] = {}  # source -> score of its retry
         # Required terms: the glossary file (read now, so a bad file fails before any
         # model loads) and the built-in protected spans; forcing needs the torch backend.
         self.glossary = Glossary.load(self.settings.glossary)
