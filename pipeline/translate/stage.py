@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -231,11 +232,7 @@ class TranslateStage(ModelStage):
         if not missing:
             return
         retried = self._force_required(list(missing))
-        for unit in units:
-            sentence = unit.article.sentences[unit.index]
-            lacking = missing.get(sentence.text)
-            if not lacking:
-                continue
+        for unit, sentence, lacking in _flagged(units, missing):
             where = f"sentence {unit.index}"
             output = retried.get(sentence.text)
             if output is not None:
@@ -327,11 +324,7 @@ class TranslateStage(ModelStage):
         fixed: dict[str, tuple[str, list[GuardFinding]]] = {}
         if self.config.guards.retry:
             fixed = retry_flagged(flagged, self._retry_safer, check)
-        for unit in units:
-            sentence = unit.article.sentences[unit.index]
-            findings = flagged.get(sentence.text)
-            if not findings:
-                continue
+        for unit, sentence, findings in _flagged(units, flagged):
             where = f"sentence {unit.index}"
             if sentence.text in fixed:
                 sentence.en, remaining = fixed[sentence.text]
@@ -422,3 +415,14 @@ def _with_room(settings: dict[str, Any], extra: int) -> dict[str, Any]:
     if settings.get("max_length") is not None:
         return settings | {"max_length": int(settings["max_length"]) + extra}
     return settings
+
+
+def _flagged(
+    units: list[_Unit], by_text: dict[str, list[Any]]
+) -> Iterator[tuple[_Unit, Any, list[Any]]]:
+    """(unit, its sentence, what was found) for each unit whose sentence text was flagged."""
+    for unit in units:
+        sentence = unit.article.sentences[unit.index]
+        found = by_text.get(sentence.text)
+        if found:
+            yield unit, sentence, found
