@@ -253,8 +253,7 @@ class TranslateStage(ModelStage):
         backend = self._forcing()
         if backend is None:
             return {}
-        ids = backend.token_ids(sources)
-        fits = [(s, i) for s, i in zip(sources, ids, strict=True) if len(i) <= self.window]
+        fits = self._whole_sentences(backend, sources)
         required = self._required_tokens(backend, [s for s, _ in fits], [i for _, i in fits])
         if not required:
             return {}
@@ -335,11 +334,15 @@ class TranslateStage(ModelStage):
             else:
                 record_findings(unit.article, where, findings)
 
+    def _whole_sentences(self, backend: Backend, sources: list[str]) -> list[tuple[str, list[int]]]:
+        """(sentence, token ids) of the sources that fit the window whole: a retry
+        translates whole sentences, so those cut into pieces are skipped."""
+        ids = backend.token_ids(sources)
+        return [(s, i) for s, i in zip(sources, ids, strict=True) if len(i) <= self.window]
+
     def _retry_safer(self, sources: list[str]) -> dict[str, str]:
         """Whole sentences again, with loop-breaking decoding (pieces over the window skip)."""
-        window = self.window
-        ids = self.backend.token_ids(sources)
-        fits = [(s, i) for s, i in zip(sources, ids, strict=True) if len(i) <= window]
+        fits = self._whole_sentences(self.backend, sources)
         if not fits:
             return {}
         settings = self.generation_settings | SAFER_DECODING
