@@ -60,6 +60,37 @@ def test_three_window_article_is_map_reduced_into_one_summary(tiny_models: Path)
     assert len(info["partial_summaries"][0]) >= 3  # at least one partial per window
 
 
+@pytest.mark.parametrize("short", [False, True])
+def test_chunks_are_whole_sentences_that_fill_the_window_without_crossing_it(
+    tiny_models: Path, short: bool
+) -> None:
+    stage = make_stage(tiny_models)
+    sentences = [s.en or "" for s in english_article(24).sentences]
+    if short:  # many sentences per chunk: counting each with begin/end tokens would show
+        sentences = [f"The {TOPICS[i % 8]} {i}." for i in range(120)]
+    chunks = stage._pack(sentences)
+    counts = [len(ids) for ids in stage.backend.token_ids(chunks)]
+    assert all(count <= stage.window for count in counts), counts
+    assert " ".join(chunks) == " ".join(sentences)  # in order, nothing dropped or cut
+    # Fewest chunks: each chunk but the last is full, so the next sentence would not fit.
+    consumed = 0
+    for chunk in chunks[:-1]:
+        consumed += sum(1 for s in sentences[consumed:] if s in chunk)
+        longer = chunk + " " + sentences[consumed]
+        assert len(stage.backend.token_ids([longer])[0]) > stage.window
+
+
+def test_a_sentence_over_the_window_with_no_clause_break_is_cut_between_tokens(
+    tiny_models: Path,
+) -> None:
+    stage = make_stage(tiny_models)
+    endless = "x" * 2000  # one "word": no clause boundary and no space to cut at
+    chunks = stage._pack(["A short opening sentence.", endless])
+    counts = [len(ids) for ids in stage.backend.token_ids(chunks)]
+    assert len(chunks) >= 3 and all(count <= stage.window for count in counts), counts
+    assert "".join(chunks).replace(" ", "").endswith(endless)  # every character kept
+
+
 def test_short_input_is_summarized_once(tiny_models: Path) -> None:
     stage = make_stage(tiny_models)
     article = english_article(2)

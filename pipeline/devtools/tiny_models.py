@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import io
 import itertools
 import json
@@ -392,13 +393,19 @@ def build_tiny_bart(out_dir: Path, *, seed: int = 0) -> Path:
     return _build_bart(Path(out_dir), TINY_BART, TINY_SUMMARIZATION, seed)
 
 
-def build_random_marian(out_dir: Path, *, real: bool = True, seed: int = 0) -> Path:
+def build_random_marian(
+    out_dir: Path, *, real: bool = True, seed: int = 0, init_std: float | None = None
+) -> Path:
     """Random-weight Marian with the real 54796-entry vocab layout (pad id 54795).
 
     ``real=True`` uses the full opus-mt-id-en architecture; ``real=False`` keeps the tiny
-    dims, which is a cheap way to exercise real-sized vocab/id handling.
+    dims, which is a cheap way to exercise real-sized vocab/id handling. ``init_std`` other
+    than the real 0.02 changes no cost, only how much the output depends on the input (at
+    0.02 the full-size model emits the same tokens for every sentence; 0.1 makes them differ).
     """
     dims = OPUS_MT_ID_EN if real else TINY_MARIAN
+    if init_std is not None:
+        dims = dataclasses.replace(dims, init_std=init_std)
     return _build_marian(Path(out_dir), dims, OPUS_MT_ID_EN_VOCAB_SIZE, seed)
 
 

@@ -193,31 +193,59 @@ class SummarizeStage(ModelStage):
         return self.backend.tokenizer.decode(ids, skip_special_tokens=True)
 
     def _pack(self, sentences: list[str]) -> list[str]:
-        """Greedy windows of whole sentences; a sentence over the window is cut at clauses."""
-        budget = self.window - 2  # room for the begin/end tokens the tokenizer adds
+        """The fewest chunks of whole sentences, in order, each within the window.
+
+        Sentences are counted as they appear inside a chunk (after a space, without the
+        begin/end tokens, which a chunk carries once), and every chunk is counted again
+        whole before it is used, so no chunk is ever cut at the window. A sentence over
+        the window is cut at clauses, and a clause still over it at token boundaries.
+        """
+        budget = self.window - self._special_tokens()
+        tokenizer = self.backend.tokenizer
+        counted = tokenizer([" " + s for s in sentences], add_special_tokens=False)
         pieces: list[tuple[str, int]] = []
-        lengths = [len(ids) for ids in self.backend.token_ids(sentences)]
-        for sentence, length in zip(sentences, lengths, strict=True):
-            if length <= budget:
-                pieces.append((sentence, length))
+        for sentence, ids in zip(sentences, counted["input_ids"], strict=True):
+            if len(ids) <= budget:
+                pieces.append((sentence, len(ids)))
                 continue
-            max_chars = max(8, int(len(sentence) * budget / length * 0.8))
+            max_chars = max(8, int(len(sentence) * budget / len(ids) * 0.8))
             for a, b in cut_at_clauses(sentence, max_chars):
                 part = sentence[a:b].strip()
                 if part:
-                    pieces.append((part, min(budget, self._count(part))))
+                    pieces.append((part, self._count(part) - self._special_tokens()))
         chunks: list[str] = []
         current: list[str] = []
         used = 0
         for text, length in pieces:
             if current and used + length > budget:
-                chunks.append(" ".join(current))
+                chunks += self._fit(current)
                 current, used = [], 0
             current.append(text)
             used += length
         if current:
-            chunks.append(" ".join(current))
+            chunks += self._fit(current)
         return chunks
+
+    def _fit(self, texts: list[str]) -> list[str]:
+        """`texts` joined into chunks that the window holds whole (usually one)."""
+        joined = " ".join(texts)
+        if self._count(joined) <= self.window:
+            return [joined]
+        if len(texts) > 1:  # the per-sentence estimate ran short: split the group
+            half = len(texts) // 2
+            return self._fit(texts[:half]) + self._fit(texts[half:])
+        # One clause over the window (no clause boundary fits): cut between tokens.
+        budget = self.window - self._special_tokens()
+        ids = self.backend.tokenizer(joined, add_special_tokens=False)["input_ids"]
+        step = max(1, budget - 8)  # decoding and encoding again can merge a few tokens
+        return [
+            self.backend.tokenizer.decode(ids[i : i + step]).strip()
+            for i in range(0, len(ids), step)
+        ]
+
+    def _special_tokens(self) -> int:
+        """Begin/end tokens the tokenizer adds to every input."""
+        return self._count("")
 
     def _summarize_chunks(
         self, chunks: list[str], extra: dict[str, Any] | None = None
