@@ -152,7 +152,14 @@ class GuardSettingsConfig(_Section):
 
 class SummarizeSettings(BackendSettings):
     model: str = "sshleifer/distilbart-cnn-12-6"
-    long_input: Literal["chunk", "truncate", "error"] = "chunk"
+    long_input: Literal["chunk", "select", "truncate", "error"] = Field(
+        "chunk",
+        description=(
+            "text over the model's window: chunk (map-reduce: reads all of it), select (one "
+            "pass over the most central sentences that fit), truncate (the first window), "
+            "error; select and truncate warn"
+        ),
+    )
     max_input_tokens: int | None = Field(
         None, ge=16, description="window size (default: the model's max positions)"
     )

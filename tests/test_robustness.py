@@ -146,7 +146,7 @@ def test_a_sentence_over_the_model_window_is_translated_in_pieces(tiny_models: P
     )
 
 
-@pytest.mark.parametrize("strategy", ["chunk", "truncate", "error"])
+@pytest.mark.parametrize("strategy", ["chunk", "select", "truncate", "error"])
 def test_summary_input_over_the_window_follows_the_long_input_strategy(
     tmp_path: Path, tiny_models: Path, strategy: str
 ) -> None:
@@ -166,8 +166,11 @@ def test_summary_input_over_the_window_follows_the_long_input_strategy(
     else:
         assert record["status"] == "ok" and record["summary"]
         assert record["meta"]["summary"]["input_tokens"] > 128
+        assert record["meta"]["summary"]["strategy"] == strategy  # the record says how
     if strategy == "truncate":
         assert any(w.startswith("summary input truncated") for w in record["warnings"])
+    if strategy == "select":
+        assert any(w.startswith("summary input selected") for w in record["warnings"])
 
 
 @pytest.mark.slow

@@ -110,6 +110,42 @@ def test_truncate_warns_and_summarizes_the_first_window(tiny_models: Path) -> No
     assert article.meta["summary"]["levels"] == 1
 
 
+def test_select_summarizes_the_most_central_whole_sentences_in_one_pass(
+    tiny_models: Path,
+) -> None:
+    stage = make_stage(tiny_models, long_input="select")
+    article = english_article(24)
+    calls: list[list[int]] = []
+    generate = stage.backend.generate
+    stage.backend.generate = lambda ids, *a, **k: (
+        calls.append(list(map(len, ids))) or generate(ids, *a, **k)
+    )
+    stage([article])
+    info = article.meta["summary"]
+    assert article.summary and info["strategy"] == "select" and info["levels"] == 1
+    assert len(calls) == 1 and len(calls[0]) == 1  # one pass, one input
+    chosen = info["selected_sentences"]
+    assert chosen == sorted(set(chosen)) and 0 in chosen  # document order; the lead is kept
+    assert 1 < len(chosen) < len(article.sentences)
+    selected = " ".join(article.sentences[i].en or "" for i in chosen)
+    assert calls[0][0] == len(stage.backend.token_ids([selected])[0]) <= stage.window
+    # Full: no sentence left out would still fit beside the chosen ones.
+    room = stage.window - calls[0][0]
+    left_out = [s.en or "" for i, s in enumerate(article.sentences) if i not in chosen]
+    assert min(len(ids) - 2 for ids in stage.backend.token_ids(left_out)) > room
+    [warning] = [w for w in article.warnings if w.startswith("summary input selected")]
+    assert f"the {len(chosen)} of 24 sentences most central" in warning
+
+
+def test_select_leaves_text_within_the_window_alone(tiny_models: Path) -> None:
+    stage = make_stage(tiny_models, long_input="select")
+    article = english_article(2)
+    stage([article])
+    assert article.meta["summary"]["strategy"] == "single"
+    assert "selected_sentences" not in article.meta["summary"]
+    assert not any("selected" in w for w in article.warnings)
+
+
 def test_error_strategy_fails_only_that_article(tiny_models: Path) -> None:
     stage = make_stage(tiny_models, long_input="error")
     long, short = english_article(24, "long"), english_article(2, "short")

@@ -188,3 +188,4 @@ def test_cpu_fast_keeps_abstractive_summaries_on_ctranslate2() -> None:
     assert config.stages.summarize == "summarize.ctranslate2"
     stage = build_stage("summarize", config)  # no model loads until the first batch
     assert isinstance(stage, SummarizeStage) and stage.backend_kind == "ctranslate2"
+    assert config.summarize.long_input == "select"  # one pass per article, warned

@@ -13,12 +13,14 @@ removes the function words that would otherwise link every sentence to every oth
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
+from collections.abc import Iterator
 
 import numpy as np
 
-__all__ = ["extractive_summary", "rank_sentences"]
+__all__ = ["extractive_summary", "rank_sentences", "select_within_budget"]
 
 _WORD = re.compile(r"[^\W_]+")
 
@@ -145,7 +147,41 @@ def extractive_summary(
         k = min(k, max(1, math.floor(n * max_ratio + 0.5)))
     if n == 0 or k <= 0:
         return []
+    return sorted(itertools.islice(_by_importance(sentences), k))
 
+
+def select_within_budget(sentences: list[str], lengths: list[int], budget: int) -> list[int]:
+    """Indices, in document order, of the most central sentences whose lengths fit `budget`.
+
+    The same ranking as extractive_summary; a sentence too long for what is left is passed
+    over for shorter ones further down the ranking. Near-duplicates are never taken.
+
+    >>> news = [
+    ...     "Floods closed the main road in Jakarta on Monday.",
+    ...     "The floods in Jakarta also closed schools.",
+    ...     "A football match ended in a draw.",
+    ...     "Officials said the road in Jakarta would reopen after the floods.",
+    ... ]
+    >>> select_within_budget(news, [12, 10, 9, 14], budget=24)
+    [0, 1]
+    >>> select_within_budget(news, [12, 10, 9, 14], budget=40)
+    [0, 1, 3]
+    """
+    chosen: list[int] = []
+    left = budget
+    for i in _by_importance(sentences):
+        if lengths[i] <= left:
+            chosen.append(i)
+            left -= lengths[i]
+    return sorted(chosen)
+
+
+def _by_importance(sentences: list[str]) -> Iterator[int]:
+    """Sentence indices, most central first (lead-biased), without near-duplicates or
+    sentences that have no word."""
+    n = len(sentences)
+    if n == 0:
+        return
     tfidf = _tfidf(sentences)
     _, col, val, indptr, _ = tfidf
     centrality = _pagerank(tfidf, n) if n > 1 else np.ones(1)
@@ -153,12 +189,9 @@ def extractive_summary(
     # Highest score first; equal scores keep document order (stable sort on position).
     order = np.argsort(-np.round(scores * n, _SCORE_DIGITS), kind="stable")
 
-    chosen: list[int] = []
     seen: set[str] = set()  # exact repeats, also of sentences made only of stopwords
     vectors: list[dict[int, float]] = []
     for i in order.tolist():
-        if len(chosen) == k:
-            break
         key = " ".join(_WORD.findall(sentences[i].lower()))
         if not key or key in seen:
             continue
@@ -166,10 +199,9 @@ def extractive_summary(
         vec = dict(zip(col[lo:hi].tolist(), val[lo:hi].tolist(), strict=True))
         if vec and any(_dot(vec, other) >= _DUPLICATE_COSINE for other in vectors):
             continue
-        chosen.append(i)
         seen.add(key)
         vectors.append(vec)
-    return sorted(chosen)
+        yield i
 
 
 def _dot(a: dict[int, float], b: dict[int, float]) -> float:

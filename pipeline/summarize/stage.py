@@ -1,5 +1,6 @@
-"""The summarize stages: summarize.seq2seq (abstractive, map-reduce over texts longer than
-the model's window, on a backend) and summarize.extractive (no model)."""
+"""The summarize stages: summarize.seq2seq (abstractive, on a backend; text over the model's
+window is map-reduced, narrowed to its most central sentences, truncated or refused, as
+summarize.long_input says) and summarize.extractive (no model)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from pipeline.guards import (
 )
 from pipeline.model_stage import ModelStage
 from pipeline.splitter import cut_at_clauses
+from pipeline.summarize.extractive import select_within_budget
 from pipeline.types import Article
 
 logger = logging.getLogger(__name__)
@@ -40,6 +42,17 @@ class _Job:
     input_tokens: int
     levels: list[list[str]] = field(default_factory=list)
     final_input: str = ""
+    strategy: str = "single"  # or the long_input strategy that fitted it to the window
+    selected: list[int] = field(default_factory=list)  # select: article.sentences indices
+
+
+@dataclass(frozen=True)
+class _Piece:
+    """A sentence, or a clause of one over the window, and its tokens inside a chunk."""
+
+    text: str
+    tokens: int
+    sentence: int  # index into the sentences it was cut from
 
 
 class SummarizeStage(ModelStage):
@@ -91,12 +104,12 @@ class SummarizeStage(ModelStage):
         job = _Job(article, text, [text], tokens)
         if tokens <= self.window:
             return job
-        strategy = self.settings.long_input
+        strategy = job.strategy = self.settings.long_input
         if strategy == "error":
             article.error = (
                 f"summarize: the English text is {tokens} tokens, over the model's "
                 f"{self.window}-token window, and summarize.long_input is 'error'; "
-                "set it to 'chunk' (map-reduce) or 'truncate'"
+                "set it to 'chunk' (map-reduce), 'select' or 'truncate'"
             )
             return None
         if strategy == "truncate":
@@ -106,7 +119,39 @@ class SummarizeStage(ModelStage):
                 f"only the first {self.window} tokens were summarized"
             )
             return job
+        if strategy == "select":
+            return self._select(job, article)
         job.chunks = self._pack(sentences)
+        return job
+
+    def _select(self, job: _Job, article: Article) -> _Job | None:
+        """One pass over the most central sentences that fill the window, in their order."""
+        positions = [i for i, s in enumerate(article.sentences) if s.en]
+        pieces = self._pieces([article.sentences[i].en or "" for i in positions])
+        budget = self.window - self._special_tokens()
+        while True:
+            chosen = select_within_budget(
+                [p.text for p in pieces], [p.tokens for p in pieces], budget
+            )
+            chunk = " ".join(pieces[i].text for i in chosen)
+            over = self._count(chunk) - self.window
+            if over <= 0 or not chosen:
+                break
+            budget -= over  # the per-sentence estimate ran short: ask for less
+        if not chosen:
+            job.chunks, job.strategy = [self._truncate(job.source_text)], "truncate"
+            article.warn(
+                f"summary input truncated: no sentence fits the {self.window}-token window; "
+                f"only the first {self.window} of {job.input_tokens} tokens were summarized"
+            )
+            return job
+        job.chunks = [chunk]
+        job.selected = sorted({positions[pieces[i].sentence] for i in chosen})
+        article.warn(
+            f"summary input selected: {job.input_tokens} tokens > {self.window}-token window; "
+            f"the {len(job.selected)} of {len(positions)} sentences most central to the "
+            f"article ({self._count(chunk)} tokens) were summarized (summarize.long_input: select)"
+        )
         return job
 
     def _next_level(self, job: _Job) -> bool:
@@ -165,13 +210,15 @@ class SummarizeStage(ModelStage):
         job.final_input = job.chunks[0]
         article.summary = output.text
         article.meta["summary"] = {
-            "strategy": self.settings.long_input if job.levels else "single",
+            "strategy": job.strategy,
             "input_tokens": job.input_tokens,
             "levels": len(job.levels) + 1,
             "partial_summaries": job.levels,
             # Mean log-probability per token of the final summary (Generated.score).
             "score": output.score,
         }
+        if job.strategy == "select":
+            article.meta["summary"]["selected_sentences"] = job.selected
         floor = self.config.guards.min_score
         if self.config.guards.enabled and floor is not None and (output.score or 0.0) < floor:
             article.warn(
@@ -195,36 +242,41 @@ class SummarizeStage(ModelStage):
     def _pack(self, sentences: list[str]) -> list[str]:
         """The fewest chunks of whole sentences, in order, each within the window.
 
-        Sentences are counted as they appear inside a chunk (after a space, without the
-        begin/end tokens, which a chunk carries once), and every chunk is counted again
-        whole before it is used, so no chunk is ever cut at the window. A sentence over
-        the window is cut at clauses, and a clause still over it at token boundaries.
+        Every chunk is counted again whole before it is used, so no chunk is ever cut at
+        the window; a sentence over the window is cut at clauses (see _pieces), and a clause
+        still over it at token boundaries (_fit).
         """
         budget = self.window - self._special_tokens()
-        tokenizer = self.backend.tokenizer
-        counted = tokenizer([" " + s for s in sentences], add_special_tokens=False)
-        pieces: list[tuple[str, int]] = []
-        for sentence, ids in zip(sentences, counted["input_ids"], strict=True):
+        chunks: list[str] = []
+        current: list[str] = []
+        used = 0
+        for piece in self._pieces(sentences):
+            if current and used + piece.tokens > budget:
+                chunks += self._fit(current)
+                current, used = [], 0
+            current.append(piece.text)
+            used += piece.tokens
+        if current:
+            chunks += self._fit(current)
+        return chunks
+
+    def _pieces(self, sentences: list[str]) -> list[_Piece]:
+        """Sentences, those over the window cut at clauses, with their token counts as they
+        sit inside a chunk (after a space, without the begin/end tokens a chunk has once)."""
+        budget = self.window - self._special_tokens()
+        counted = self.backend.tokenizer([" " + s for s in sentences], add_special_tokens=False)
+        pieces: list[_Piece] = []
+        for index, (sentence, ids) in enumerate(zip(sentences, counted["input_ids"], strict=True)):
             if len(ids) <= budget:
-                pieces.append((sentence, len(ids)))
+                pieces.append(_Piece(sentence, len(ids), index))
                 continue
             max_chars = max(8, int(len(sentence) * budget / len(ids) * 0.8))
             for a, b in cut_at_clauses(sentence, max_chars):
                 part = sentence[a:b].strip()
                 if part:
-                    pieces.append((part, self._count(part) - self._special_tokens()))
-        chunks: list[str] = []
-        current: list[str] = []
-        used = 0
-        for text, length in pieces:
-            if current and used + length > budget:
-                chunks += self._fit(current)
-                current, used = [], 0
-            current.append(text)
-            used += length
-        if current:
-            chunks += self._fit(current)
-        return chunks
+                    tokens = self._count(part) - self._special_tokens()
+                    pieces.append(_Piece(part, tokens, index))
+        return pieces
 
     def _fit(self, texts: list[str]) -> list[str]:
         """`texts` joined into chunks that the window holds whole (usually one)."""
