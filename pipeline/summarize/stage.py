@@ -120,21 +120,22 @@ class SummarizeStage(ModelStage):
             )
             return job
         if strategy == "select":
-            return self._select(job, article)
+            return self._select(job, article, sentences)
         job.chunks = self._pack(sentences)
         return job
 
-    def _select(self, job: _Job, article: Article) -> _Job | None:
+    def _select(self, job: _Job, article: Article, sentences: list[str]) -> _Job | None:
         """One pass over the most central sentences that fill the window, in their order."""
-        positions = [i for i, s in enumerate(article.sentences) if s.en]
-        pieces = self._pieces([article.sentences[i].en or "" for i in positions])
-        budget = self.window - self._special_tokens()
+        positions = [i for i, s in enumerate(article.sentences) if s.en]  # as english_sentences
+        pieces = self._pieces(sentences)
+        budget = self._chunk_budget()
         while True:
             chosen = select_within_budget(
                 [p.text for p in pieces], [p.tokens for p in pieces], budget
             )
             chunk = " ".join(pieces[i].text for i in chosen)
-            over = self._count(chunk) - self.window
+            chunk_tokens = self._count(chunk)
+            over = chunk_tokens - self.window
             if over <= 0 or not chosen:
                 break
             budget -= over  # the per-sentence estimate ran short: ask for less
@@ -150,7 +151,7 @@ class SummarizeStage(ModelStage):
         article.warn(
             f"summary input selected: {job.input_tokens} tokens > {self.window}-token window; "
             f"the {len(job.selected)} of {len(positions)} sentences most central to the "
-            f"article ({self._count(chunk)} tokens) were summarized (summarize.long_input: select)"
+            f"article ({chunk_tokens} tokens) were summarized (summarize.long_input: select)"
         )
         return job
 
@@ -246,7 +247,7 @@ class SummarizeStage(ModelStage):
         the window; a sentence over the window is cut at clauses (see _pieces), and a clause
         still over it at token boundaries (_fit).
         """
-        budget = self.window - self._special_tokens()
+        budget = self._chunk_budget()
         chunks: list[str] = []
         current: list[str] = []
         used = 0
@@ -263,7 +264,8 @@ class SummarizeStage(ModelStage):
     def _pieces(self, sentences: list[str]) -> list[_Piece]:
         """Sentences, those over the window cut at clauses, with their token counts as they
         sit inside a chunk (after a space, without the begin/end tokens a chunk has once)."""
-        budget = self.window - self._special_tokens()
+        specials = self._special_tokens()
+        budget = self.window - specials
         counted = self.backend.tokenizer([" " + s for s in sentences], add_special_tokens=False)
         pieces: list[_Piece] = []
         for index, (sentence, ids) in enumerate(zip(sentences, counted["input_ids"], strict=True)):
@@ -274,7 +276,7 @@ class SummarizeStage(ModelStage):
             for a, b in cut_at_clauses(sentence, max_chars):
                 part = sentence[a:b].strip()
                 if part:
-                    tokens = self._count(part) - self._special_tokens()
+                    tokens = self._count(part) - specials
                     pieces.append(_Piece(part, tokens, index))
         return pieces
 
@@ -287,7 +289,7 @@ class SummarizeStage(ModelStage):
             half = len(texts) // 2
             return self._fit(texts[:half]) + self._fit(texts[half:])
         # One clause over the window (no clause boundary fits): cut between tokens.
-        budget = self.window - self._special_tokens()
+        budget = self._chunk_budget()
         ids = self.backend.tokenizer(joined, add_special_tokens=False)["input_ids"]
         step = max(1, budget - 8)  # decoding and encoding again can merge a few tokens
         return [
@@ -298,6 +300,10 @@ class SummarizeStage(ModelStage):
     def _special_tokens(self) -> int:
         """Begin/end tokens the tokenizer adds to every input."""
         return self._count("")
+
+    def _chunk_budget(self) -> int:
+        """Tokens of text one input can hold: the window less its begin/end tokens."""
+        return self.window - self._special_tokens()
 
     def _summarize_chunks(
         self, chunks: list[str], extra: dict[str, Any] | None = None
