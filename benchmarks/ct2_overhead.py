@@ -21,29 +21,18 @@ from typing import Any
 
 import pipeline_speed
 
-from pipeline.generation.ctranslate2_backend import ct2_options, forced_prefix
 from pipeline.registry import build_stage
 
 
 def replayers(stage: Any, calls: list[dict], budget: int) -> dict[str, Any]:
     backend = stage.backend
-    tok, translator = backend.tokenizer, backend.translator
 
     def ours() -> None:
         for call in calls:
             backend.generate(call["ids"], call["settings"])
 
-    def raw() -> None:
-        for call in calls:
-            tokens = [tok.convert_ids_to_tokens(x) for x in call["ids"]]
-            translator.translate_batch(
-                tokens,
-                target_prefix=forced_prefix(call["settings"], tok, len(tokens)),
-                max_batch_size=budget,
-                batch_type="tokens",
-                **ct2_options(call["settings"], tok, warn=False),
-            )
-
+    # The raw side prepares tokens and options outside the timing, as the raw-ct2 row does.
+    raw = pipeline_speed.raw_replay(backend.translator, backend.tokenizer, calls, budget)
     return {"id2en": ours, "raw": raw}
 
 
@@ -60,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     config = pipeline_speed.id2en_config(ctx, "translate.ctranslate2", "summarize.ctranslate2")
     calls = json.loads((args.work / f"calls-{args.kind}.json").read_text())
     print(f"{args.kind}: fastest of {args.rounds} interleaved rounds, {ctx.threads} threads")
-    for family, budget in (("translate", 6000), ("summarize", 8192)):
+    for family, budget in pipeline_speed.RAW_BATCH_TOKENS.items():
         stage = build_stage(family, config)
         stage.load()
         runs = replayers(stage, calls[family], budget // ctx.beams)

@@ -314,12 +314,34 @@ def recording(generate: Callable, sink: list[dict[str, list]], family: str) -> C
     return wrapper
 
 
+# id2en's default max_batch_tokens per stage (padded source tokens x beams).
+RAW_BATCH_TOKENS = {"translate": 6000, "summarize": 8192}
+
+
+def raw_replay(translator: Any, tok: Any, calls: list, budget: int) -> Callable[[], None]:
+    """The recorded calls through Translator.translate_batch alone (its own token batching);
+    tokens and options are prepared first, so the returned replay times the library only."""
+    from pipeline.generation.ctranslate2_backend import ct2_options, forced_prefix
+
+    prepared = []
+    for call in calls:
+        tokens = [tok.convert_ids_to_tokens(x) for x in call["ids"]]
+        options = ct2_options(call["settings"], tok, warn=False)
+        prepared.append((tokens, forced_prefix(call["settings"], tok, len(tokens)), options))
+
+    def replay() -> None:
+        for tokens, prefix, options in prepared:
+            translator.translate_batch(
+                tokens, target_prefix=prefix, max_batch_size=budget, batch_type="tokens", **options
+            )
+
+    return replay
+
+
 def raw_ct2_row(ctx: argparse.Namespace, kind: str) -> dict:
     """ctranslate2 alone on the recorded ids and options: its own batching (tokens)."""
     import ctranslate2
     from transformers import AutoTokenizer
-
-    from pipeline.generation.ctranslate2_backend import ct2_options, forced_prefix
 
     calls = json.loads((ctx.work / f"calls-{kind}.json").read_text())
     timer = Timer()
@@ -337,29 +359,9 @@ def raw_ct2_row(ctx: argparse.Namespace, kind: str) -> dict:
             intra_threads=ctx.threads if ctx.device == "cpu" else 0,
         )
 
-        def prepare(recorded: list, tok: Any = tok, family: str = family) -> list:
-            prepared = []
-            for call in recorded:
-                tokens = [tok.convert_ids_to_tokens(x) for x in call["ids"]]
-                options = ct2_options(call["settings"], tok, warn=False)
-                prefix = forced_prefix(call["settings"], tok, len(tokens))
-                budget = (8192 if family == "summarize" else 6000) // ctx.beams
-                prepared.append((tokens, prefix, options, budget))
-            return prepared
-
-        def replay(prepared: list, translator: Any = translator) -> None:
-            for tokens, prefix, options, budget in prepared:
-                translator.translate_batch(
-                    tokens,
-                    target_prefix=prefix,
-                    max_batch_size=budget,
-                    batch_type="tokens",
-                    **options,
-                )
-
-        replay(prepare(calls["warm"][family]))  # id2en's warm-up calls, untimed
-        prepared = prepare(calls[family])
-        timer.run(family, lambda p=prepared: replay(p))
+        budget = RAW_BATCH_TOKENS[family] // ctx.beams
+        raw_replay(translator, tok, calls["warm"][family], budget)()  # id2en's warm-up, untimed
+        timer.run(family, raw_replay(translator, tok, calls[family], budget))
     return {
         "seconds": timer.seconds,
         "cpu": timer.cpu,
