@@ -195,3 +195,23 @@ def test_cli_writes_both_folders(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert printed == [str(tmp_path / "marian"), str(tmp_path / "bart")]
     assert (tmp_path / "marian" / "source.spm").is_file()
     assert (tmp_path / "bart" / "tokenizer.json").is_file()
+
+
+def test_filler_bias_steers_a_random_model_off_the_filler_pieces(tmp_path: Path) -> None:
+    # real=False: tiny dims with the real 54796-entry vocab, ~54,500 of them fillers (" wN").
+    plain = tiny_models.build_random_marian(tmp_path / "plain", real=False)
+    biased = tiny_models.build_random_marian(tmp_path / "biased", real=False, filler_bias=-100.0)
+    vocab = json.loads((biased / "vocab.json").read_text(encoding="utf-8"))
+    fillers = {i for piece, i in vocab.items() if tiny_models._is_filler(piece)}
+    assert len(fillers) > 50_000
+
+    bias = load_file(biased / "model.safetensors")["final_logits_bias"][0]
+    assert set(torch.nonzero(bias).flatten().tolist()) == fillers  # saved with the weights
+    assert bias.min().item() == -100.0
+
+    def generated_ids(folder: Path) -> set[int]:
+        out, _ = _generate(folder, ID_BATCH, min_new_tokens=8)
+        return set(out.flatten().tolist())
+
+    assert generated_ids(plain) & fillers  # without the bias fillers win (the vocab is mostly them)
+    assert not generated_ids(biased) & fillers

@@ -352,12 +352,31 @@ def _save_model(model: PreTrainedModel, gen: GenerationConfig, out_dir: Path) ->
     model.save_pretrained(out_dir, safe_serialization=True)
 
 
-def _build_marian(out_dir: Path, dims: Seq2SeqDims, vocab_size: int | None, seed: int) -> Path:
+def _is_filler(piece: str) -> bool:
+    return piece[:2] in ("▁w", "Ġw") and piece[2:].isdigit()
+
+
+def _bias_against_fillers(model: PreTrainedModel, vocab: dict[str, int], bias: float) -> None:
+    """Add ``bias`` to the filler pieces' logits (final_logits_bias, which CTranslate2
+    converts as the output projection's bias): a random model then writes the trained
+    pieces, which re-tokenize about as real text does (a filler " w5830" is ~5 BPE tokens).
+    Costs nothing at decode time; changes which tokens win, not how many steps are taken.
+    """
+    filler_ids = [i for piece, i in vocab.items() if _is_filler(piece)]
+    with torch.no_grad():
+        model.final_logits_bias[..., filler_ids] = bias
+
+
+def _build_marian(
+    out_dir: Path, dims: Seq2SeqDims, vocab_size: int | None, seed: int, filler_bias: float = 0.0
+) -> Path:
     start = time.perf_counter()
     with _quiet_build():
         tok = write_marian_tokenizer(out_dir, vocab_size=vocab_size)
         config = marian_config(len(tok.encoder), dims)
         model = _random_model(MarianMTModel, config, seed)
+        if filler_bias:
+            _bias_against_fillers(model, tok.encoder, filler_bias)
         _save_model(model, marian_generation_config(config.pad_token_id), out_dir)
     logger.info(
         "marian (%d vocab) -> %s in %.2fs", config.vocab_size, out_dir, time.perf_counter() - start
@@ -370,6 +389,7 @@ def _build_bart(
     dims: Seq2SeqDims,
     summarization: dict[str, Any],
     seed: int,
+    filler_bias: float = 0.0,
     **tok_kwargs: Any,
 ) -> Path:
     start = time.perf_counter()
@@ -378,6 +398,8 @@ def _build_bart(
         model_vocab = max(len(tok), tok_kwargs.get("vocab_size") or 0)
         config = bart_config(model_vocab, dims, summarization)
         model = _random_model(BartForConditionalGeneration, config, seed)
+        if filler_bias:
+            _bias_against_fillers(model, tok.get_vocab(), filler_bias)
         _save_model(model, bart_generation_config(summarization), out_dir)
     logger.info("bart (%d vocab) -> %s in %.2fs", model_vocab, out_dir, time.perf_counter() - start)
     return out_dir
@@ -394,7 +416,12 @@ def build_tiny_bart(out_dir: Path, *, seed: int = 0) -> Path:
 
 
 def build_random_marian(
-    out_dir: Path, *, real: bool = True, seed: int = 0, init_std: float | None = None
+    out_dir: Path,
+    *,
+    real: bool = True,
+    seed: int = 0,
+    init_std: float | None = None,
+    filler_bias: float = 0.0,
 ) -> Path:
     """Random-weight Marian with the real 54796-entry vocab layout (pad id 54795).
 
@@ -402,20 +429,27 @@ def build_random_marian(
     dims, which is a cheap way to exercise real-sized vocab/id handling. ``init_std`` other
     than the real 0.02 changes no cost, only how much the output depends on the input (at
     0.02 the full-size model emits the same tokens for every sentence; 0.1 makes them differ).
+    A negative ``filler_bias`` steers the output off the vocab's filler pieces, so the
+    English re-tokenizes for the summarizer at about a real translation's length.
     """
     dims = OPUS_MT_ID_EN if real else TINY_MARIAN
     if init_std is not None:
         dims = dataclasses.replace(dims, init_std=init_std)
-    return _build_marian(Path(out_dir), dims, OPUS_MT_ID_EN_VOCAB_SIZE, seed)
+    return _build_marian(Path(out_dir), dims, OPUS_MT_ID_EN_VOCAB_SIZE, seed, filler_bias)
 
 
-def build_random_distilbart(out_dir: Path, *, seed: int = 0) -> Path:
-    """Random-weight distilbart-cnn-12-6 architecture; tokenizer padded to its 50264 ids."""
+def build_random_distilbart(out_dir: Path, *, seed: int = 0, filler_bias: float = 0.0) -> Path:
+    """Random-weight distilbart-cnn-12-6 architecture; tokenizer padded to its 50264 ids.
+
+    A negative ``filler_bias`` keeps summaries to the trained BPE pieces, so a partial summary
+    re-tokenizes at its own length in a map-reduce reduce pass.
+    """
     return _build_bart(
         Path(out_dir),
         DISTILBART_CNN_12_6,
         DISTILBART_SUMMARIZATION,
         seed,
+        filler_bias,
         bpe_vocab_size=8000,
         vocab_size=DISTILBART_VOCAB_SIZE,
         model_max_length=1024,
