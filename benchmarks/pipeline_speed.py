@@ -26,13 +26,15 @@ retries would add work that differs per row). Printed: articles/s, x notebook, e
 stage's seconds and share, summary passes per article, peak RSS.
 
     python benchmarks/pipeline_speed.py --quick   # 1+1 articles, T=16, S=30
-    python benchmarks/pipeline_speed.py           # 2+2 articles, T=16, S=60
+    python benchmarks/pipeline_speed.py           # 2+2 articles, T=34, S=60
 
-T stays 16 in the full run: the random Marian emits filler words ("w5830") that the BART
-tokenizer cuts into ~5 tokens each (real English: ~1.3), so with 34-token translations even
-8 sentences would be over the summary window. The "within" articles (8 sentences, ~660
-summary tokens) and the "over" ones (40 sentences, ~3,300 tokens: four windows) are sized in
-summary tokens, which is what the summary stage's cost follows.
+The full run is the issue's workload: 34 tokens per translated sentence, 60 per summary,
+"within" articles of 21 sentences (~750 summary tokens) and "over" ones of 60 (~2,100
+tokens: three windows). Both random models are built with a logits bias towards whole
+English words of their vocabularies (NON_WORD_BIAS), so a translation re-tokenizes for BART
+at about its own length, as real English does (unbiased, they write filler pieces of ~5 BART
+tokens each, and even 8 sentences were over the window). Quick mode keeps 16-token
+translations, 8 and 72 sentences.
 """
 
 from __future__ import annotations
@@ -428,22 +430,22 @@ def child(ctx: argparse.Namespace, row: str, kind: str) -> dict:
 MARIAN_INIT_STD = 0.1
 # Both random models would mostly write the vocabularies' filler pieces (" w5830"), which the
 # BART tokenizer cuts into ~5 tokens each: a 34-token translation would read as ~170 summary
-# tokens, and a 60-token partial summary as ~250 in a reduce pass. A logits bias against the
-# fillers makes them write the trained pieces, which re-tokenize at about real text's length;
-# a bias add costs the same in every row.
-FILLER_BIAS = -100.0
+# tokens, and a 60-token partial summary as ~250 in a reduce pass. A logits bias against all
+# but whole trained words makes them write words, which re-tokenize at about real text's
+# length; a bias add costs the same in every row.
+NON_WORD_BIAS = -100.0
 
 
 def build_models(work: Path) -> None:
     from pipeline.devtools.tiny_models import build_random_distilbart, build_random_marian
 
-    marker = work / "marian" / f"init-std-{MARIAN_INIT_STD}-filler-bias-{FILLER_BIAS}"
+    marker = work / "marian" / f"init-std-{MARIAN_INIT_STD}-non-word-bias-{NON_WORD_BIAS}"
     if not marker.exists():
-        build_random_marian(work / "marian", init_std=MARIAN_INIT_STD, filler_bias=FILLER_BIAS)
+        build_random_marian(work / "marian", init_std=MARIAN_INIT_STD, non_word_bias=NON_WORD_BIAS)
         marker.touch()
-    marker = work / "distilbart" / f"filler-bias-{FILLER_BIAS}"
+    marker = work / "distilbart" / f"non-word-bias-{NON_WORD_BIAS}"
     if not marker.exists():
-        build_random_distilbart(work / "distilbart", filler_bias=FILLER_BIAS)
+        build_random_distilbart(work / "distilbart", non_word_bias=NON_WORD_BIAS)
         marker.touch()
 
 
@@ -527,9 +529,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1+1 articles, shorter outputs")
     parser.add_argument("--articles", type=int, default=None, help="per kind (default 2; quick 1)")
-    parser.add_argument("--within-sentences", type=int, default=None, help="default 8")
-    parser.add_argument("--over-sentences", type=int, default=None, help="default 40")
-    parser.add_argument("--translate-tokens", type=int, default=None, help="default 16")
+    parser.add_argument("--within-sentences", type=int, default=None, help="default 21 (quick 8)")
+    parser.add_argument("--over-sentences", type=int, default=None, help="default 60 (quick 72)")
+    parser.add_argument("--translate-tokens", type=int, default=None, help="default 34 (quick 16)")
     parser.add_argument("--summary-tokens", type=int, default=None, help="default 60 (quick 30)")
     parser.add_argument("--beams", type=int, default=4)
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
@@ -553,9 +555,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     quick = ctx.quick
     for name, full, small in (
         ("articles", 2, 1),
-        ("within_sentences", 8, 8),
-        ("over_sentences", 40, 40),
-        ("translate_tokens", 16, 16),
+        ("within_sentences", 21, 8),
+        ("over_sentences", 60, 72),
+        ("translate_tokens", 34, 16),
         ("summary_tokens", 60, 30),
     ):
         if getattr(ctx, name) is None:

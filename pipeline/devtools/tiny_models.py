@@ -20,6 +20,7 @@ import logging
 import string
 import time
 import warnings
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,7 @@ from transformers import (
     MarianMTModel,
     MarianTokenizer,
     PreTrainedModel,
+    PreTrainedTokenizerBase,
     RobertaTokenizer,
 )
 from transformers import initialization as hf_init
@@ -356,27 +358,66 @@ def _is_filler(piece: str) -> bool:
     return piece[:2] in ("▁w", "Ġw") and piece[2:].isdigit()
 
 
-def _bias_against_fillers(model: PreTrainedModel, vocab: dict[str, int], bias: float) -> None:
-    """Add ``bias`` to the filler pieces' logits (final_logits_bias, which CTranslate2
-    converts as the output projection's bias): a random model then writes the trained
-    pieces, which re-tokenize about as real text does (a filler " w5830" is ~5 BPE tokens).
-    Costs nothing at decode time; changes which tokens win, not how many steps are taken.
+def _is_trained_word(piece: str, words: set[str] | None) -> bool:
+    """A whole word the tokenizer learned (word-start marker, then 2+ letters), and one of
+    ``words`` when given; never a filler."""
+    word = piece[1:]
+    return (
+        piece[:1] in ("▁", "Ġ")
+        and len(word) > 1
+        and word.isalpha()
+        and (words is None or word in words)
+    )
+
+
+def _english_words() -> set[str]:
+    """Words the corpus's English side uses more often than its Indonesian side (which
+    quotes some English: "the" is in both)."""
+
+    def counts(indonesian: bool) -> Counter[str]:
+        texts = iter_texts(training_pairs(), indonesian=indonesian, english=not indonesian)
+        return Counter(w.strip(string.punctuation) for text in texts for w in text.split())
+
+    english, indonesian = counts(indonesian=False), counts(indonesian=True)
+    return {word for word, n in english.items() if n > indonesian[word]}
+
+
+def _bias_non_words(
+    model: PreTrainedModel,
+    tok: PreTrainedTokenizerBase,
+    bias: float,
+    words: set[str] | None = None,
+) -> None:
+    """Add ``bias`` to the logits of every piece but whole trained words (of ``words`` when
+    given) and the special tokens (final_logits_bias, which CTranslate2 converts as the
+    output projection's bias).
+
+    A random model otherwise writes mostly the vocab's filler pieces (" w5830": ~5 BPE tokens
+    each), single characters or Indonesian words, so its text re-tokenizes for BART at
+    several times its length; with the bias it writes English words, about as long in BART
+    tokens as real text. Costs nothing at decode time: it changes which tokens win, not how
+    many steps are taken.
     """
-    filler_ids = [i for piece, i in vocab.items() if _is_filler(piece)]
+    special = set(tok.all_special_ids)
+    biased = [
+        i
+        for piece, i in tok.get_vocab().items()
+        if not (_is_trained_word(piece, words) or i in special)
+    ]
     with torch.no_grad():
-        model.final_logits_bias[..., filler_ids] = bias
+        model.final_logits_bias[..., biased] = bias
 
 
 def _build_marian(
-    out_dir: Path, dims: Seq2SeqDims, vocab_size: int | None, seed: int, filler_bias: float = 0.0
+    out_dir: Path, dims: Seq2SeqDims, vocab_size: int | None, seed: int, non_word_bias: float = 0.0
 ) -> Path:
     start = time.perf_counter()
     with _quiet_build():
         tok = write_marian_tokenizer(out_dir, vocab_size=vocab_size)
         config = marian_config(len(tok.encoder), dims)
         model = _random_model(MarianMTModel, config, seed)
-        if filler_bias:
-            _bias_against_fillers(model, tok.encoder, filler_bias)
+        if non_word_bias:
+            _bias_non_words(model, tok, non_word_bias, _english_words())
         _save_model(model, marian_generation_config(config.pad_token_id), out_dir)
     logger.info(
         "marian (%d vocab) -> %s in %.2fs", config.vocab_size, out_dir, time.perf_counter() - start
@@ -389,7 +430,7 @@ def _build_bart(
     dims: Seq2SeqDims,
     summarization: dict[str, Any],
     seed: int,
-    filler_bias: float = 0.0,
+    non_word_bias: float = 0.0,
     **tok_kwargs: Any,
 ) -> Path:
     start = time.perf_counter()
@@ -398,8 +439,8 @@ def _build_bart(
         model_vocab = max(len(tok), tok_kwargs.get("vocab_size") or 0)
         config = bart_config(model_vocab, dims, summarization)
         model = _random_model(BartForConditionalGeneration, config, seed)
-        if filler_bias:
-            _bias_against_fillers(model, tok.get_vocab(), filler_bias)
+        if non_word_bias:
+            _bias_non_words(model, tok, non_word_bias)
         _save_model(model, bart_generation_config(summarization), out_dir)
     logger.info("bart (%d vocab) -> %s in %.2fs", model_vocab, out_dir, time.perf_counter() - start)
     return out_dir
@@ -421,7 +462,7 @@ def build_random_marian(
     real: bool = True,
     seed: int = 0,
     init_std: float | None = None,
-    filler_bias: float = 0.0,
+    non_word_bias: float = 0.0,
 ) -> Path:
     """Random-weight Marian with the real 54796-entry vocab layout (pad id 54795).
 
@@ -429,27 +470,27 @@ def build_random_marian(
     dims, which is a cheap way to exercise real-sized vocab/id handling. ``init_std`` other
     than the real 0.02 changes no cost, only how much the output depends on the input (at
     0.02 the full-size model emits the same tokens for every sentence; 0.1 makes them differ).
-    A negative ``filler_bias`` steers the output off the vocab's filler pieces, so the
-    English re-tokenizes for the summarizer at about a real translation's length.
+    A negative ``non_word_bias`` steers the output to whole English words of its vocab, so
+    the English re-tokenizes for the summarizer at about a real translation's length.
     """
     dims = OPUS_MT_ID_EN if real else TINY_MARIAN
     if init_std is not None:
         dims = dataclasses.replace(dims, init_std=init_std)
-    return _build_marian(Path(out_dir), dims, OPUS_MT_ID_EN_VOCAB_SIZE, seed, filler_bias)
+    return _build_marian(Path(out_dir), dims, OPUS_MT_ID_EN_VOCAB_SIZE, seed, non_word_bias)
 
 
-def build_random_distilbart(out_dir: Path, *, seed: int = 0, filler_bias: float = 0.0) -> Path:
+def build_random_distilbart(out_dir: Path, *, seed: int = 0, non_word_bias: float = 0.0) -> Path:
     """Random-weight distilbart-cnn-12-6 architecture; tokenizer padded to its 50264 ids.
 
-    A negative ``filler_bias`` keeps summaries to the trained BPE pieces, so a partial summary
-    re-tokenizes at its own length in a map-reduce reduce pass.
+    A negative ``non_word_bias`` keeps summaries to whole trained words, so a partial summary
+    re-tokenizes at about its own length in a map-reduce reduce pass.
     """
     return _build_bart(
         Path(out_dir),
         DISTILBART_CNN_12_6,
         DISTILBART_SUMMARIZATION,
         seed,
-        filler_bias,
+        non_word_bias,
         bpe_vocab_size=8000,
         vocab_size=DISTILBART_VOCAB_SIZE,
         model_max_length=1024,
