@@ -200,6 +200,11 @@ def _filler_pieces(n: int, prefix: str, taken: Iterable[str]) -> list[str]:
     return out
 
 
+def _is_filler(piece: str) -> bool:
+    """Whether a piece is one _filler_pieces made ("▁w12" / "Ġw12")."""
+    return piece[:2] in ("▁w", "Ġw") and piece[2:].isdigit()
+
+
 _ASCII = string.ascii_letters + string.digits + string.punctuation
 
 
@@ -354,13 +359,9 @@ def _save_model(model: PreTrainedModel, gen: GenerationConfig, out_dir: Path) ->
     model.save_pretrained(out_dir, safe_serialization=True)
 
 
-def _is_filler(piece: str) -> bool:
-    return piece[:2] in ("▁w", "Ġw") and piece[2:].isdigit()
-
-
 def _is_trained_word(piece: str, words: set[str] | None) -> bool:
     """A whole word the tokenizer learned (word-start marker, then 2+ letters), and one of
-    ``words`` when given; never a filler."""
+    ``words`` when given; never a filler (its digits are not letters)."""
     word = piece[1:]
     return (
         piece[:1] in ("▁", "Ġ")
