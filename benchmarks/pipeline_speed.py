@@ -437,7 +437,7 @@ NON_WORD_BIAS = -100.0
 
 
 def build_models(work: Path) -> None:
-    from pipeline.devtools.tiny_models import build_random_distilbart, build_random_marian
+    from tests.support.tiny_models import build_random_distilbart, build_random_marian
 
     marker = work / "marian" / f"init-std-{MARIAN_INIT_STD}-non-word-bias-{NON_WORD_BIAS}"
     if not marker.exists():

@@ -6,7 +6,7 @@ a probe script added to a copy of the page (the report itself allows no script) 
 first paint, first contentful paint, DOMContentLoaded and load. Side by side in one run:
 a small report, the big one, and the big one without `content-visibility` on articles.
 
-    python -m pipeline.devtools.tiny_models .tiny-models
+    python -m tests.support.tiny_models .tiny-models
     id2en run examples/ -o /tmp/out-14 -c tiny   # (any run folder)
     python benchmarks/report_first_paint.py /tmp/out-14 --articles 10000
 """

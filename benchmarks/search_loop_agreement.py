@@ -18,9 +18,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import shared_data  # noqa: F401  (names ../shared for the library)
+from shared_data import shared_pairs
 
 import pipeline.generation.beam_search as beam_search
-from pipeline.devtools.corpus import builtin_pairs, shared_pairs
+from tests.support.corpus import builtin_pairs
 
 SETTINGS = (
     {"max_new_tokens": 24},
@@ -33,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
     from transformers import AutoTokenizer, MarianMTModel
 
-    from pipeline.devtools.tiny_models import build_random_marian
+    from tests.support.tiny_models import build_random_marian
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sentences", type=int, default=48, help="sentences per setting")

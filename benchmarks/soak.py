@@ -36,11 +36,12 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import shared_data  # noqa: F401  (names ../shared for the library)
+from shared_data import shared_pairs
 
 from pipeline.config import load_config
-from pipeline.devtools.corpus import builtin_pairs, shared_pairs
 from pipeline.engines.core import RunReport
 from pipeline.engines.local import run_folder
+from tests.support.corpus import builtin_pairs
 
 logger = logging.getLogger("soak")
 
@@ -87,7 +88,7 @@ def write_articles(folder: Path, count: int, seed: int, max_sentences: int) -> N
 
 
 def build_models(folder: Path, real_marian: bool) -> dict[str, Path]:
-    from pipeline.devtools.tiny_models import (
+    from tests.support.tiny_models import (
         build_random_marian,
         build_tiny_bart,
         build_tiny_marian,

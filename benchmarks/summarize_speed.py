@@ -25,10 +25,12 @@ import tempfile
 import time
 from pathlib import Path
 
+import shared_data  # noqa: F401  (the checkout's root on sys.path, for tests.support)
+
 from pipeline.config import load_config
-from pipeline.devtools.tiny_models import build_random_distilbart
 from pipeline.summarize.stage import ExtractiveSummarizeStage, SummarizeStage
 from pipeline.types import Article, Sentence
+from tests.support.tiny_models import build_random_distilbart
 
 WORDS = [
     "the",

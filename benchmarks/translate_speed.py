@@ -97,7 +97,7 @@ class Workload:
 
 def _word_stream(seed: int) -> Iterator[str]:
     """Words of real Indonesian sentences (shared UD data), else of the built-in corpus."""
-    from pipeline.devtools.corpus import builtin_pairs
+    from tests.support.corpus import builtin_pairs
 
     texts: list[str] = []
     if SHARED_SENTENCES.is_file():
@@ -536,7 +536,7 @@ def shortlist_sizes(ctx: argparse.Namespace, workload: Workload) -> list[int]:
 
 
 def build_model(ctx: argparse.Namespace) -> Path:
-    from pipeline.devtools.tiny_models import build_random_marian
+    from tests.support.tiny_models import build_random_marian
 
     target = ctx.work / "marian"
     if not (target / "model.safetensors").exists():

@@ -38,8 +38,14 @@ def _load(models: Path, name: str):
     return load_seq2seq(ModelSource(model=str(models / name), local_files_only=True), device="cpu")
 
 
-def _inputs(tokenizer, texts: list[str]) -> dict:
-    return dict(tokenizer(texts, return_tensors="pt", padding=True))
+def _inputs(loaded, texts: list[str]) -> dict:
+    # Cut to the model's window (128 tokens for the tiny BART): past it BART has no
+    # positions, and how many tokens a text makes is the tokenizer's business.
+    window = loaded.max_input_tokens
+    encoded = loaded.tokenizer(
+        texts, return_tensors="pt", padding=True, truncation=True, max_length=window
+    )
+    return dict(encoded)
 
 
 def _both(model, inputs: dict, settings: dict) -> tuple[list, list]:
@@ -56,7 +62,7 @@ def _describe(settings: dict) -> str:
 @pytest.mark.parametrize("settings", SETTINGS, ids=_describe)
 def test_marian_outputs_equal_transformers(tiny_models: Path, settings: dict, counted_search):
     loaded = _load(tiny_models, "marian")
-    theirs, ours = _both(loaded.model, _inputs(loaded.tokenizer, SENTENCES), settings)
+    theirs, ours = _both(loaded.model, _inputs(loaded, SENTENCES), settings)
     assert ours == theirs
     assert counted_search, "the lean loop did not run; the test compared the fallback"
 
@@ -64,7 +70,7 @@ def test_marian_outputs_equal_transformers(tiny_models: Path, settings: dict, co
 def test_bart_outputs_equal_transformers(tiny_models: Path, counted_search):
     loaded = _load(tiny_models, "bart")
     text = " ".join(SENTENCES[:2])
-    inputs = _inputs(loaded.tokenizer, [text, SENTENCES[0], SENTENCES[2]])
+    inputs = _inputs(loaded, [text, SENTENCES[0], SENTENCES[2]])
     settings = {"num_beams": 3, "max_new_tokens": 14, "min_length": 4, "no_repeat_ngram_size": 0}
     theirs, ours = _both(loaded.model, inputs, settings)
     assert ours == theirs
@@ -80,7 +86,7 @@ def test_random_batches_agree(tiny_models: Path, counted_search):
     for _ in range(12):
         texts = [" ".join(rng.sample(words, rng.randint(1, 14))) for _ in range(rng.randint(1, 7))]
         theirs, ours = _both(
-            loaded.model, _inputs(loaded.tokenizer, texts), {"num_beams": 4, "max_new_tokens": 10}
+            loaded.model, _inputs(loaded, texts), {"num_beams": 4, "max_new_tokens": 10}
         )
         mismatched += sum(a != b for a, b in zip(theirs, ours, strict=True))
     assert mismatched == 0
@@ -114,7 +120,7 @@ def test_repetition_settings_equal_transformers(
 ):
     loaded = _load(tiny_models, model_name)
     texts = [" ".join(SENTENCES[:3]), *SENTENCES]
-    theirs, ours = _both(loaded.model, _inputs(loaded.tokenizer, texts), settings)
+    theirs, ours = _both(loaded.model, _inputs(loaded, texts), settings)
     assert ours == theirs
     assert counted_search, "the lean loop did not run; the test compared the fallback"
 
@@ -122,7 +128,7 @@ def test_repetition_settings_equal_transformers(
 def test_repetition_settings_really_change_the_search(tiny_models: Path):
     """The settings above are not no-ops on these models (else the test could not fail)."""
     loaded = _load(tiny_models, "bart")
-    inputs = _inputs(loaded.tokenizer, SENTENCES)
+    inputs = _inputs(loaded, SENTENCES)
     plain = {"num_beams": 4, "max_new_tokens": 24, "no_repeat_ngram_size": 0}
     with torch.inference_mode():
         free = loaded.model.generate(**inputs, **plain).tolist()
@@ -148,7 +154,7 @@ def test_shortlist_with_repetition_settings_equals_transformers(tiny_models: Pat
 
     loaded = _load(tiny_models, "marian")
     model, tok = loaded.model, loaded.tokenizer
-    inputs = _inputs(tok, SENTENCES[:4])
+    inputs = _inputs(loaded, SENTENCES[:4])
     allowed = sorted(set(range(0, model.config.vocab_size, 3)) | {0, tok.pad_token_id})
     index = torch.tensor(allowed)
     settings = {"num_beams": 3, "max_new_tokens": 16, "no_repeat_ngram_size": 2}
@@ -172,7 +178,7 @@ def test_settings_it_does_not_mirror_run_transformers_loop(
     tiny_models: Path, settings: dict, counted_search
 ):
     loaded = _load(tiny_models, "marian")
-    theirs, ours = _both(loaded.model, _inputs(loaded.tokenizer, SENTENCES[:3]), settings)
+    theirs, ours = _both(loaded.model, _inputs(loaded, SENTENCES[:3]), settings)
     assert ours == theirs
     assert counted_search == []
 
@@ -265,9 +271,7 @@ def test_half_precision_logits_match_transformers(tiny_models: Path, counted_sea
 
     loaded = _load(tiny_models, "marian")
     model = copy.deepcopy(loaded.model).to(torch.bfloat16)
-    theirs, ours = _both(
-        model, _inputs(loaded.tokenizer, SENTENCES), {"num_beams": 4, "max_new_tokens": 10}
-    )
+    theirs, ours = _both(model, _inputs(loaded, SENTENCES), {"num_beams": 4, "max_new_tokens": 10})
     assert ours == theirs
     assert counted_search
 
@@ -284,7 +288,7 @@ def test_a_transformers_without_the_internals_it_calls_gets_its_own_loop(
     loaded = _load(tiny_models, "marian")
     monkeypatch.setattr(beam_search, "_model_fits", lambda model_class: False)
     theirs, ours = _both(
-        loaded.model, _inputs(loaded.tokenizer, SENTENCES), {"num_beams": 3, "max_new_tokens": 8}
+        loaded.model, _inputs(loaded, SENTENCES), {"num_beams": 3, "max_new_tokens": 8}
     )
     assert ours == theirs and counted_search == []
 
@@ -301,7 +305,7 @@ def test_cross_attention_is_projected_once_per_source(tiny_models: Path, model_n
 
     handle = model.base_model.decoder.layers[0].encoder_attn.k_proj.register_forward_hook(hook)
     texts = SENTENCES[:3]
-    inputs = _inputs(loaded.tokenizer, texts)
+    inputs = _inputs(loaded, texts)
     settings = {"num_beams": 4, "max_new_tokens": 10, "no_repeat_ngram_size": 0}
     try:
         with torch.inference_mode():

@@ -20,12 +20,12 @@ from pipeline.api import Pipeline
 from pipeline.atomic import atomic_open
 from pipeline.cli import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, main
 from pipeline.config import PipelineConfig, load_config
-from pipeline.devtools.corpus import builtin_pairs
 from pipeline.engines import core, local
 from pipeline.engines.core import run_lock
 from pipeline.engines.local import run_folder
 from pipeline.errors import RunRefusedError
 from tests.helpers import tiny_config_dict
+from tests.support.corpus import builtin_pairs
 
 REPO = Path(__file__).resolve().parent.parent
 

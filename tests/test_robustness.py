@@ -13,10 +13,10 @@ import torch
 
 from pipeline.api import Pipeline
 from pipeline.config import load_config
-from pipeline.devtools.corpus import builtin_pairs
 from pipeline.engines.local import run_folder
 from pipeline.generation.torch_backend import TorchBackend
 from tests.helpers import tiny_config_dict
+from tests.support.corpus import builtin_pairs
 
 SENTENCES = [pair[0] for pair in builtin_pairs(400)]
 # Words with no clause conjunction among them, so a cut can only fall between words.

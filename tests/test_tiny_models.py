@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -17,8 +18,8 @@ from transformers import (
     PreTrainedTokenizerBase,
 )
 
-from pipeline.devtools import corpus, tiny_models
-from pipeline.devtools.tiny_models import (
+from tests.support import corpus, make_tokenizers, tiny_models
+from tests.support.tiny_models import (
     DISTILBART_CNN_12_6,
     DISTILBART_SUMMARIZATION,
     DISTILBART_VOCAB_SIZE,
@@ -152,12 +153,49 @@ def test_folders_are_relocatable(marian_dir: Path, bart_dir: Path, tmp_path: Pat
         assert tok("ok")["input_ids"]
 
 
-def test_builtin_corpus_fallback(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("ID2EN_SENTENCE_DATA", str(tmp_path / "missing"))
-    assert corpus.training_pairs() == corpus.builtin_pairs()
+# Texts whose ids the pinned digests below cover: Indonesian and English words, numbers,
+# punctuation, a URL and characters outside ASCII.
+DIGEST_TEXTS = [
+    *ID_BATCH,
+    *EN_BATCH,
+    "Lihat https://example.org/a_b?c=1 atau kirim surel ke redaksi@example.co.id.",
+    "Rp1,5 triliun — naik 3,2% (yoy); « kutipan » dan emoji 🙂.",
+]
+# What the builders write must not depend on the machine (no ../shared, no environment
+# variable) or on the tokenizers/sentencepiece release: the files are committed and read,
+# never trained. A change to them, or to how a release tokenizes with them, fails here
+# first. After a deliberate change (python -m tests.support.make_tokenizers), update these.
+TOKENIZER_FILES_SHA256 = "f2e2c938fafce92aa22898b3837431245722029532b46807c86293e92fd9c4da"
+MARIAN_IDS_SHA256 = "9449990dd1e35b524e804260152c34802478c6711722efb52fa52707c97b9060"
+BART_IDS_SHA256 = "6379bf275e233b23544fb4e7e9d27cf479d814e89969ddd4d2ec52182d29d2a6"
+
+
+def _ids_digest(folder: Path) -> str:
+    tok = AutoTokenizer.from_pretrained(folder)
+    ids = [tok(text)["input_ids"] for text in DIGEST_TEXTS]
+    return hashlib.sha256(json.dumps(ids).encode()).hexdigest()
+
+
+def test_committed_tokenizer_files_are_the_pinned_ones() -> None:
+    assert make_tokenizers.tokenizer_files_digest() == TOKENIZER_FILES_SHA256
+
+
+def test_builders_tokenize_as_pinned_whatever_the_environment(
+    marian_dir: Path, bart_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    assert _ids_digest(marian_dir) == MARIAN_IDS_SHA256
+    assert _ids_digest(bart_dir) == BART_IDS_SHA256
+    assert (marian_dir / "source.spm").read_bytes() == make_tokenizers.MARIAN_SPM.read_bytes()
+    # The shared data set named or not: the same tokenizer files come out.
+    monkeypatch.setenv("ID2EN_SENTENCE_DATA", str(tmp_path / "elsewhere"))
+    again = build_tiny_marian(tmp_path / "marian")
+    for name in ("source.spm", "target.spm", "vocab.json"):
+        assert (again / name).read_bytes() == (marian_dir / name).read_bytes(), name
+
+
+def test_builtin_corpus_is_deterministic_and_varied() -> None:
+    assert corpus.builtin_pairs() == corpus.builtin_pairs()
     assert len(set(corpus.builtin_pairs())) >= 300
-    folder = build_tiny_marian(tmp_path / "marian")
-    assert _generate(folder, ID_BATCH)[0].shape[0] == 2
 
 
 def test_real_size_configs_without_weights() -> None:
@@ -207,7 +245,7 @@ def test_non_word_bias_steers_a_random_model_to_english_words(tmp_path: Path) ->
     assert "the" in english and "dan" not in english  # Indonesian's "and" is not English
     words = {i for p, i in vocab.items() if p[0] == "▁" and len(p) > 2 and p[1:] in english}
     fillers = {i for p, i in vocab.items() if tiny_models._is_filler(p)}
-    assert len(fillers) > 50_000 and words  # a few with the built-in corpus, ~100 with shared
+    assert len(fillers) > 50_000 and words
 
     bias = load_file(biased / "model.safetensors")["final_logits_bias"][0]  # saved with weights
     unbiased = set(torch.nonzero(bias == 0).flatten().tolist())

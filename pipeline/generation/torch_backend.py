@@ -158,7 +158,7 @@ class TorchBackend(BatchedBackend):
                 n - int(forced and out.hit_length_limit)
                 for n, out in zip(tokens, outputs, strict=True)
             ]
-            scores = self._rescore(inputs, output, free)
+            scores = self._rescore(inputs, output, free, _static_bans(settings))
             for out, total, n in zip(outputs, scores, tokens, strict=True):
                 out.score = total / max(1, n)
         return outputs
@@ -184,13 +184,17 @@ class TorchBackend(BatchedBackend):
         )
         return LogitsProcessorList([processor])
 
-    def _rescore(self, inputs: dict[str, Any], sequences: Any, tokens: list[int]) -> list[float]:
+    def _rescore(
+        self, inputs: dict[str, Any], sequences: Any, tokens: list[int], banned: list[int]
+    ) -> list[float]:
         """Summed log-probability of each output's first `tokens` tokens by one teacher-forced
         pass, for outputs of transformers' own loop (which keeps no scores unless every
         step's are stored). transformers' search scores are log-softmax values that
         processors then edit: bans (bad words, n-gram blocks, minimum length) touch only
-        tokens the output does not hold, so this equals the search's own score except
-        under repetition_penalty or renormalize_logits."""
+        tokens the output does not hold, so this equals the search's own score, except under
+        repetition_penalty, and under renormalize_logits where a ban moves probability to
+        the other tokens: `banned` (the tokens banned at every step) are left out of the
+        softmax then, as the search left them out (Marian's <pad>)."""
         import torch
 
         model = self.loaded.model
@@ -204,13 +208,24 @@ class TorchBackend(BatchedBackend):
                     input_ids=inputs["input_ids"][rows],
                     attention_mask=inputs["attention_mask"][rows],
                     decoder_input_ids=seq[:, :-1],
-                ).logits
-                picked = logits.float().log_softmax(-1).gather(-1, seq[:, 1:, None])[..., 0]
+                ).logits.float()
+                if banned:
+                    logits[..., banned] = float("-inf")
+                picked = logits.log_softmax(-1).gather(-1, seq[:, 1:, None])[..., 0]
                 counts = torch.tensor(tokens[rows], device=picked.device)
                 mask = torch.arange(picked.shape[1], device=picked.device)[None] < counts[:, None]
                 sums = (picked.masked_fill(~mask, 0.0)).sum(-1)
                 scores += [float(s) for s in sums.tolist()]
         return scores
+
+
+def _static_bans(settings: dict[str, Any]) -> list[int]:
+    """Tokens banned at every step whose probability renormalize_logits hands to the rest:
+    single-token bad_words_ids and suppress_tokens (none without renormalize_logits)."""
+    if not settings.get("renormalize_logits"):
+        return []
+    single = [ids[0] for ids in settings.get("bad_words_ids") or [] if len(ids) == 1]
+    return sorted({*single, *(settings.get("suppress_tokens") or [])})
 
 
 def _split_required(

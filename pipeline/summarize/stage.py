@@ -51,7 +51,8 @@ class _Piece:
     """A sentence, or a clause of one over the window, and its tokens inside a chunk."""
 
     text: str
-    tokens: int
+    tokens: int  # after another piece (a space before it)
+    first_tokens: int  # opening a chunk (no space before it: byte-level BPE counts differ)
     sentence: int  # index into the sentences it was cut from
 
 
@@ -252,11 +253,12 @@ class SummarizeStage(ModelStage):
         current: list[str] = []
         used = 0
         for piece in self._pieces(sentences):
-            if current and used + piece.tokens > budget:
+            cost = piece.tokens if current else piece.first_tokens
+            if current and used + cost > budget:
                 chunks += self._fit(current)
-                current, used = [], 0
+                current, used, cost = [], 0, piece.first_tokens
             current.append(piece.text)
-            used += piece.tokens
+            used += cost
         if current:
             chunks += self._fit(current)
         return chunks
@@ -264,21 +266,30 @@ class SummarizeStage(ModelStage):
     def _pieces(self, sentences: list[str]) -> list[_Piece]:
         """Sentences, those over the window cut at clauses, with their token counts as they
         sit inside a chunk (after a space, without the begin/end tokens a chunk has once)."""
-        specials = self._special_tokens()
-        budget = self.window - specials
-        counted = self.backend.tokenizer([" " + s for s in sentences], add_special_tokens=False)
-        pieces: list[_Piece] = []
-        for index, (sentence, ids) in enumerate(zip(sentences, counted["input_ids"], strict=True)):
-            if len(ids) <= budget:
-                pieces.append(_Piece(sentence, len(ids), index))
+        budget = self._chunk_budget()
+        counted = self._inner_counts(sentences)
+        parts: list[tuple[str, int]] = []  # (text, index of its sentence)
+        for index, (sentence, tokens) in enumerate(zip(sentences, counted, strict=True)):
+            if tokens <= budget:
+                parts.append((sentence, index))
                 continue
-            max_chars = max(8, int(len(sentence) * budget / len(ids) * 0.8))
+            max_chars = max(8, int(len(sentence) * budget / tokens * 0.8))
             for a, b in cut_at_clauses(sentence, max_chars):
                 part = sentence[a:b].strip()
                 if part:
-                    tokens = self._count(part) - specials
-                    pieces.append(_Piece(part, tokens, index))
-        return pieces
+                    parts.append((part, index))
+        texts = [text for text, _ in parts]
+        inner, first = self._inner_counts(texts), self._inner_counts(texts, after_space=False)
+        return [
+            _Piece(text, tokens, opening, index)
+            for (text, index), tokens, opening in zip(parts, inner, first, strict=True)
+        ]
+
+    def _inner_counts(self, texts: list[str], *, after_space: bool = True) -> list[int]:
+        """Tokens of each text inside a chunk, without the begin/end tokens it has once."""
+        prefix = " " if after_space else ""
+        counted = self.backend.tokenizer([prefix + t for t in texts], add_special_tokens=False)
+        return [len(ids) for ids in counted["input_ids"]]
 
     def _fit(self, texts: list[str]) -> list[str]:
         """`texts` joined into chunks that the window holds whole (usually one)."""

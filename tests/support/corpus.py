@@ -1,20 +1,13 @@
-"""Small Indonesian/English corpus for training throwaway tokenizers in tests and benchmarks.
+"""The project's own small Indonesian/English corpus, from which the test tokenizers were made.
 
-The built-in pairs are generated from templates so the module has no data dependency; the
-shared UD-derived sentence file is mixed in when present to get more realistic word pieces.
+Generated from templates and a few hand-written sentences: no data file, no environment
+variable, so every machine gets the same pairs. ``make_tokenizers.py`` trains the committed
+tokenizer files on it; the builders never train anything.
 """
 
 from __future__ import annotations
 
-import json
-import logging
 from collections.abc import Iterator
-from pathlib import Path
-
-from pipeline.splitter.evaluate import data_dir
-
-logger = logging.getLogger(__name__)
-
 
 # (Indonesian, English) building blocks; index-aligned so every combination is a valid pair.
 _SUBJECTS = [
@@ -80,36 +73,6 @@ def builtin_pairs(limit: int = 400) -> list[tuple[str, str]]:
     for i in range(limit - len(pairs)):
         parts = [slot[i % len(slot)] for slot in slots]
         pairs.append((" ".join(p[0] for p in parts) + ".", " ".join(p[1] for p in parts) + "."))
-    return pairs
-
-
-def shared_pairs(path: Path | None = None, limit: int = 600) -> list[tuple[str, str]]:
-    """Pairs from the shared sentence file, or [] when it is absent or unreadable."""
-    if path is None:
-        folder = data_dir()  # $ID2EN_SENTENCE_DATA, looked up late so tests can change it
-        path = folder / "sentences.jsonl" if folder is not None else None
-    if path is None or not path.is_file():
-        return []
-    pairs: list[tuple[str, str]] = []
-    try:
-        with path.open(encoding="utf-8") as fh:
-            for line in fh:
-                row = json.loads(line)
-                if row.get("text") and row.get("text_en"):
-                    pairs.append((row["text"], row["text_en"]))
-                if len(pairs) >= limit:
-                    break
-    except (OSError, ValueError) as exc:  # a broken shared file must not break test setup
-        logger.warning("ignoring shared corpus %s: %s", path, exc)
-        return []
-    return pairs
-
-
-def training_pairs(use_shared: bool = True) -> list[tuple[str, str]]:
-    """Built-in pairs plus, when available and requested, the shared sentence pairs."""
-    pairs = builtin_pairs()
-    if use_shared:
-        pairs += shared_pairs()
     return pairs
 
 

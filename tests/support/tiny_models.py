@@ -1,11 +1,13 @@
 """Write Hugging Face model folders (tiny or full-size random) for tests and benchmarks.
 
-No hub access is needed: tokenizers are trained in process on a small corpus and weights are
-randomly initialised. The folders load through the same ``from_pretrained(local_dir)`` path
-users take with the real checkpoints, and mirror the special-token layout and generation
-defaults of Helsinki-NLP/opus-mt-id-en and sshleifer/distilbart-cnn-12-6.
+No hub access is needed: the tokenizers are the committed files in ``tokenizers/`` (made once
+from the project's own corpus by ``make_tokenizers.py``; nothing is trained here, so every
+machine and library release builds the same folders) and weights are randomly initialised.
+The folders load through the same ``from_pretrained(local_dir)`` path users take with the
+real checkpoints, and mirror the special-token layout and generation defaults of
+Helsinki-NLP/opus-mt-id-en and sshleifer/distilbart-cnn-12-6.
 
-CLI: ``python -m pipeline.devtools.tiny_models OUT_DIR [--random-real]``.
+CLI, from the checkout's root: ``python -m tests.support.tiny_models OUT_DIR [--random-real]``.
 """
 
 from __future__ import annotations
@@ -13,8 +15,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import io
-import itertools
 import json
 import logging
 import string
@@ -28,7 +28,6 @@ from typing import Any
 
 import sentencepiece as spm
 import torch
-from tokenizers import ByteLevelBPETokenizer
 from transformers import (
     BartConfig,
     BartForConditionalGeneration,
@@ -43,7 +42,8 @@ from transformers import (
 from transformers import initialization as hf_init
 from transformers.utils import logging as hf_logging
 
-from pipeline.devtools.corpus import iter_texts, training_pairs
+from tests.support.corpus import builtin_pairs, iter_texts
+from tests.support.make_tokenizers import BART_BPE, MARIAN_SPM
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +53,6 @@ DISTILBART_VOCAB_SIZE = 50264
 # Marian layout: eos and unk first, pad (= decoder start) is the last id.
 MARIAN_EOS, MARIAN_UNK, MARIAN_PAD = "</s>", "<unk>", "<pad>"
 # BART layout: <s>=0, <pad>=1, </s>=2, <unk>=3, ..., <mask> = last id.
-BART_SPECIALS = ("<s>", "<pad>", "</s>", "<unk>")
 BART_MASK = "<mask>"
 
 
@@ -205,27 +204,6 @@ def _is_filler(piece: str) -> bool:
     return piece[:2] in ("▁w", "Ġw") and piece[2:].isdigit()
 
 
-_ASCII = string.ascii_letters + string.digits + string.punctuation
-
-
-def _train_sentencepiece(texts: Iterable[str], vocab_size: int) -> bytes:
-    """Serialized unigram SentencePiece model (no bos/eos: Marian appends </s> itself)."""
-    buf = io.BytesIO()
-    spm.SentencePieceTrainer.train(
-        sentence_iterator=iter(texts),
-        model_writer=buf,
-        vocab_size=vocab_size,
-        model_type="unigram",
-        character_coverage=1.0,
-        hard_vocab_limit=False,  # the corpus may be too small for the requested size
-        bos_id=-1,
-        eos_id=-1,
-        num_threads=1,  # single-threaded training keeps the model byte-identical run to run
-        minloglevel=2,
-    )
-    return buf.getvalue()
-
-
 def _marian_vocab(spm_proto: bytes, vocab_size: int | None) -> dict[str, int]:
     """vocab.json with the opus-mt layout; padded with filler pieces up to vocab_size."""
     sp = spm.SentencePieceProcessor(model_proto=spm_proto)
@@ -243,15 +221,11 @@ def _marian_vocab(spm_proto: bytes, vocab_size: int | None) -> dict[str, int]:
     return {piece: i for i, piece in enumerate(pieces)}
 
 
-def write_marian_tokenizer(
-    out_dir: Path, *, vocab_size: int | None = None, spm_vocab_size: int = 1000
-) -> MarianTokenizer:
-    """Train an Indonesian+English SentencePiece model and save a MarianTokenizer folder."""
+def write_marian_tokenizer(out_dir: Path, *, vocab_size: int | None = None) -> MarianTokenizer:
+    """Save a MarianTokenizer folder around the committed Indonesian+English SentencePiece
+    model (padded with filler pieces to ``vocab_size``)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    texts = iter_texts(training_pairs(), indonesian=True, english=True)
-    # Every printable ASCII character is a piece, as in opus-mt's vocabulary, so URLs,
-    # e-mail addresses, @handles and #hashtags can be written (and forced) exactly.
-    proto = _train_sentencepiece(itertools.chain(texts, [_ASCII]), spm_vocab_size)
+    proto = MARIAN_SPM.read_bytes()
     for name in ("source.spm", "target.spm"):  # the real model has two; one model serves both
         (out_dir / name).write_bytes(proto)
     vocab = _marian_vocab(proto, vocab_size)
@@ -268,35 +242,15 @@ def write_marian_tokenizer(
     return tok
 
 
-def _train_bpe(
-    texts: Iterable[str], vocab_size: int
-) -> tuple[dict[str, int], list[tuple[str, str]]]:
-    """Byte-level BPE vocab (BART special ids 0-3 first) and merges as pairs."""
-    bpe = ByteLevelBPETokenizer()
-    bpe.train_from_iterator(
-        texts,
-        vocab_size=vocab_size,
-        min_frequency=2,
-        special_tokens=list(BART_SPECIALS),
-        show_progress=False,
-    )
-    model = json.loads(bpe.to_str())["model"]
-    # tokenizers' BPE wants (left, right) tuples; older JSON stores "left right" strings.
-    merges = [tuple(m.split(" ", 1) if isinstance(m, str) else m) for m in model["merges"]]
-    return dict(model["vocab"]), merges
-
-
 def write_bart_tokenizer(
-    out_dir: Path,
-    *,
-    bpe_vocab_size: int = 1000,
-    vocab_size: int | None = None,
-    model_max_length: int = 128,
+    out_dir: Path, *, vocab_size: int | None = None, model_max_length: int = 128
 ) -> RobertaTokenizer:
-    """Train an English byte-level BPE and save it as BART's tokenizer (mask = last id)."""
+    """Save BART's tokenizer (mask = last id) around the committed English byte-level BPE
+    (padded with filler pieces to ``vocab_size``)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    texts = iter_texts(training_pairs(), indonesian=False, english=True)
-    vocab, merges = _train_bpe(texts, bpe_vocab_size)
+    bpe = json.loads(BART_BPE.read_text(encoding="utf-8"))
+    vocab: dict[str, int] = bpe["vocab"]
+    merges = [tuple(pair) for pair in bpe["merges"]]
     if vocab_size is not None:
         fillers = _filler_pieces(vocab_size - len(vocab) - 1, "Ġ", vocab)
         vocab.update({piece: len(vocab) + i for i, piece in enumerate(fillers)})
@@ -376,7 +330,7 @@ def _english_words() -> set[str]:
     quotes some English: "the" is in both)."""
 
     def counts(indonesian: bool) -> Counter[str]:
-        texts = iter_texts(training_pairs(), indonesian=indonesian, english=not indonesian)
+        texts = iter_texts(builtin_pairs(), indonesian=indonesian, english=not indonesian)
         return Counter(w.strip(string.punctuation) for text in texts for w in text.split())
 
     english, indonesian = counts(indonesian=False), counts(indonesian=True)
@@ -492,7 +446,6 @@ def build_random_distilbart(out_dir: Path, *, seed: int = 0, non_word_bias: floa
         DISTILBART_SUMMARIZATION,
         seed,
         non_word_bias,
-        bpe_vocab_size=8000,
         vocab_size=DISTILBART_VOCAB_SIZE,
         model_max_length=1024,
     )
