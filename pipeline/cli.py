@@ -294,6 +294,22 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="HTML file to write (default: OUT_DIR/report.html)",
     )
+    doctor = sub.add_parser(
+        "doctor",
+        help="print versions, devices and the model cache: paste its output into a bug report",
+        description="Print what a bug report needs: id2en, Python and package versions (each "
+        "against the lock file id2en is tested with), the CUDA/MPS devices torch and "
+        "CTranslate2 see, the device, dtype and threads the default config resolves to, the "
+        "Hugging Face cache folder and offline mode. Uses no network and loads no model; "
+        "paste its output into a bug report.",
+    )
+    doctor.add_argument("--json", action="store_true", help="the same facts as one JSON object")
+    doctor.add_argument(
+        "--lock-diff",
+        action="store_true",
+        help="list every installed package whose version differs from the lock (or that the "
+        "lock does not name), e.g. after installing without `-c pipeline/data/cpu-lock.txt`",
+    )
     nested = [sub, config_sub, models_sub]
     for command in {id(p): p for group in nested for p in group.choices.values()}.values():
         _verbose_arg(command)
@@ -534,6 +550,17 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_doctor(args: argparse.Namespace) -> int:
+    from pipeline.doctor import collect, format_lock_differences, format_text
+
+    if args.lock_diff:
+        print(safe(format_lock_differences()))
+        return EXIT_OK
+    report = collect()
+    print(json.dumps(report.to_dict(), indent=2) if args.json else safe(format_text(report)))
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _setup_logging(args.verbose)
@@ -546,6 +573,7 @@ def main(argv: list[str] | None = None) -> int:
         "report": _cmd_report,
         "eval": _cmd_eval,
         "shortlist": _cmd_shortlist,
+        "doctor": _cmd_doctor,
     }
     try:
         code = int(handlers[args.command](args))

@@ -39,12 +39,17 @@ def physical_cores() -> int:
     return max(1, len(cores))
 
 
+def resolve_threads(threads: int | None) -> int:
+    """The CPU threads a run uses: `run.threads`, or the physical cores when it is null."""
+    return threads or physical_cores()
+
+
 def set_threads(threads: int | None) -> int:
     """Set torch's intra-op threads once per process (torch refuses inter-op changes later)."""
     global _threads_set
     import torch
 
-    wanted = threads or physical_cores()
+    wanted = resolve_threads(threads)
     with _THREADS_LOCK:
         if _threads_set != wanted:
             torch.set_num_threads(wanted)
@@ -116,9 +121,18 @@ def input_window(model_config: Any, tokenizer: Any) -> int:
     return min(candidates) if candidates else 512
 
 
+OFFLINE_VARS = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+
+
+def offline_by_env() -> bool:
+    """Whether the environment turns the hub off, read as huggingface_hub reads it: the
+    first of OFFLINE_VARS that is set decides."""
+    value = next((os.environ[name] for name in OFFLINE_VARS if os.environ.get(name)), "")
+    return value.lower() in {"1", "true", "yes", "on"}
+
+
 def is_offline(source: ModelSource) -> bool:
-    flag = os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes", "on"}
-    return source.local_files_only or flag
+    return source.local_files_only or offline_by_env()
 
 
 def looks_like_local_path(name: str) -> bool:

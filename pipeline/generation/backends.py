@@ -55,7 +55,7 @@ def _ctranslate2(
 ) -> Backend:
     from pipeline.generation.ctranslate2_backend import CTranslate2Backend, read_model_files
     from pipeline.generation.ctranslate2_models import resolve_compute_type, resolve_ct2_device
-    from pipeline.models import physical_cores
+    from pipeline.models import resolve_threads
 
     device = resolve_ct2_device(run.device)
     compute_type = resolve_compute_type(settings.ct2_compute_type, device)
@@ -67,7 +67,7 @@ def _ctranslate2(
         read_model_files(settings, task),
         device=device,
         compute_type=compute_type,
-        threads=run.threads or physical_cores(),
+        threads=resolve_threads(run.threads),
         max_batch_tokens=settings.max_batch_tokens,
         max_batch_items=settings.max_batch_sentences,
         model_root=settings.ct2_model_dir,
