@@ -1,12 +1,16 @@
 """Helpers the tests share: configs for the tiny models, stages and articles to feed them,
-and the offset invariant every splitter result must hold."""
+the offset invariant every splitter result must hold, a run's records, a local Ray cluster
+and headless Chromium."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +81,46 @@ def check_offsets(text: str, sentences: list[Sentence]) -> None:
         covered.append(text[s.start : s.end])
         previous_end = s.end
     assert "".join("".join(covered).split()) == "".join(text.split())
+
+
+# -- a run's output ------------------------------------------------------------------------
+
+
+def records(out: Path) -> dict[str, dict[str, Any]]:
+    """OUT/records.jsonl by id, in the file's order (sorted by id)."""
+    lines = (out / "records.jsonl").read_text(encoding="utf-8").splitlines()
+    return {record["id"]: record for record in map(json.loads, lines)}
+
+
+# -- a local Ray cluster ------------------------------------------------------------------
+
+# Ray then gives its nodes the address 127.0.0.1, so a test cluster needs no network
+# interface and is never reachable from outside. Ray reads it when imported.
+RAY_LOCAL_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
+
+
+def import_ray() -> Any:
+    """Ray, kept on 127.0.0.1 (the driver's environment, which the cluster inherits);
+    skips the calling test module where Ray is not installed."""
+    import pytest
+
+    os.environ.update(RAY_LOCAL_ENV)
+    return pytest.importorskip("ray", reason='the ray engine is optional: pip install "id2en[ray]"')
+
+
+@contextmanager
+def local_ray_cluster(ray: Any) -> Iterator[Any]:
+    """A two-CPU Ray cluster on this machine, which `id2en run --engine ray` joins."""
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        runtime_env={"env_vars": RAY_LOCAL_ENV},  # the workers too
+    )
+    try:
+        yield ray
+    finally:
+        ray.shutdown()
 
 
 # -- headless Chromium (the report's checks) ----------------------------------------------

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from pipeline.config import load_config
 from pipeline.engines.local import run_folder
-from tests.helpers import tiny_config_dict
+from tests.helpers import import_ray, local_ray_cluster, records, tiny_config_dict
 
-ray = pytest.importorskip("ray", reason='the ray engine is optional: pip install "id2en[ray]"')
+ray = import_ray()
 
 pytestmark = pytest.mark.slow
 
@@ -30,16 +32,14 @@ def _corpus(root: Path) -> Path:
     return root
 
 
-def _records(out: Path) -> dict[str, dict]:
-    lines = (out / "records.jsonl").read_text(encoding="utf-8").splitlines()
-    return {r["id"]: {k: v for k, v in r.items() if k != "meta"} for r in map(json.loads, lines)}
+def _records(out: Path) -> dict[str, dict[str, Any]]:
+    return {i: {k: v for k, v in r.items() if k != "meta"} for i, r in records(out).items()}
 
 
 @pytest.fixture(scope="module")
-def ray_cluster() -> object:
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield ray
-    ray.shutdown()
+def ray_cluster() -> Iterator[Any]:
+    with local_ray_cluster(ray) as cluster:
+        yield cluster
 
 
 def test_ray_engine_matches_the_local_engine(

@@ -8,10 +8,11 @@ shared filesystem); resume, skip and retry work as with the local engine.
 
 from __future__ import annotations
 
-import dataclasses
+import base64
 import functools
 import json
 import logging
+import pickle
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,13 +36,16 @@ from pipeline.inputs.reader import InputItem
 logger = logging.getLogger(__name__)
 
 
-def _item_row(item: InputItem) -> dict[str, Any]:
-    """An input as plain JSON values, to travel inside a group's row."""
-    return {**dataclasses.asdict(item), "path": str(item.path), "notes": list(item.notes)}
+def pack_items(items: list[InputItem]) -> str:
+    """A group of inputs as text, to travel inside a Ray Data row. Pickled whole, so every
+    kind of input (a file, a .jsonl row, a table row with its column options) arrives as
+    the driver found it; rebuilding one class from its fields lost the others' fields."""
+    return base64.b64encode(pickle.dumps(items)).decode("ascii")
 
 
-def _row_item(row: dict[str, Any]) -> InputItem:
-    return InputItem(**{**row, "path": Path(row["path"]), "notes": tuple(row["notes"])})
+def unpack_items(text: str) -> list[InputItem]:
+    items: list[InputItem] = pickle.loads(base64.b64decode(text))
+    return items
 
 
 def _rows(batch: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -69,7 +73,7 @@ class ArticleWorker:
     def __call__(self, batch: dict[str, Any]) -> dict[str, list[Any]]:
         outcomes: list[Outcome] = []
         for row in _rows(batch):
-            items = [_row_item(item) for item in json.loads(str(row["items"]))]
+            items = unpack_items(str(row["items"]))
             write = set(json.loads(str(row["write"])))
             outcomes += process_batch(self.pipe, items, self.out_dir, self.config, write=write)
         return {
@@ -145,7 +149,7 @@ def _outcomes(
     todo = run.todo_ids
     rows = [
         {
-            "items": json.dumps([_item_row(item) for item in group]),
+            "items": pack_items(group),
             "write": json.dumps(sorted(item.id for item in group if item.id in todo)),
         }
         for group in run.groups
