@@ -163,7 +163,7 @@ def lean_beam_search(
 
 
 def _plain_beam_search(
-    model: Any, generation_config: Any, synced_gpus: bool, model_kwargs: dict
+    model: Any, generation_config: Any, synced_gpus: bool, model_kwargs: dict[str, Any]
 ) -> bool:
     config = generation_config
     return (
@@ -174,7 +174,7 @@ def _plain_beam_search(
         and not synced_gpus
         and not config.low_memory
         and model_kwargs.get("use_cache", True)
-        and _model_fits(type(model))
+        and _model_fits(type(model))  # type: ignore[arg-type]  # mypy: type[Any] is hashable
         and model.base_model is not model  # a head over a base model, as Marian and BART
     )
 
@@ -202,13 +202,13 @@ def _model_fits(model_class: type) -> bool:
     )
 
 
-def _cache_key(model_kwargs: dict) -> str | None:
+def _cache_key(model_kwargs: dict[str, Any]) -> str | None:
     from transformers.generation.utils import ALL_CACHE_NAMES
 
     return next((key for key in ALL_CACHE_NAMES if model_kwargs.get(key) is not None), None)
 
 
-def _reorder(model: Any, model_kwargs: dict, beam_idx: Any) -> None:
+def _reorder(model: Any, model_kwargs: dict[str, Any], beam_idx: Any) -> None:
     """Reorder the decoder's self-attention cache; the cross-attention cache holds the same
     rows for every beam of a sentence (beams move only within their sentence), so it stays."""
     key = _cache_key(model_kwargs)
@@ -264,7 +264,7 @@ class _Scorer:
             type(self.head) is torch.nn.Linear and self.head.bias is None and swapped is None
         )
 
-    def step(self, flat_sequences: Any, model_kwargs: dict) -> tuple[Any, dict]:
+    def step(self, flat_sequences: Any, model_kwargs: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
         """One decoder step on the last tokens: logits into the buffer, kwargs updated."""
         model = self.model
         inputs = model.prepare_inputs_for_generation(
@@ -413,7 +413,7 @@ def _is_restricted_head(forward: Any, keep: int) -> bool:
 
 
 def _search(
-    model: Any, input_ids: Any, plan: ScorePlan, config: Any, model_kwargs: dict
+    model: Any, input_ids: Any, plan: ScorePlan, config: Any, model_kwargs: dict[str, Any]
 ) -> tuple[Any, Any]:
     """transformers' `_beam_search`, step for step, with the scoring above: the sequences
     and the best hypothesis' score per sentence."""
@@ -530,7 +530,7 @@ def _search(
     return sequences[:, : decoder_prompt_len + generated], beam_scores[:, 0]
 
 
-def _grow_in_place(model_kwargs: dict) -> None:
+def _grow_in_place(model_kwargs: dict[str, Any]) -> None:
     """Give a fresh decoder self-attention cache layers that append in place (GrowingLayer)."""
     try:
         from transformers.cache_utils import DynamicCache, DynamicLayer
@@ -549,7 +549,7 @@ def _grow_in_place(model_kwargs: dict) -> None:
         cache.layer_class_to_replicate = growing_layer_class()
 
 
-def _cross_attention_once(model: Any, model_kwargs: dict, num_beams: int) -> None:
+def _cross_attention_once(model: Any, model_kwargs: dict[str, Any], num_beams: int) -> None:
     """Fill the cross-attention cache from one encoder row per sentence, copied to its beams.
 
     generate() hands the loop the encoder output repeated for every beam, and the first

@@ -11,7 +11,7 @@ def growing_layer_class() -> type:  # noqa: C901 - a class factory; its methods 
     """GrowingLayer subclasses a transformers class, so it is built on first use."""
     from transformers.cache_utils import DynamicLayer
 
-    class GrowingLayer(DynamicLayer):
+    class GrowingLayer(DynamicLayer):  # type: ignore[no-untyped-call]  # its __init_subclass__
         """A DynamicLayer whose keys and values live in buffers with room to spare.
 
         transformers' layer concatenates the whole cache with each new token and allocates a
@@ -31,16 +31,17 @@ def growing_layer_class() -> type:  # noqa: C901 - a class factory; its methods 
             if not self.is_initialized:
                 self.lazy_initialization(key_states, value_states)
             start, end = self._length, self._length + key_states.shape[-2]
-            if self._live is None or end > self._live[0].shape[-2]:
-                self._grow(key_states, value_states, end)
-            keys, values = self._live
+            live = self._live
+            if live is None or end > live[0].shape[-2]:
+                live = self._grow(key_states, value_states, end)
+            keys, values = live
             keys[:, :, start:end] = key_states
             values[:, :, start:end] = value_states
             self._length = end
             self.keys, self.values = keys[:, :, :end], values[:, :, :end]
             return self.keys, self.values
 
-        def _grow(self, key_states: Any, value_states: Any, needed: int) -> None:
+        def _grow(self, key_states: Any, value_states: Any, needed: int) -> tuple[Any, Any]:
             held = self._live[0].shape[-2] if self._live is not None else 0
             capacity = max(needed, 2 * held, 32)
 
@@ -52,6 +53,7 @@ def growing_layer_class() -> type:  # noqa: C901 - a class factory; its methods 
                 live[0][:, :, : self._length] = self.keys
                 live[1][:, :, : self._length] = self.values
             self._live, self._spare = live, (buffer(key_states), buffer(value_states))
+            return live
 
         def reorder_cache(self, beam_idx: Any) -> None:
             import torch
