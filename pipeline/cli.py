@@ -456,12 +456,13 @@ def _cmd_config(args: argparse.Namespace) -> int:
 def _cmd_models(args: argparse.Namespace) -> int:
     from pipeline.config import load_config
     from pipeline.models import download_models
+    from pipeline.registry import holds_model
 
     config = load_config(args.config, args.overrides)
     sources = [
         s
         for family, s in (("translate", config.translate), ("summarize", config.summarize))
-        if getattr(config.stages, family) not in (None, "summarize.extractive")
+        if holds_model(getattr(config.stages, family))
     ]
     for source, path in zip(sources, download_models(sources, args.to), strict=True):
         print(f"{source.model}: {path}")

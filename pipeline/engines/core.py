@@ -39,7 +39,7 @@ from pipeline.records import (
     remove_temp_files,
     write_record,
 )
-from pipeline.registry import canonical_name
+from pipeline.registry import canonical_name, holds_model
 from pipeline.types import Article
 from pipeline.warning_summary import summarize_repeats
 
@@ -126,7 +126,7 @@ def config_fingerprint(config: PipelineConfig) -> tuple[str, dict[str, Any]]:
         settings = relevant[family]
         if stage is None:
             relevant[family] = {}  # a stage that is off cannot change records
-        elif stage == "summarize.extractive":
+        elif not holds_model(stage):
             relevant[family] = {"extractive_sentences": settings["extractive_sentences"]}
         else:
             relevant[family] = {k: v for k, v in settings.items() if k not in OPERATIONAL_KEYS}
