@@ -308,10 +308,10 @@ def summarize_tokenizer(ctx: argparse.Namespace) -> Any:
 def recording(generate: Callable, sink: list[dict[str, list]], family: str) -> Callable:
     """generate(), recording each call's ids and settings into sink[0][family]."""
 
-    def wrapper(ids: Any, settings: dict, per_item: Any = None) -> Any:
+    def wrapper(ids: Any, settings: dict, per_item: Any = None, required: Any = None) -> Any:
         call = {"ids": [list(map(int, x)) for x in ids], "settings": settings}
         sink[0][family].append(call)
-        return generate(ids, settings, per_item)
+        return generate(ids, settings, per_item, required)
 
     return wrapper
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipeline.config import BackendSettings, PipelineConfig
-from pipeline.generation.backend import Backend
+from pipeline.config import PipelineConfig, SummarizeSettings, TranslateSettings
+from pipeline.generation.backend import Backend, VocabularyShortlist
 from pipeline.generation.backends import BackendKind, open_backend
 from pipeline.generation.settings import generation_kwargs
 from pipeline.types import Article
@@ -22,11 +22,10 @@ class ModelStage:
         self, config: PipelineConfig, *, name: str | None = None, backend: BackendKind = "torch"
     ):
         self.config = config
-        self.settings: BackendSettings = getattr(config, self.family)
+        self.settings: TranslateSettings | SummarizeSettings = getattr(config, self.family)
         self.name = name or f"{self.family}.seq2seq"
-        self.backend_kind = backend
+        self.backend_kind = backend  # which backend to open; stages ask its capabilities
         self._backend: Backend | None = None
-        self._retry_scores: dict[str, float | None] = {}  # a retried input -> its new score
 
     @property
     def backend(self) -> Backend:
@@ -44,7 +43,7 @@ class ModelStage:
         """Open the backend now (models load), rather than on the first batch."""
         _ = self.backend
 
-    def vocabulary_shortlist(self) -> Any:
+    def vocabulary_shortlist(self) -> VocabularyShortlist | None:
         """A shortlist for the output layer, if this stage has one (translation does)."""
         return None
 

@@ -11,7 +11,8 @@ import torch
 
 from pipeline.config import load_config
 from pipeline.errors import ConfigError
-from pipeline.generation.constraints import RequiredTokens, missing_sequences
+from pipeline.generation.backend import RequiredTokens
+from pipeline.generation.constraints import RequiredTokensProcessor, missing_sequences
 from pipeline.translate.glossary import Glossary, Term
 from pipeline.translate.stage import TranslateStage
 from pipeline.types import Article
@@ -108,16 +109,16 @@ class TestMatching:
 class TestForcing:
     """The logits processor on hand-made scores: no model needed."""
 
-    def processor(self, required: tuple, max_new_tokens: int = 6) -> RequiredTokens:
-        return RequiredTokens(
-            [required],
+    def processor(self, required: tuple, max_new_tokens: int = 6) -> RequiredTokensProcessor:
+        return RequiredTokensProcessor(
+            [RequiredTokens(required)],
             num_beams=1,
             prompt_length=1,
             max_new_tokens=max_new_tokens,
             eos_token_ids=[0],
         )
 
-    def step(self, processor: RequiredTokens, generated: list[int]) -> torch.Tensor:
+    def step(self, processor: RequiredTokensProcessor, generated: list[int]) -> torch.Tensor:
         input_ids = torch.tensor([[9, *generated]])  # 9: the decoder start token
         return processor(input_ids, torch.zeros(1, 10))
 

@@ -40,11 +40,11 @@ def _fail_big_batches(monkeypatch: pytest.MonkeyPatch, limit: int, error: Except
     real = TorchBackend.generate_batch
     served: list[int] = []
 
-    def generate_once(self: TorchBackend, batch: list[Any], gen: dict[str, Any]) -> Any:
+    def generate_once(self: TorchBackend, batch: list[Any], gen: dict[str, Any], *rest: Any) -> Any:
         if len(batch) > limit:
             raise error
         served.append(len(batch))
-        return real(self, batch, gen)
+        return real(self, batch, gen, *rest)
 
     monkeypatch.setattr(TorchBackend, "generate_batch", generate_once)
     return served
@@ -100,10 +100,10 @@ def test_out_of_memory_on_a_single_sentence_fails_only_its_article(
 ) -> None:
     real = TorchBackend.generate_batch
 
-    def generate_once(self: TorchBackend, batch: list[Any], gen: dict[str, Any]) -> Any:
+    def generate_once(self: TorchBackend, batch: list[Any], gen: dict[str, Any], *rest: Any) -> Any:
         if any(len(ids) > 40 for ids in batch):  # only the long sentence's pieces
             raise torch.cuda.OutOfMemoryError("CUDA out of memory")
-        return real(self, batch, gen)
+        return real(self, batch, gen, *rest)
 
     monkeypatch.setattr(TorchBackend, "generate_batch", generate_once)
     long_one = " ".join(WORDS * 8) + "."

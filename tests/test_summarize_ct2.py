@@ -117,7 +117,7 @@ def test_ngram_bans_are_where_the_libraries_differ(tiny_models: Path, ct2_dir: P
         "summarize", summarize_config(tiny_models, ct2_dir, "summarize.ctranslate2")
     )
     long_article = articles()[1]
-    chunks = torch_stage._pack([s.en or "" for s in long_article.sentences])
+    chunks = torch_stage.chunker.pack([s.en or "" for s in long_article.sentences])
     ids = torch_stage.backend.token_ids(chunks)
     settings = torch_stage.generation_settings
     ours = [ct2_stage.backend.generate([x], settings)[0] for x in ids]

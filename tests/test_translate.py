@@ -20,9 +20,9 @@ class GenerateSpy:
         generator = stage.backend
         original = generator.generate
 
-        def spy(ids: Any, gen: Any, per_item: Any = None) -> Any:
+        def spy(ids: Any, gen: Any, per_item: Any = None, required: Any = None) -> Any:
             self.calls.append(len(ids))
-            return original(ids, gen, per_item)
+            return original(ids, gen, per_item, required)
 
         generator.generate = spy  # type: ignore[method-assign]
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     from pipeline.config import BackendSettings, RunSettings
-    from pipeline.generation.backend import Backend
+    from pipeline.generation.backend import Backend, VocabularyShortlist
 
 BackendKind = Literal["torch", "ctranslate2"]
 BACKENDS: tuple[BackendKind, ...] = ("torch", "ctranslate2")
+# The backend whose capabilities force required tokens (its logits processor).
+FORCING_BACKEND: BackendKind = "torch"
 
 
 def open_backend(
@@ -18,10 +20,10 @@ def open_backend(
     run: RunSettings,
     *,
     task: str | None,
-    shortlist: Any = None,
+    shortlist: VocabularyShortlist | None = None,
 ) -> Backend:
     """Load the model of a stage's settings on `kind`; `shortlist` restricts the output
-    layer to each batch's candidates (a pipeline.translate.shortlist.Shortlist)."""
+    layer to each batch's candidates."""
     if kind == "torch":
         return _torch(settings, run, task, shortlist)
     if kind == "ctranslate2":
@@ -29,8 +31,19 @@ def open_backend(
     raise ValueError(f"unknown backend {kind!r}; expected one of {BACKENDS}")
 
 
+def open_forcing_backend(
+    settings: BackendSettings, run: RunSettings, *, task: str | None
+) -> Backend:
+    """The same model on a backend that forces required tokens, for a stage whose own
+    backend cannot (its outputs missing a required term are retried there)."""
+    return open_backend(FORCING_BACKEND, settings, run, task=task)
+
+
 def _torch(
-    settings: BackendSettings, run: RunSettings, task: str | None, shortlist: Any
+    settings: BackendSettings,
+    run: RunSettings,
+    task: str | None,
+    shortlist: VocabularyShortlist | None,
 ) -> Backend:
     from pipeline.generation.torch_backend import TorchBackend
     from pipeline.models import load_seq2seq, set_threads
@@ -51,7 +64,10 @@ def _torch(
 
 
 def _ctranslate2(
-    settings: BackendSettings, run: RunSettings, task: str | None, shortlist: Any
+    settings: BackendSettings,
+    run: RunSettings,
+    task: str | None,
+    shortlist: VocabularyShortlist | None,
 ) -> Backend:
     from pipeline.generation.ctranslate2_backend import CTranslate2Backend, read_model_files
     from pipeline.generation.ctranslate2_models import resolve_compute_type, resolve_ct2_device
@@ -61,6 +77,8 @@ def _ctranslate2(
     compute_type = resolve_compute_type(settings.ct2_compute_type, device)
     vocabulary_map = None
     if shortlist is not None:
+        if shortlist.path is None:
+            raise ValueError("CTranslate2 reads a shortlist from its file: this one has none")
         vocabulary_map = (shortlist.path, shortlist.digest)
     return CTranslate2Backend(
         settings,

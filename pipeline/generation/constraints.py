@@ -20,18 +20,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-Required = tuple[tuple[int, ...], ...]  # the token sequences one input's output must hold
-# The generate() settings key a stage sets to ask the torch backend for forcing: a dict
-# from an input's token ids (a tuple) to its Required sequences.
-REQUIRED_TOKENS = "id2en_required_tokens"
+from pipeline.generation.backend import RequiredTokens
+
+Sequences = Sequence[tuple[int, ...]]  # the token sequences one output must hold
 
 
-class RequiredTokens:
-    """A transformers LogitsProcessor (called with decoder input_ids and scores)."""
+class RequiredTokensProcessor:
+    """A transformers LogitsProcessor (called with decoder input_ids and scores) forcing
+    each batch row's RequiredTokens."""
 
     def __init__(
         self,
-        rows: Sequence[Required],
+        rows: Sequence[RequiredTokens],
         *,
         num_beams: int,
         prompt_length: int,
@@ -46,7 +46,7 @@ class RequiredTokens:
 
     def __call__(self, input_ids: Any, scores: Any) -> Any:
         for row in range(input_ids.shape[0]):
-            required = self.rows[row // self.num_beams]
+            required = self.rows[row // self.num_beams].sequences
             if not required:
                 continue
             generated = input_ids[row, self.prompt_length :].tolist()
@@ -60,7 +60,7 @@ class RequiredTokens:
                 scores[row, self.eos] = float("-inf")
         return scores
 
-    def _next(self, generated: list[int], required: Required) -> int | None:
+    def _next(self, generated: list[int], required: Sequences) -> int | None:
         """The token this hypothesis must take next, or None if it is free."""
         missing = missing_sequences(generated, required)
         if not missing:
@@ -76,7 +76,7 @@ class RequiredTokens:
         return None
 
 
-def missing_sequences(generated: Sequence[int], required: Required) -> list[tuple[int, ...]]:
+def missing_sequences(generated: Sequence[int], required: Sequences) -> list[tuple[int, ...]]:
     """The required sequences not (yet) found in `generated`, in order."""
     return [s for s in required if not _contains(generated, s)]
 

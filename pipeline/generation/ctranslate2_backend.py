@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.config import ModelSource
-from pipeline.generation.backend import Generated, mean_log_prob
+from pipeline.generation.backend import Generated, RequiredTokens, mean_log_prob
 from pipeline.generation.ctranslate2_models import (
     STORED,
     CT2Device,
@@ -37,6 +37,7 @@ from pipeline.generation.ctranslate2_models import (
     with_vocabulary_map,
 )
 from pipeline.generation.runner import BatchedBackend
+from pipeline.generation.tokens import HubTokenizerMethods
 from pipeline.models import generation_defaults, input_window, load_error
 
 logger = logging.getLogger(__name__)
@@ -189,8 +190,11 @@ def read_model_files(source: ModelSource, task: str | None) -> HubModelFiles:
     )
 
 
-class CTranslate2Backend(BatchedBackend):
-    """A Backend on a ctranslate2.Translator (Marian, BART and other seq2seq models)."""
+class CTranslate2Backend(HubTokenizerMethods, BatchedBackend):
+    """A Backend on a ctranslate2.Translator (Marian, BART and other seq2seq models).
+
+    It cannot force required tokens (translate_batch has no logits hook), so its
+    capabilities say so and the runner refuses them."""
 
     name = "ctranslate2"
 
@@ -250,10 +254,13 @@ class CTranslate2Backend(BatchedBackend):
         }
 
     def generate_batch(
-        self, batch: list[Sequence[int]], settings: dict[str, Any]
+        self,
+        batch: list[Sequence[int]],
+        settings: dict[str, Any],
+        required: list[RequiredTokens] | None = None,  # never given: see capabilities
     ) -> list[Generated]:
         options = ct2_options(settings, self.tokenizer) | self.translate_options
-        tokens = [self.tokenizer.convert_ids_to_tokens(list(x)) for x in batch]
+        tokens = [self.pieces(x) for x in batch]
         prefix = forced_prefix(settings, self.tokenizer, len(batch))
         results = self.translator.translate_batch(tokens, target_prefix=prefix, **options)
         forced_end = settings.get("forced_eos_token_id") is not None
@@ -276,7 +283,7 @@ class CTranslate2Backend(BatchedBackend):
             finished = bool(hypothesis) and hypothesis[-1] == eos
             ended.append(finished)
             content = hypothesis[:-1] if finished else hypothesis
-            outputs.append(self.tokenizer.convert_tokens_to_ids(content))
+            outputs.append(self.piece_ids(content))
         texts = self.tokenizer.batch_decode(outputs, skip_special_tokens=True)
         return [
             Generated(

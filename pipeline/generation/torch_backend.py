@@ -4,34 +4,36 @@ a GPU memory budget and, optionally, an output layer restricted to a shortlist."
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
-from pipeline.generation.backend import Generated, mean_log_prob
+from pipeline.generation.backend import (
+    BackendCapabilities,
+    Generated,
+    RequiredTokens,
+    VocabularyShortlist,
+    mean_log_prob,
+)
 from pipeline.generation.batching import (
     MemoryBudget,
     longest_first,
     next_batch_end,
     prior_bytes_per_token,
 )
-from pipeline.generation.constraints import REQUIRED_TOKENS, Required, RequiredTokens
+from pipeline.generation.constraints import RequiredTokensProcessor
 from pipeline.generation.restricted_head import head_parameters, restricted_output
 from pipeline.generation.runner import BatchedBackend
+from pipeline.generation.tokens import HubTokenizerMethods
 from pipeline.models import LoadedModel
 
-
-class VocabularyShortlist(Protocol):
-    """Candidates for a batch's output layer, from its sources' tokens (translate.shortlist)."""
-
-    digest: str
-    sizes: list[int]
-
-    def candidates(self, sources: Any) -> set[str]: ...
+if TYPE_CHECKING:
+    from transformers import LogitsProcessorList
 
 
-class TorchBackend(BatchedBackend):
+class TorchBackend(HubTokenizerMethods, BatchedBackend):
     """A Backend on a transformers seq2seq model (pipeline.models loads it)."""
 
     name = "torch"
+    capabilities = BackendCapabilities(forces_required_tokens=True)  # a logits processor
 
     def __init__(
         self,
@@ -96,27 +98,34 @@ class TorchBackend(BatchedBackend):
             torch.cuda.empty_cache()
 
     def generate_batch(
-        self, batch: list[Sequence[int]], settings: dict[str, Any]
+        self,
+        batch: list[Sequence[int]],
+        settings: dict[str, Any],
+        required: list[RequiredTokens] | None = None,
     ) -> list[Generated]:
         if self.shortlist is None:
-            return self._generate(batch, settings)
+            return self._generate(batch, settings, required)
         import torch
 
-        tok, model = self.tokenizer, self.loaded.model
-        sources = [tok.convert_ids_to_tokens(list(ids)) for ids in batch]
+        model = self.loaded.model
+        sources = [self.pieces(ids) for ids in batch]
         pieces = self.shortlist.candidates(sources) | self._always
-        ids = sorted({i for i in tok.convert_tokens_to_ids(sorted(pieces)) if i is not None})
+        ids = sorted({i for i in self.piece_ids(sorted(pieces)) if i is not None})
         self.shortlist.sizes.append(len(ids))
         index = torch.tensor(ids, dtype=torch.long, device=self.loaded.device)
         if self._head_parameters is None:
             self._head_parameters = head_parameters(model)
         with restricted_output(model, index, self._head_parameters):
-            return self._generate(batch, settings)
+            return self._generate(batch, settings, required)
 
-    def _generate(self, batch: list[Sequence[int]], settings: dict[str, Any]) -> list[Generated]:
+    def _generate(
+        self,
+        batch: list[Sequence[int]],
+        settings: dict[str, Any],
+        required: list[RequiredTokens] | None,
+    ) -> list[Generated]:
         import torch
 
-        settings, required = _split_required(batch, settings)
         loaded, tok = self.loaded, self.tokenizer
         padded = tok.pad({"input_ids": [list(x) for x in batch]}, return_tensors="pt")
         on_gpu = loaded.device.type == "cuda"
@@ -163,7 +172,9 @@ class TorchBackend(BatchedBackend):
                 out.score = total / max(1, n)
         return outputs
 
-    def _required_processor(self, rows: list[Required], settings: dict[str, Any]) -> Any:
+    def _required_processor(
+        self, rows: list[RequiredTokens], settings: dict[str, Any]
+    ) -> LogitsProcessorList:
         """Forces each row's required token sequences (glossary terms, URLs) into its output.
         id2en's loop does not mirror it, so transformers' loop runs these batches."""
         from transformers import LogitsProcessorList
@@ -175,7 +186,7 @@ class TorchBackend(BatchedBackend):
             budget = int(settings.get("max_length") or config.max_length or 20) - 1
         eos = settings.get("eos_token_id", config.eos_token_id)
         eos_ids = [eos] if isinstance(eos, int) else list(eos or [])
-        processor = RequiredTokens(
+        processor = RequiredTokensProcessor(
             rows,
             num_beams=int(settings.get("num_beams") or 1),
             prompt_length=1,  # the decoder start token
@@ -228,19 +239,6 @@ def _static_bans(settings: dict[str, Any]) -> list[int]:
     return sorted({*single, *(settings.get("suppress_tokens") or [])})
 
 
-def _split_required(
-    batch: list[Sequence[int]], settings: dict[str, Any]
-) -> tuple[dict[str, Any], list[Required] | None]:
-    """generate() settings without REQUIRED_TOKENS, and each batch row's requirements
-    (None when no row has any)."""
-    if REQUIRED_TOKENS not in settings:
-        return settings, None
-    settings = dict(settings)
-    by_source = settings.pop(REQUIRED_TOKENS) or {}
-    rows = [by_source.get(tuple(ids), ()) for ids in batch]
-    return settings, rows if any(rows) else None
-
-
 def _describe_output(sequence: Any, text: str, gen: dict[str, Any], pad: int | None) -> Generated:
     tokens = [int(t) for t in sequence]
     while len(tokens) > 1 and tokens[-1] == pad:  # batch padding after an early end
@@ -259,8 +257,8 @@ def _prior_bytes(loaded: LoadedModel) -> float:
     config = loaded.model.config
     element = loaded.dtype.itemsize if hasattr(loaded.dtype, "itemsize") else 4
     return prior_bytes_per_token(
-        layers=int(getattr(config, "decoder_layers", None) or getattr(config, "num_layers", 12)),
-        d_model=int(getattr(config, "d_model", None) or getattr(config, "hidden_size", 1024)),
+        layers=int(getattr(config, "decoder_layers", 0) or getattr(config, "num_layers", 12)),
+        d_model=int(getattr(config, "d_model", 0) or getattr(config, "hidden_size", 1024)),
         ffn=int(getattr(config, "decoder_ffn_dim", None) or 4096),
         vocab=int(getattr(config, "vocab_size", 50000)),
         dtype_bytes=int(element),

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Protocol
 
 from pipeline.config import PipelineConfig
 from pipeline.guards.checks import GuardFinding, GuardSettings
@@ -11,6 +12,15 @@ from pipeline.types import Article
 # Decoding that breaks most loops without changing fluent output much: no 3-gram may
 # repeat, and tokens already produced are made less likely.
 SAFER_DECODING = {"no_repeat_ngram_size": 3, "repetition_penalty": 1.3}
+
+
+class Scored(Protocol):
+    """A generated output as the guards read it (pipeline.generation.Generated is one)."""
+
+    @property
+    def text(self) -> str: ...
+    @property
+    def score(self) -> float | None: ...
 
 
 def guard_settings(config: PipelineConfig) -> GuardSettings:
@@ -27,20 +37,21 @@ def record_findings(article: Article, where: str, findings: Sequence[GuardFindin
 
 
 def retry_flagged(
-    flagged: dict[str, list[GuardFinding]],
-    retry: Callable[[list[str]], dict[str, str]],
+    flagged: Mapping[str, list[GuardFinding]],
+    retry: Callable[[list[str]], Mapping[str, Scored]],
     check: Callable[[str, str], list[GuardFinding]],
-) -> dict[str, tuple[str, list[GuardFinding]]]:
-    """Re-run flagged sources with safer decoding; keep a retry only if it has fewer findings."""
+) -> dict[str, tuple[Scored, list[GuardFinding]]]:
+    """Re-run flagged keys with safer decoding; keep a retry only if it has fewer findings.
+    Returns key -> (the retry's output, its findings)."""
     if not flagged:
         return {}
     retried = retry(list(flagged))
-    better: dict[str, tuple[str, list[GuardFinding]]] = {}
-    for source, findings in flagged.items():
-        candidate = retried.get(source)
+    better: dict[str, tuple[Scored, list[GuardFinding]]] = {}
+    for key, findings in flagged.items():
+        candidate = retried.get(key)
         if candidate is None:
             continue
-        new_findings = check(source, candidate)
+        new_findings = check(key, candidate.text)
         if len(new_findings) < len(findings):
-            better[source] = (candidate, new_findings)
+            better[key] = (candidate, new_findings)
     return better

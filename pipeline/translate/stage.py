@@ -11,22 +11,20 @@ from __future__ import annotations
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from pipeline.config import PipelineConfig, TranslateSettings
 from pipeline.errors import Id2enError
-from pipeline.generation.backend import Backend
-from pipeline.generation.backends import BackendKind, open_backend
-from pipeline.generation.constraints import REQUIRED_TOKENS, Required
+from pipeline.generation.backend import Backend, Generated, RequiredTokens
+from pipeline.generation.backends import BackendKind, open_forcing_backend
 from pipeline.guards import (
     SAFER_DECODING,
-    GuardFinding,
+    Guarded,
+    Scored,
     check_translation,
-    guard_settings,
-    record_findings,
-    retry_flagged,
+    guard_outputs,
 )
 from pipeline.inputs.language import sentence_language
 from pipeline.model_stage import ModelStage
@@ -77,7 +75,8 @@ class TranslateStage(ModelStage):
         self.cache = TranslationCache(path) if path else None
         self._shortlist: Shortlist | None = None
         # Required terms: the glossary file (read now, so a bad file fails before any
-        # model loads) and the built-in protected spans; forcing needs the torch backend.
+        # model loads) and the built-in protected spans; forced during decoding where the
+        # backend can (its capabilities), else checked and retried on one that can.
         self.glossary = Glossary.load(self.settings.glossary)
         self._target_ids: dict[str, tuple[int, ...]] = {}
         self._forcing_backend: Backend | None = None
@@ -191,32 +190,31 @@ class TranslateStage(ModelStage):
         fresh_ids = backend.token_ids(missing) if missing else []
         ids_by_text = dict(zip(missing, fresh_ids, strict=True)) | known
         ids = [ids_by_text[t] for t in texts]
-        settings = self.generation_settings
-        if self.backend_kind == "torch":
-            required = self._required_tokens(backend, texts, ids)
-            if required:
-                settings = settings | {REQUIRED_TOKENS: required}
-        return list(backend.generate(ids, settings))
+        required = self._forced_here(texts)
+        return list(backend.generate(ids, self.generation_settings, required=required))
 
     # -- required terms -----------------------------------------------------------------
 
-    def _required_tokens(
-        self, backend: Backend, texts: list[str], ids: list[list[int]]
-    ) -> dict[tuple[int, ...], Required]:
-        """Input token ids -> the target token sequences its output must hold."""
-        found: dict[tuple[int, ...], Required] = {}
-        for text, source_ids in zip(texts, ids, strict=True):
+    def _forced_here(self, texts: list[str]) -> list[RequiredTokens] | None:
+        """Each text's required tokens, when this stage's backend forces them during
+        decoding; without that, outputs are checked afterwards (_require_terms)."""
+        if not self.backend.capabilities.forces_required_tokens:
+            return None
+        return self._required_tokens(self.backend, texts)
+
+    def _required_tokens(self, backend: Backend, texts: list[str]) -> list[RequiredTokens] | None:
+        """Each text's required renderings as target token sequences (None if none has any)."""
+        rows = []
+        for text in texts:
             renderings = [r.rendering for r in self.glossary.requirements(text)]
             sequences = tuple(seq for r in renderings if (seq := self._target(backend, r)))
-            if sequences:
-                found[tuple(source_ids)] = sequences
-        return found
+            rows.append(RequiredTokens(sequences))
+        return rows if any(row.sequences for row in rows) else None
 
     def _target(self, backend: Backend, rendering: str) -> tuple[int, ...]:
         """A rendering as target-side token ids, as it reads inside a sentence."""
         if rendering not in self._target_ids:
-            encoded = backend.tokenizer(text_target=rendering, add_special_tokens=False)
-            self._target_ids[rendering] = tuple(encoded["input_ids"])
+            self._target_ids[rendering] = backend.target_token_ids(rendering)
         return self._target_ids[rendering]
 
     def _require_terms(self, units: list[_Unit]) -> None:
@@ -247,30 +245,30 @@ class TranslateStage(ModelStage):
                 counts = unit.article.meta.setdefault("guards", {})
                 counts["missing_term"] = counts.get("missing_term", 0) + len(lacking)
 
-    def _force_required(self, sources: list[str]) -> dict[str, TranslationLike]:
-        """Whole sentences again on the torch backend with their renderings forced, and
-        room for them (pieces over the window are skipped)."""
+    def _force_required(self, sources: list[str]) -> dict[str, Generated]:
+        """Whole sentences again on a backend that forces their renderings, with room for
+        them (pieces over the window are skipped)."""
         backend = self._forcing()
         if backend is None:
             return {}
         fits = self._whole_sentences(backend, sources)
-        required = self._required_tokens(backend, [s for s, _ in fits], [i for _, i in fits])
-        if not required:
+        required = self._required_tokens(backend, [s for s, _ in fits])
+        if required is None:
             return {}
-        extra = max(len(seq) for seqs in required.values() for seq in seqs)
+        extra = max(len(seq) for row in required for seq in row.sequences)
         settings = _with_room(self.generation_settings, extra=extra * 2)
-        outputs = backend.generate([i for _, i in fits], settings | {REQUIRED_TOKENS: required})
+        outputs = backend.generate([i for _, i in fits], settings, required=required)
         return {s: o for (s, _), o in zip(fits, outputs, strict=True)}
 
     def _forcing(self) -> Backend | None:
-        """The backend that can force tokens: this stage's, or a torch one opened for it."""
-        if self.backend_kind == "torch":
+        """A backend that can force tokens: this stage's, or one opened for it."""
+        if self.backend.capabilities.forces_required_tokens:
             return self.backend
         if self._forcing_backend is None:
-            logger.info("translate: opening the torch backend to force required terms")
+            logger.info("translate: opening a backend that can force required terms")
             try:
-                self._forcing_backend = open_backend(
-                    "torch", self.settings, self.config.run, task=self.task
+                self._forcing_backend = open_forcing_backend(
+                    self.settings, self.config.run, task=self.task
                 )
             except Id2enError as exc:
                 logger.warning("translate: cannot force required terms: %s", exc)
@@ -297,7 +295,7 @@ class TranslateStage(ModelStage):
         self._remember(namespace, hits)
         return dict(hits)
 
-    def _remember(self, namespace: str, outputs: dict[str, TranslationLike]) -> None:
+    def _remember(self, namespace: str, outputs: Mapping[str, TranslationLike]) -> None:
         limit = self.settings.dedupe_memory if self.settings.dedupe else 0
         if limit <= 0:
             return
@@ -309,30 +307,13 @@ class TranslateStage(ModelStage):
             memo.popitem(last=False)
 
     def _guard(self, units: list[_Unit]) -> None:
-        settings = guard_settings(self.config)
-
-        def check(source: str, output: str) -> list[GuardFinding]:
-            return check_translation(source, output, settings)
-
-        flagged: dict[str, list[GuardFinding]] = {}
+        items = []
         for unit in units:
             sentence = unit.article.sentences[unit.index]
-            findings = check(sentence.text, sentence.en or "")
-            if findings:
-                flagged[sentence.text] = findings
-        fixed: dict[str, tuple[str, list[GuardFinding]]] = {}
-        if self.config.guards.retry:
-            fixed = retry_flagged(flagged, self._retry_safer, check)
-        for unit, sentence, findings in _flagged(units, flagged):
             where = f"sentence {unit.index}"
-            if sentence.text in fixed:
-                sentence.en, remaining = fixed[sentence.text]
-                sentence.score = self._retry_scores.get(sentence.text)
-                kinds = ", ".join(f.kind for f in findings)
-                unit.article.warn(f"{where}: retried with safer decoding after: {kinds}")
-                record_findings(unit.article, where, remaining)
-            else:
-                record_findings(unit.article, where, findings)
+            text, output = sentence.text, sentence.en or ""
+            items.append(Guarded(text, text, output, unit.article, where, _taker(sentence)))
+        guard_outputs(items, check_translation, self._retry_safer, self.config)
 
     def _whole_sentences(self, backend: Backend, sources: list[str]) -> list[tuple[str, list[int]]]:
         """(sentence, token ids) of the sources that fit the window whole: a retry
@@ -340,20 +321,16 @@ class TranslateStage(ModelStage):
         ids = backend.token_ids(sources)
         return [(s, i) for s, i in zip(sources, ids, strict=True) if len(i) <= self.window]
 
-    def _retry_safer(self, sources: list[str]) -> dict[str, str]:
-        """Whole sentences again, with loop-breaking decoding (pieces over the window skip)."""
+    def _retry_safer(self, sources: list[str]) -> Mapping[str, Generated]:
+        """Whole sentences again, with loop-breaking decoding (pieces over the window skip);
+        required terms stay forced where the backend forces them."""
         fits = self._whole_sentences(self.backend, sources)
         if not fits:
             return {}
         settings = self.generation_settings | SAFER_DECODING
-        if self.backend_kind == "torch":  # the retry keeps required terms forced too
-            sources_ids = [i for _, i in fits]
-            required = self._required_tokens(self.backend, [s for s, _ in fits], sources_ids)
-            if required:
-                settings = settings | {REQUIRED_TOKENS: required}
-        outputs = self.backend.generate([i for _, i in fits], settings)
-        self._retry_scores = {s: o.score for (s, _), o in zip(fits, outputs, strict=True)}
-        return {s: o.text for (s, _), o in zip(fits, outputs, strict=True)}
+        required = self._forced_here([s for s, _ in fits])
+        outputs = self.backend.generate([i for _, i in fits], settings, required=required)
+        return {s: o for (s, _), o in zip(fits, outputs, strict=True)}
 
     def _fit_to_window(self, units: list[_Unit]) -> None:
         """Cut sentences over the model's window at clause boundaries, never silently."""
@@ -387,7 +364,7 @@ class TranslateStage(ModelStage):
         step = max(1, int(window * chars_per_token * 0.15))
         return [text[i : i + step] for i in range(0, len(text), step)]
 
-    def _assign(self, units: list[_Unit], translated: dict[str, Any]) -> None:
+    def _assign(self, units: list[_Unit], translated: Mapping[str, TranslationLike]) -> None:
         for unit in units:
             outputs = [translated[p] for p in unit.pieces]
             sentence = unit.article.sentences[unit.index]
@@ -403,12 +380,21 @@ class TranslateStage(ModelStage):
 
 def _combined_score(outputs: list[TranslationLike]) -> float | None:
     """One sentence's score from its pieces: the mean log-probability over all their tokens."""
-    scores = [getattr(o, "score", None) for o in outputs]
+    scores = [o.score for o in outputs]
     if not outputs or any(s is None for s in scores):
         return None
     tokens = [max(1, o.output_tokens) for o in outputs]
     total = sum(s * n for s, n in zip(scores, tokens, strict=True) if s is not None)
     return total / sum(tokens)
+
+
+def _taker(sentence: Sentence) -> Callable[[Scored], None]:
+    """How a sentence takes a guard retry's output in place of its translation."""
+
+    def take(output: Scored) -> None:
+        sentence.en, sentence.score = output.text, output.score
+
+    return take
 
 
 def _with_room(settings: dict[str, Any], extra: int) -> dict[str, Any]:
@@ -421,8 +407,8 @@ def _with_room(settings: dict[str, Any], extra: int) -> dict[str, Any]:
 
 
 def _flagged(
-    units: list[_Unit], by_text: dict[str, list[Any]]
-) -> Iterator[tuple[_Unit, Any, list[Any]]]:
+    units: list[_Unit], by_text: Mapping[str, list[Requirement]]
+) -> Iterator[tuple[_Unit, Sentence, list[Requirement]]]:
     """(unit, its sentence, what was found) for each unit whose sentence text was flagged."""
     for unit in units:
         sentence = unit.article.sentences[unit.index]
