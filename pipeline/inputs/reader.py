@@ -14,40 +14,27 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pipeline.errors import DecodeError, InputError
 from pipeline.inputs.decoding import decode_bytes, html_to_text, looks_like_html
+from pipeline.inputs.items import InputItem as InputItem  # also importable from here
+from pipeline.inputs.tables import (
+    TABLE_SUFFIXES,
+    TableOptions,
+    TableRow,
+    failed_table,
+    read_row,
+    table_items,
+)
 from pipeline.records import MANIFEST, RECORDS_DIR
 from pipeline.types import Article
-
-if TYPE_CHECKING:
-    from pipeline.inputs.tables import TableOptions
 
 logger = logging.getLogger(__name__)
 
 TEXT_SUFFIXES = (".txt", ".md")
 ROW_SUFFIXES = (".jsonl",)
-# Tables (tables.py, which builds on InputItem and so is imported inside the functions here).
-TABLE_SUFFIXES = (".parquet", ".csv", ".tsv", ".json")
 _SUFFIXES = TEXT_SUFFIXES + ROW_SUFFIXES + TABLE_SUFFIXES
-
-
-@dataclass(frozen=True)
-class InputItem:
-    """One article to read: a whole text file, or one row of a .jsonl file."""
-
-    id: str
-    path: Path
-    line: int | None = None  # 1-based line number for .jsonl rows
-    offset: int | None = None  # byte offset of that row, so reading it needs no rescan
-    notes: tuple[str, ...] = ()  # warnings found while discovering, e.g. a renamed duplicate
-    digest: str | None = None  # sha256 of the source bytes (the file, or the row's line)
-    error: str | None = None  # found while discovering (a link not followed): not readable
-
-    @property
-    def where(self) -> str:
-        return f"{self.path}:{self.line}" if self.line else str(self.path)
 
 
 # -- discovering ------------------------------------------------------------------
@@ -82,8 +69,6 @@ def discover(
     not followed unless `follow_links`; each such link, and each folder that cannot be
     listed, becomes an item whose `error` names it.
     """
-    from pipeline.inputs.tables import failed_table
-
     root = Path(root)
     if root.is_file() and root.suffix.lower() in ROW_SUFFIXES + TABLE_SUFFIXES:
         return _unique_ids(_file_items(root, "", tables))
@@ -117,8 +102,6 @@ def is_output_folder(folder: Path) -> bool:
 
 
 def _file_items(path: Path, file_id: str, tables: TableOptions | None) -> list[InputItem]:
-    from pipeline.inputs.tables import TableOptions, table_items
-
     suffix = path.suffix.lower()
     if suffix in TABLE_SUFFIXES:
         return table_items(path, file_id, tables or TableOptions())
@@ -309,8 +292,6 @@ def read_article(item: InputItem, *, max_bytes: int | None = None) -> Article:
     """Read one input; raises InputError with a message fit for the record."""
     if item.error is not None:
         raise InputError(item.error)
-    from pipeline.inputs.tables import TableRow, read_row
-
     columns: dict[str, Any] = {}
     if isinstance(item, TableRow):
         text, notes, columns = read_row(item, max_bytes)

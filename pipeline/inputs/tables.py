@@ -23,9 +23,11 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import InputError
-from pipeline.inputs.reader import TABLE_SUFFIXES, InputItem
+from pipeline.inputs.items import InputItem
 
 logger = logging.getLogger(__name__)
+
+TABLE_SUFFIXES = (".parquet", ".csv", ".tsv", ".json")
 
 BATCH_ROWS = 1024  # rows decoded at a time; memory holds about one batch of texts
 JSON_CHUNK_CHARS = 1 << 20

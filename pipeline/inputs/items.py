@@ -1,0 +1,28 @@
+"""What discovery finds and reading takes: one input, an article to read.
+
+Its own module so that the readers of each kind (reader.py for files and .jsonl rows,
+tables.py for table rows, whose TableRow extends it) build on it without importing each
+other both ways.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class InputItem:
+    """One article to read: a whole text file, or one row of a .jsonl file."""
+
+    id: str
+    path: Path
+    line: int | None = None  # 1-based line number for .jsonl rows
+    offset: int | None = None  # byte offset of that row, so reading it needs no rescan
+    notes: tuple[str, ...] = ()  # warnings found while discovering, e.g. a renamed duplicate
+    digest: str | None = None  # sha256 of the source bytes (the file, or the row's line)
+    error: str | None = None  # found while discovering (a link not followed): not readable
+
+    @property
+    def where(self) -> str:
+        return f"{self.path}:{self.line}" if self.line else str(self.path)
