@@ -286,6 +286,12 @@ def test_a_transformers_without_the_internals_it_calls_gets_its_own_loop(
 
     assert not beam_search._model_fits(Changed)
     loaded = _load(tiny_models, "marian")
+    assert beam_search._model_fits(type(loaded.model))
+
+    class OldPrefill(type(loaded.model)):  # transformers 5.0-5.2: no is_first_iteration
+        def _prefill(self, input_ids, generation_config, model_kwargs): ...
+
+    assert not beam_search._model_fits(OldPrefill)
     monkeypatch.setattr(beam_search, "_model_fits", lambda model_class: False)
     theirs, ours = _both(
         loaded.model, _inputs(loaded, SENTENCES), {"num_beams": 3, "max_new_tokens": 8}

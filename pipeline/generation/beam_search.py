@@ -196,6 +196,9 @@ def _model_fits(model_class: type) -> bool:
         for name in ("_prefill", "_update_model_kwargs_for_generation", "get_output_embeddings")
     ):
         return False
+    # transformers 5.0-5.2's _prefill takes no is_first_iteration (the call would raise).
+    if "is_first_iteration" not in inspect.signature(model_class._prefill).parameters:
+        return False
     parameters = inspect.signature(prepare).parameters
     return "next_sequence_length" in parameters or any(
         p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()
