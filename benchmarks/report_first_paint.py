@@ -23,8 +23,8 @@ from pathlib import Path
 
 import shared_data  # noqa: F401  (points the library at ../shared)
 
-from pipeline.records import iter_records, write_record
-from pipeline.report import render_report
+from pipeline.output.records import iter_records, write_record
+from pipeline.report.page import render_report
 
 PROBE = """<script>
 new PerformanceObserver(list => { for (const e of list.getEntries())

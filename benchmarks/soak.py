@@ -39,8 +39,8 @@ import shared_data  # noqa: F401  (names ../shared for the library)
 from shared_data import shared_pairs
 
 from pipeline.config import load_config
-from pipeline.engines.core import RunReport
 from pipeline.engines.local import run_folder
+from pipeline.engines.run_report import RunReport
 from tests.support.corpus import builtin_pairs
 
 logger = logging.getLogger("soak")

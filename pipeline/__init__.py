@@ -32,7 +32,7 @@ def __getattr__(name: str) -> Any:
 
         return split_sentences
     if name == "load_records":
-        from pipeline.dataset import load_records
+        from pipeline.output.dataset import load_records
 
         return load_records
     raise AttributeError(f"module 'pipeline' has no attribute {name!r}")

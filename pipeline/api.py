@@ -93,7 +93,7 @@ class Pipeline:
         >>> ds = pipe.map(ds, text_column="body")  # doctest: +SKIP
         >>> ds[0]["english"], ds[0]["status"]  # doctest: +SKIP
         """
-        from pipeline.mapping import map_table
+        from pipeline.output.mapping import map_table
 
         size = batch_size or self.config.run.batch_articles
         if size < 1:

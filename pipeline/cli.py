@@ -24,7 +24,7 @@ from pipeline.errors import (
     Id2enError,
     exit_code,
 )
-from pipeline.records import RECORDS_DIR
+from pipeline.output.records import RECORDS_DIR, REPORT_HTML
 from pipeline.terminal import SafeFormatter, safe
 
 if TYPE_CHECKING:
@@ -543,9 +543,9 @@ def _cmd_shortlist(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from pipeline.report import write_report
+    from pipeline.report.page import write_report
 
-    output = args.output or args.out_dir / "report.html"
+    output = args.output or args.out_dir / REPORT_HTML
     write_report(args.out_dir, output)
     print(f"wrote {output}")
     return EXIT_OK

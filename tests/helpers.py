@@ -4,6 +4,7 @@ and headless Chromium."""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -86,10 +87,23 @@ def check_offsets(text: str, sentences: list[Sentence]) -> None:
 # -- a run's output ------------------------------------------------------------------------
 
 
-def records(out: Path) -> dict[str, dict[str, Any]]:
+def run_records(out: Path) -> dict[str, dict[str, Any]]:
     """OUT/records.jsonl by id, in the file's order (sorted by id)."""
     lines = (out / "records.jsonl").read_text(encoding="utf-8").splitlines()
     return {record["id"]: record for record in map(json.loads, lines)}
+
+
+def fail_record_writes(monkeypatch: Any, code: int = errno.ENOSPC) -> None:
+    """Every record file's final rename fails with `code`, as the OS reports a full disk;
+    other files (run.json, the exports) are written as usual."""
+    real = os.replace
+
+    def replace(src: Any, dst: Any, *args: Any, **kwargs: Any) -> None:
+        if f"{os.sep}records{os.sep}" in os.fspath(dst):
+            raise OSError(code, os.strerror(code))
+        real(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(os, "replace", replace)
 
 
 # -- a local Ray cluster ------------------------------------------------------------------

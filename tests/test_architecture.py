@@ -1,9 +1,11 @@
-"""The package's shape, checked: no private imports across modules, no import cycles,
-one place for the output layout's file names and for errors' exit codes."""
+"""The package's shape, checked: no private imports across modules, no import cycles (also
+through imports inside functions), one place for the output layout's file names and for
+errors' exit codes."""
 
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
@@ -19,14 +21,13 @@ def _module_name(path: Path) -> str:
 
 
 MODULES = {_module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
+ROOT = "pipeline"
 
 
 def _imports(path: Path, *, top_level_only: bool) -> list[ast.ImportFrom | ast.Import]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     if not top_level_only:
         return [n for n in ast.walk(tree) if isinstance(n, ast.ImportFrom | ast.Import)]
-    # Module-level imports run at import time; those inside functions or TYPE_CHECKING
-    # blocks do not, so they cannot form a cycle.
     return [n for n in tree.body if isinstance(n, ast.ImportFrom | ast.Import)]
 
 
@@ -43,21 +44,62 @@ def test_no_module_imports_another_modules_private_names() -> None:
     assert offences == []
 
 
-def _graph() -> dict[str, set[str]]:
-    graph: dict[str, set[str]] = {name: set() for name in MODULES}
-    for name, path in MODULES.items():
-        for node in _imports(path, top_level_only=True):
-            targets = (
-                [node.module or ""]
-                if isinstance(node, ast.ImportFrom)
-                else [alias.name for alias in node.names]
-            )
-            graph[name].update(t for t in targets if t in MODULES and t != name)
+# -- import cycles ------------------------------------------------------------------------
+
+
+class _RunningImports(ast.NodeVisitor):
+    """The imports a module can run: at module level and inside functions alike (one in a
+    function only defers a cycle to the first call, and still ties the two modules
+    together), but not those for type checkers only (`if TYPE_CHECKING:`), which never run."""
+
+    def __init__(self) -> None:
+        self.found: list[ast.ImportFrom | ast.Import] = []
+
+    def visit_If(self, node: ast.If) -> None:
+        if ast.unparse(node.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING"):
+            for statement in node.orelse:
+                self.visit(statement)
+            return
+        self.generic_visit(node)
+
+    def visit_Import(self, node: ast.Import) -> None:
+        self.found.append(node)
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        self.found.append(node)
+
+
+def _targets(node: ast.ImportFrom | ast.Import, modules: Iterable[str]) -> set[str]:
+    """The package modules an import statement loads (`from a import b` may load a.b)."""
+    known = set(modules)
+    if isinstance(node, ast.Import):
+        return {alias.name for alias in node.names} & known
+    base = node.module or ""
+    names = {f"{base}.{alias.name}" for alias in node.names}
+    # The package root is the lazy public facade (its names import modules on access);
+    # modules take only __version__ from it, bound before it imports anything, so that is
+    # no dependency on the facade (test_modules_take_only_the_version_from_the_root).
+    roots = {base} if base != ROOT or _names(node) != {"__version__"} else set()
+    return (roots | names) & known
+
+
+def _names(node: ast.ImportFrom) -> set[str]:
+    return {alias.name for alias in node.names}
+
+
+def _graph(sources: dict[str, str]) -> dict[str, set[str]]:
+    graph: dict[str, set[str]] = {name: set() for name in sources}
+    for name, source in sources.items():
+        visitor = _RunningImports()
+        visitor.visit(ast.parse(source))
+        for node in visitor.found:
+            graph[name] |= _targets(node, sources) - {name}
     return graph
 
 
-def test_the_package_has_no_import_cycles() -> None:
-    graph, state, cycles = _graph(), {}, []
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    state: dict[str, str] = {}
+    cycles: list[list[str]] = []
 
     def visit(node: str, stack: list[str]) -> None:
         state[node] = "open"
@@ -71,17 +113,59 @@ def test_the_package_has_no_import_cycles() -> None:
     for name in sorted(graph):
         if name not in state:
             visit(name, [name])
-    assert cycles == []
+    return cycles
+
+
+def _package_graph() -> dict[str, set[str]]:
+    return _graph({name: path.read_text(encoding="utf-8") for name, path in MODULES.items()})
+
+
+def test_the_package_has_no_import_cycles() -> None:
+    assert _cycles(_package_graph()) == []
+
+
+def test_the_cycle_check_sees_imports_inside_functions() -> None:
+    """The two cycles function-level imports hid before (api -> mapping -> engines.core ->
+    api; inputs.reader <-> inputs.tables), as they were written then."""
+    sources = {
+        "pipeline.api": "def map():\n    from pipeline.mapping import map_table\n",
+        "pipeline.mapping": "def rows():\n    from pipeline.engines.core import article_record\n",
+        "pipeline.engines.core": "from pipeline.api import Pipeline\n",
+        "pipeline.inputs.reader": "def read():\n    from pipeline.inputs.tables import TableRow\n",
+        "pipeline.inputs.tables": "from pipeline.inputs.reader import InputItem\n",
+        "pipeline.types": "if TYPE_CHECKING:\n    from pipeline.api import Pipeline\n",
+    }
+    assert _cycles(_graph(sources)) == [
+        ["pipeline.api", "pipeline.mapping", "pipeline.engines.core", "pipeline.api"],
+        ["pipeline.inputs.reader", "pipeline.inputs.tables", "pipeline.inputs.reader"],
+    ]
 
 
 def test_the_check_above_sees_the_package() -> None:
-    graph = _graph()
+    graph = _package_graph()
     assert "pipeline.generation.backend" in graph["pipeline.model_stage"]
     assert "pipeline.errors" in graph["pipeline.config"]
+    assert "pipeline.output.mapping" in graph["pipeline.api"]  # inside Pipeline.map
+    assert "pipeline.engines.steps" in graph["pipeline.engines.local"]  # from ... import steps
+
+
+def test_modules_take_only_the_version_from_the_root() -> None:
+    offences = [
+        f"{name} imports {', '.join(sorted(_names(node)))} from {ROOT}"
+        for name, path in MODULES.items()
+        for node in _imports(path, top_level_only=False)
+        if isinstance(node, ast.ImportFrom)
+        and node.module == ROOT
+        and _names(node) != {"__version__"}
+    ]
+    assert offences == []
+
+
+# -- one home for names -------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
-    "file_name", ["run.json", "records.jsonl", "records.parquet", ".id2en.lock"]
+    "file_name", ["run.json", "records.jsonl", "records.parquet", ".id2en.lock", "report.html"]
 )
 def test_output_file_names_are_written_in_one_module(file_name: str) -> None:
     holders = sorted(
@@ -92,7 +176,7 @@ def test_output_file_names_are_written_in_one_module(file_name: str) -> None:
             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
         )
     )
-    assert holders == ["pipeline.records"]
+    assert holders == ["pipeline.output.records"]
 
 
 def test_every_error_carries_the_exit_code_the_cli_documents() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import subprocess
 import sys
@@ -12,7 +13,7 @@ import yaml
 
 from pipeline.cli import EXIT_OK, EXIT_USAGE, build_parser, main
 from pipeline.errors import EXIT_MODEL
-from tests.helpers import tiny_config_dict
+from tests.helpers import fail_record_writes, run_records, tiny_config_dict
 
 ARTICLES = {
     "a.txt": "Presiden meresmikan jembatan baru di Jakarta. Jembatan itu panjang.\n\n"
@@ -44,11 +45,6 @@ def config_file(tmp_path: Path, tiny_models: Path) -> Path:
     return path
 
 
-def _records(out: Path) -> dict[str, dict]:
-    lines = (out / "records.jsonl").read_text(encoding="utf-8").splitlines()
-    return {r["id"]: r for r in map(json.loads, lines)}
-
-
 def _stable(record: dict) -> dict:
     return {k: v for k, v in record.items() if k != "meta"}
 
@@ -59,7 +55,7 @@ def test_run_writes_one_valid_record_per_article(
     out = tmp_path / "out"
     assert main(["run", str(folder), "-o", str(out), "-c", str(config_file)]) == EXIT_OK
     assert "5 done, 0 failed, 0 already done" in capsys.readouterr().out
-    records = _records(out)
+    records = run_records(out)
     assert sorted(records) == EXPECTED_IDS
     for record in records.values():
         assert record["status"] == "ok" and record["error"] is None
@@ -81,7 +77,7 @@ def test_run_writes_one_valid_record_per_article(
 def test_two_runs_are_identical(folder: Path, config_file: Path, tmp_path: Path) -> None:
     for name in ("one", "two"):
         assert main(["run", str(folder), "-o", str(tmp_path / name), "-c", str(config_file)]) == 0
-    one, two = _records(tmp_path / "one"), _records(tmp_path / "two")
+    one, two = run_records(tmp_path / "one"), run_records(tmp_path / "two")
     assert {k: _stable(v) for k, v in one.items()} == {k: _stable(v) for k, v in two.items()}
 
 
@@ -90,12 +86,12 @@ def test_rerun_skips_finished_articles(
 ) -> None:
     out = tmp_path / "out"
     main(["run", str(folder), "-o", str(out), "-c", str(config_file)])
-    first = _records(out)
+    first = run_records(out)
     (folder / "news" / "d.txt").write_text("Kereta cepat mulai beroperasi.", encoding="utf-8")
     capsys.readouterr()
     assert main(["run", str(folder), "-o", str(out), "-c", str(config_file)]) == EXIT_OK
     assert "1 done, 0 failed, 5 already done" in capsys.readouterr().out
-    second = _records(out)
+    second = run_records(out)
     assert sorted(second) == sorted([*EXPECTED_IDS, "news/d"])
     assert all(second[k] == first[k] for k in first)  # untouched, timings included
 
@@ -104,7 +100,7 @@ def test_overrides_on_the_command_line(folder: Path, config_file: Path, tmp_path
     out = tmp_path / "out"
     args = ["run", str(folder), "-o", str(out), "-c", str(config_file)]
     assert main([*args, "--set", "stages.summarize=null"]) == EXIT_OK
-    assert all(r["summary"] is None for r in _records(out).values())
+    assert all(r["summary"] is None for r in run_records(out).values())
 
 
 def test_missing_input_folder_is_a_usage_error(
@@ -180,7 +176,7 @@ def test_format_flag_adds_parquet_beside_jsonl(
 
     table = pq.read_table(out / "records.parquet")
     assert sorted(table.column("id").to_pylist()) == EXPECTED_IDS
-    assert sorted(_records(out)) == EXPECTED_IDS
+    assert sorted(run_records(out)) == EXPECTED_IDS
 
 
 def test_disk_errors_exit_4_with_a_resume_hint(
@@ -190,10 +186,7 @@ def test_disk_errors_exit_4_with_a_resume_hint(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    def full_disk(*args: object, **kwargs: object) -> None:
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr("pipeline.engines.core.write_record", full_disk)
+    fail_record_writes(monkeypatch, errno.ENOSPC)
     code = main(["run", str(folder), "-o", str(tmp_path / "out"), "-c", str(config_file)])
     assert code == 4
     err = capsys.readouterr().err
@@ -209,7 +202,7 @@ def test_shortlist_from_a_run_lists_the_pieces_the_model_produced(
 
     out = tmp_path / "out"
     assert main(["run", str(folder), "-o", str(out), "-c", str(config_file)]) == EXIT_OK
-    records = _records(out)
+    records = run_records(out)
     assert all(
         r["meta"]["models"]["translate"]["backend"] == "torch/float32/none"
         for r in records.values()
@@ -237,7 +230,7 @@ def test_shortlist_from_a_run_lists_the_pieces_the_model_produced(
     again = tmp_path / "again"
     run = ["run", str(folder), "-o", str(again), "-c", str(config_file)]
     assert main([*run, "--set", f"translate.shortlist={listed}"]) == EXIT_OK
-    backends = {r["meta"]["models"]["translate"]["backend"] for r in _records(again).values()}
+    backends = {r["meta"]["models"]["translate"]["backend"] for r in run_records(again).values()}
     assert len(backends) == 1 and "shortlist" in backends.pop()
     # ...and a shortlist is not built from shortlisted outputs.
     assert (

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from pipeline.config import load_config
-from pipeline.dataset import (
+from pipeline.errors import InputError
+from pipeline.output.dataset import (
     iter_run_records,
     load_records,
     records_to_table,
@@ -18,8 +19,7 @@ from pipeline.dataset import (
     to_records,
     write_parquet,
 )
-from pipeline.errors import InputError
-from pipeline.records import RECORDS_JSONL, RECORDS_PARQUET, iter_records, write_record
+from pipeline.output.records import RECORDS_JSONL, RECORDS_PARQUET, iter_records, write_record
 from tests.helpers import tiny_config_dict
 
 

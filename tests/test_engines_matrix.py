@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline.cli import EXIT_FAILED_ARTICLES, main
-from tests.helpers import SENTENCES, import_ray, local_ray_cluster, records, tiny_config_dict
+from tests.helpers import SENTENCES, import_ray, local_ray_cluster, run_records, tiny_config_dict
 
 ray = import_ray()
 
@@ -111,7 +111,7 @@ def _comparable(out: Path) -> dict[str, dict[str, Any]]:
     """The records without what differs from run to run: timings, and where standard
     input's temporary copy was kept."""
     found = {}
-    for article_id, record in records(out).items():
+    for article_id, record in run_records(out).items():
         meta = {k: v for k, v in record["meta"].items() if k != "timings"}
         source = str(record["source"]).replace(str(out), "OUT")
         found[article_id] = {**record, "meta": meta, "source": re.sub(r"\.stdin-\w+", "", source)}

@@ -15,7 +15,7 @@ from pipeline.errors import DecodeError, InputError
 from pipeline.inputs.decoding import decode_bytes, html_to_text, looks_like_html
 from pipeline.inputs.language import check_language, guess_language
 from pipeline.inputs.reader import InputItem, discover, read_article
-from pipeline.records import read_record, record_path, write_record
+from pipeline.output.records import read_record, record_path, write_record
 from pipeline.types import Article
 from tests.helpers import tiny_config_dict
 

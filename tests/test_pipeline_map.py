@@ -8,7 +8,7 @@ import pytest
 
 from pipeline.api import Pipeline
 from pipeline.config import load_config
-from pipeline.mapping import NEW_COLUMNS
+from pipeline.output.mapping import NEW_COLUMNS
 from tests.helpers import SENTENCES, tiny_config_dict
 
 datasets = pytest.importorskip("datasets")

@@ -11,7 +11,7 @@ import pytest
 
 from pipeline.config import load_config
 from pipeline.engines.local import run_folder
-from tests.helpers import import_ray, local_ray_cluster, records, tiny_config_dict
+from tests.helpers import import_ray, local_ray_cluster, run_records, tiny_config_dict
 
 ray = import_ray()
 
@@ -33,7 +33,7 @@ def _corpus(root: Path) -> Path:
 
 
 def _records(out: Path) -> dict[str, dict[str, Any]]:
-    return {i: {k: v for k, v in r.items() if k != "meta"} for i, r in records(out).items()}
+    return {i: {k: v for k, v in r.items() if k != "meta"} for i, r in run_records(out).items()}
 
 
 @pytest.fixture(scope="module")

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from pipeline.atomic import atomic_write_text
 from pipeline.cli import main
-from pipeline.records import iter_records, record_path, write_record
-from pipeline.report import render_report, write_report
+from pipeline.output.atomic import atomic_write_text
+from pipeline.output.records import iter_records, record_path, write_record
+from pipeline.report.page import render_report, write_report
 from tests.helpers import run_chromium, tiny_config_dict
 
 HOSTILE = "<script>alert('pwned')</script>"

@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
-from pipeline.records import write_record
-from pipeline.report import render_report
-from pipeline.report_charts import Overview, warning_kind
+from pipeline.output.records import write_record
+from pipeline.report.charts import Overview, warning_kind
+from pipeline.report.page import render_report
+from pipeline.report.warning_summary import summarize_repeats
 from tests.helpers import run_chromium
 
 HOSTILE = "<img src=x onerror=alert(1)> kind"
@@ -149,11 +150,24 @@ def test_report_charts_and_filters_in_chromium(run_dir: Path, tmp_path: Path) ->
 
 def test_summary_and_summarised_warnings_count_as_their_kind() -> None:
     """'summary: ' is where, not what; a line standing for N repeats counts N times."""
-    repeats = "... and 5 more warnings like: " + CUT.format(7, 16)
     assert warning_kind("summary: summary_longer: summary longer than its text") == (
         warning_kind("sentence 2: summary_longer: anything")
     )
-    assert warning_kind(repeats) == "translation stopped at the maximum length"
+    lines = summarize_repeats([CUT.format(n, 16) for n in range(8)])  # as a record keeps them
+    assert len(lines) == 4 and lines[-1].startswith("... and 5 more warnings like: ")
     overview = Overview()
-    overview.add({"status": "ok", "warnings": [CUT.format(1, 16), repeats], "sentences": []})
-    assert overview.kinds["translation stopped at the maximum length"] == 6
+    overview.add({"status": "ok", "warnings": lines, "sentences": []})
+    assert overview.kinds == {"translation stopped at the maximum length": 8}
+
+
+def test_the_warnings_chart_adds_up_to_the_warnings_tile(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    repeated = summarize_repeats([CUT.format(n, 16) for n in range(7)] + ["odd: ratio 1.5"])
+    for record in [*RECORDS, _record("many", 7, warnings=repeated)]:
+        write_record(out, record)
+    page = render_report(out)
+    tiles = dict(re.findall(r"class='label'>([^<]+)</span><span class='value'>([^<]+)<", page))
+    labels = re.findall(r"<svg role='img' aria-label='([^']*)'", page)
+    bars = [int(n) for n in re.findall(r": (\d+)(?:;|$)", labels[1].split(": ", 1)[1])]
+    assert int(tiles["Warnings"]) == sum(bars) == 2 + 2 + 8  # cut-1, cut-2, many
+    assert "translation stopped at the maximum length: 10" in labels[1]

@@ -17,14 +17,13 @@ import pytest
 import yaml
 
 from pipeline.api import Pipeline
-from pipeline.atomic import atomic_open
 from pipeline.cli import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, main
 from pipeline.config import PipelineConfig, load_config
-from pipeline.engines import core, local
-from pipeline.engines.core import run_lock
 from pipeline.engines.local import run_folder
+from pipeline.engines.run_lock import run_lock
 from pipeline.errors import RunRefusedError
-from tests.helpers import tiny_config_dict
+from pipeline.output.atomic import atomic_open
+from tests.helpers import run_records, tiny_config_dict
 from tests.support.corpus import builtin_pairs
 
 REPO = Path(__file__).resolve().parent.parent
@@ -61,8 +60,7 @@ def _scores(out: Path) -> list[float | None]:
 
 
 def _records(out: Path) -> list[dict[str, Any]]:
-    lines = (out / "records.jsonl").read_text(encoding="utf-8").splitlines()
-    return [_stable(json.loads(line)) for line in lines]
+    return [_stable(record) for record in run_records(out).values()]
 
 
 def _record_files(out: Path) -> list[Path]:
@@ -180,17 +178,18 @@ def test_a_resume_pools_the_same_articles_as_an_uninterrupted_run(
 
 
 def _signal_after_first_batch(monkeypatch: pytest.MonkeyPatch, signum: int) -> None:
-    real = local.process_batch
+    """The signal arrives while the first batch is being processed, as Ctrl-C would."""
+    real = Pipeline.process
     calls = {"n": 0}
 
-    def run_batch(*args: Any, **kwargs: Any) -> list[core.Outcome]:
-        outcomes = real(*args, **kwargs)
+    def process(self: Pipeline, articles: list[Any]) -> list[Any]:
+        done = real(self, articles)
         calls["n"] += 1
         if calls["n"] == 1:
             os.kill(os.getpid(), signum)
-        return outcomes
+        return done
 
-    monkeypatch.setattr(local, "process_batch", run_batch)
+    monkeypatch.setattr(Pipeline, "process", process)
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])

@@ -138,10 +138,10 @@ def test_scores_agree_in_record_dataset_report_and_notebook(
 ) -> None:
     import re
 
-    from pipeline.dataset import load_records, read_parquet, to_records
     from pipeline.engines.local import run_folder
-    from pipeline.records import iter_records
-    from pipeline.report import LEAST_CONFIDENT, least_confident, render_report
+    from pipeline.output.dataset import load_records, read_parquet, to_records
+    from pipeline.output.records import iter_records
+    from pipeline.report.page import LEAST_CONFIDENT, least_confident, render_report
     from pipeline.types import Article
 
     articles = tmp_path / "in"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.records import iter_records
+from pipeline.output.records import iter_records
 from tests.helpers import SENTENCES, tiny_config_dict
 
 

@@ -20,7 +20,7 @@ from pipeline.errors import InputError
 from pipeline.inputs import tables
 from pipeline.inputs.reader import discover, read_article
 from pipeline.inputs.tables import TableOptions
-from pipeline.records import iter_records, read_record, record_path
+from pipeline.output.records import iter_records, read_record, record_path
 from tests.helpers import SENTENCES, tiny_config_dict
 
 ARTICLES = {

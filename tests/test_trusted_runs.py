@@ -15,14 +15,14 @@ import pytest
 import yaml
 
 from pipeline.config import PipelineConfig, load_config
-from pipeline.engines import core
+from pipeline.engines.fingerprint import differences
 from pipeline.engines.local import run_folder
 from pipeline.errors import EXIT_MODEL, EXIT_USAGE, RunRefusedError
 from pipeline.inputs.decoding import html_to_text
 from pipeline.inputs.reader import discover
-from pipeline.records import record_path
-from pipeline.warning_summary import summarize_repeats
-from tests.helpers import SENTENCES, tiny_config_dict
+from pipeline.output.records import record_path
+from pipeline.report.warning_summary import summarize_repeats
+from tests.helpers import SENTENCES, fail_record_writes, run_records, tiny_config_dict
 
 
 def _config(models: Path, **sections: dict[str, Any]) -> PipelineConfig:
@@ -36,11 +36,6 @@ def _tree(root: Path, files: dict[str, str]) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
     return root
-
-
-def _records(out: Path) -> dict[str, dict[str, Any]]:
-    lines = (out / "records.jsonl").read_text(encoding="utf-8").splitlines()
-    return {record["id"]: record for record in map(json.loads, lines)}
 
 
 TWO = {"a.txt": SENTENCES[0], "b.txt": SENTENCES[2]}
@@ -60,7 +55,7 @@ def test_an_output_folder_inside_the_input_is_never_read_back(
     for _ in range(2):
         report = run_folder(config, root, out)
         assert (report.total, report.already_done) == (2, 2)
-    assert sorted(_records(out)) == ["a", "b"]
+    assert sorted(run_records(out)) == ["a", "b"]
 
 
 # -- 2. odd ids ----------------------------------------------------------------------------
@@ -92,7 +87,7 @@ def test_odd_ids_each_get_their_own_record_and_the_run_goes_on(
     root, out = _tree(tmp_path / "in", files), tmp_path / "out"
     report = run_folder(_config(tiny_models), root, out)
     assert (report.done, report.failed) == (6, 0)
-    records = _records(out)
+    records = run_records(out)
     expected = {"a", "a.json/b", "rows/a", "rows/a.json/b", "rows/" + "x" * 300, "rows/" + deep}
     assert set(records) == expected
     assert records["rows/" + deep]["text"] == SENTENCES[5]  # the original id kept
@@ -106,7 +101,7 @@ def test_a_record_that_cannot_be_written_fails_only_its_article(
     report = run_folder(_config(tiny_models), root, out)
     assert (report.done, report.failed) == (1, 1)
     assert report.failures[0][0] == "a" and report.failures[0][1].startswith("write: ")
-    assert set(_records(out)) == {"b"}
+    assert set(run_records(out)) == {"b"}
 
 
 def test_a_full_disk_still_stops_the_run(
@@ -114,10 +109,7 @@ def test_a_full_disk_still_stops_the_run(
 ) -> None:
     root, out = _tree(tmp_path / "in", TWO), tmp_path / "out"
 
-    def disk_full(out_dir: Path, record: dict[str, Any]) -> Path:
-        raise OSError(errno.ENOSPC, "No space left on device")
-
-    monkeypatch.setattr(core, "write_record", disk_full)
+    fail_record_writes(monkeypatch, errno.ENOSPC)
     with pytest.raises(OSError, match="No space left"):
         run_folder(_config(tiny_models), root, out)
 
@@ -138,7 +130,7 @@ def test_an_edited_input_is_translated_again_and_the_report_says_so(
     report = run_folder(config, root, out)
     assert (report.done, report.changed, report.already_done) == (2, 2, 1)
     assert "2 done (2 redone: source changed)" in report.line()
-    records = _records(out)
+    records = run_records(out)
     assert records["a"]["text"] == SENTENCES[4] and records["rows/r"]["text"] == SENTENCES[5]
     assert record_path(out, "b").read_bytes() == kept
     assert run_folder(config, root, out).already_done == 3
@@ -153,7 +145,7 @@ def test_another_input_folder_is_refused_unless_forced(tmp_path: Path, tiny_mode
     with pytest.raises(RunRefusedError, match=r"input folder: .*first' -> .*other'"):
         run_folder(config, other, out)
     assert run_folder(config, other, out, force=True).done == 1
-    assert sorted(_records(out)) == ["c"]  # records.jsonl holds this input's articles only
+    assert sorted(run_records(out)) == ["c"]  # records.jsonl holds this input's articles only
 
 
 # -- 5 and 6. links out of the input folder; folders that cannot be listed -----------------
@@ -170,7 +162,7 @@ def test_links_out_of_the_input_folder_are_reported_not_read(
     out = tmp_path / "out"
     report = run_folder(_config(tiny_models), root, out)
     assert (report.done, report.failed) == (3, 2)
-    records = _records(out)
+    records = run_records(out)
     for article_id in ("leak", "elsewhere"):
         assert records[article_id]["status"] == "failed"
         assert "outside the input folder" in records[article_id]["error"]
@@ -281,7 +273,7 @@ def test_a_refusal_lists_only_what_changed(tmp_path: Path, tiny_models: Path) ->
         run_folder(load_config(changed), root, out)
     listed = str(caught.value).split("Changed:\n")[1].split("\nUse a new")[0]
     assert listed.strip().splitlines() == ["translate.num_beams: 2 -> 1"]
-    assert core._differences({"summarize": {}, "a": 1}, {"summarize": None, "a": 1}) == []
+    assert differences({"summarize": {}, "a": 1}, {"summarize": None, "a": 1}) == []
 
 
 def test_a_missing_local_model_folder_is_named_as_a_folder(tmp_path: Path) -> None:
@@ -331,7 +323,7 @@ def test_repeated_warnings_are_summarised(tmp_path: Path, tiny_models: Path) -> 
     _tree(root, {"long.txt": "kata " * 4000})  # no punctuation at all
     config = _config(tiny_models, translate={"max_new_tokens": 2}, split={"max_chars": 40})
     run_folder(config, root, out)
-    record = _records(out)["long"]
+    record = run_records(out)["long"]
     assert len(record["sentences"]) > 400  # hundreds of cuts, each warned about before
     summaries = [w for w in record["warnings"] if "more warnings like" in w]
     assert summaries and len(record["warnings"]) == 4 * len(summaries)

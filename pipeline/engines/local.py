@@ -6,19 +6,17 @@ import ctypes
 import ctypes.util
 import functools
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from pipeline.api import Pipeline
 from pipeline.config import PipelineConfig
-from pipeline.engines.core import (
-    RunReport,
-    StopFlag,
-    prepared_run,
-    process_batch,
-    progress,
-)
+from pipeline.engines import steps
+from pipeline.engines.plan import discover_inputs
+from pipeline.engines.run_lock import StopFlag, run_lock
+from pipeline.engines.run_report import RunReport
 from pipeline.engines.setup import check_setup
 
 
@@ -40,19 +38,17 @@ def run_folder(
     """
     out_dir = Path(out_dir)
     pipe = pipeline or Pipeline(config)
-    with prepared_run(
-        config,
-        input_dir,
-        out_dir,
-        force=force,
-        engine="local",
-        setup=lambda: check_setup(pipe),
-        input_name=input_name,
-    ) as run:
-        report, todo = run.report, run.todo_ids
-        with StopFlag(out_dir) as stop, progress(config, len(run.todo)) as bar:
-            for group in run.groups:
-                outcomes = process_batch(pipe, group, out_dir, config, write=todo)
+    started = time.perf_counter()
+    inputs = discover_inputs(config, input_dir, out_dir, input_name)
+    with run_lock(out_dir):
+        run = steps.prepare(config, inputs, out_dir, force=force, started=started)
+        if run.plan.todo:
+            check_setup(pipe)  # before any article is touched
+        steps.start(run, engine="local")
+        report, todo = run.report, run.plan.todo_ids
+        with StopFlag(out_dir) as stop, steps.progress(config, len(todo)) as bar:
+            for group in run.plan.groups:
+                outcomes = steps.process_batch(pipe, group, out_dir, config, write=todo)
                 for outcome in outcomes:
                     report.add(outcome)
                 _trim_heap()
@@ -64,6 +60,7 @@ def run_folder(
                 if stop.requested:
                     report.interrupted = True
                     break
+        steps.finish(run)
     return report
 
 

@@ -9,29 +9,24 @@ shared filesystem); resume, skip and retry work as with the local engine.
 from __future__ import annotations
 
 import base64
-import functools
 import json
 import logging
 import pickle
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pipeline.api import Pipeline
-from pipeline.config import PipelineConfig
-from pipeline.engines.core import (
-    Outcome,
-    PreparedRun,
-    RunReport,
-    StopFlag,
-    prepared_run,
-    process_batch,
-    progress,
-)
+from pipeline.config import PipelineConfig, load_config
+from pipeline.engines import steps
+from pipeline.engines.plan import discover_inputs
+from pipeline.engines.run_lock import StopFlag, run_lock
+from pipeline.engines.run_report import Outcome, RunReport
 from pipeline.engines.setup import check_setup
 from pipeline.errors import ConfigError, RunRefusedError
-from pipeline.inputs.reader import InputItem
+from pipeline.inputs.items import InputItem
 
 logger = logging.getLogger(__name__)
 
@@ -58,14 +53,11 @@ def _rows(batch: dict[str, Any]) -> Iterator[dict[str, Any]]:
 class ArticleWorker:
     """A Ray Data actor: builds the pipeline once, then processes groups of inputs.
 
-    Each row is one fixed group of articles (see core.PreparedRun.groups) with the ids to
-    write, so a batch holds the same articles however Ray splits the dataset.
+    Each row is one fixed group of articles (see plan.Plan.groups) with the ids to write,
+    so a batch holds the same articles however Ray splits the dataset.
     """
 
-    def __init__(self, config: dict[str, Any], out_dir: str):
-        from pipeline.api import Pipeline
-        from pipeline.config import load_config
-
+    def __init__(self, config: dict[str, Any], out_dir: str) -> None:
         self.config = load_config(config)
         self.out_dir = Path(out_dir)
         self.pipe = Pipeline(self.config)
@@ -75,7 +67,9 @@ class ArticleWorker:
         for row in _rows(batch):
             items = unpack_items(str(row["items"]))
             write = set(json.loads(str(row["write"])))
-            outcomes += process_batch(self.pipe, items, self.out_dir, self.config, write=write)
+            outcomes += steps.process_batch(
+                self.pipe, items, self.out_dir, self.config, write=write
+            )
         return {
             "id": [o.id for o in outcomes],
             "status": [o.status for o in outcomes],
@@ -104,36 +98,50 @@ def run_folder_ray(
     """
     if workers < 1:
         raise ConfigError(f"--workers must be at least 1, not {workers}")
-    try:
-        import ray
-    except ImportError:
-        raise RunRefusedError('the ray engine needs Ray: pip install "id2en[ray]"') from None
+    ray = _import_ray()
     out_dir = Path(out_dir)
-    # Settings and cache files are checked here; the models load in the workers.
-    setup = functools.partial(check_setup, Pipeline(config), load_models=False)
-    with prepared_run(
-        config, input_dir, out_dir, force=force, engine="ray", setup=setup, input_name=input_name
-    ) as run:
-        if run.todo:
-            ray.init(
-                address=address,
-                ignore_reinit_error=True,
-                log_to_driver=False,
-                include_dashboard=False,
-                configure_logging=False,
+    pipe = Pipeline(config)  # to check settings and cache files; the workers load the models
+    started = time.perf_counter()
+    inputs = discover_inputs(config, input_dir, out_dir, input_name)
+    with run_lock(out_dir):
+        run = steps.prepare(config, inputs, out_dir, force=force, started=started)
+        if run.plan.todo:
+            check_setup(pipe, load_models=False)
+        steps.start(run, engine="ray")
+        if run.plan.todo:
+            _connect(ray, address)
+            resources = _Resources(
+                workers, cpus_per_worker or float(config.run.threads or 1), gpus_per_worker
             )
-            cpus = cpus_per_worker or float(config.run.threads or 1)
-            resources = _Resources(workers, cpus, gpus_per_worker)
-            rows = _outcomes(ray, config, out_dir, run, resources)
-            with StopFlag(out_dir) as stop, progress(config, len(run.todo)) as bar:
+            rows = _outcomes(ray, run, resources)
+            with StopFlag(out_dir) as stop, steps.progress(config, len(run.plan.todo)) as bar:
                 for row in rows:
                     run.report.add(row_outcome(row))
                     bar.update(1)
                     if stop.requested:
                         run.report.interrupted = True
                         break
-            run.tick()
+        steps.finish(run)
     return run.report
+
+
+def _import_ray() -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise RunRefusedError('the ray engine needs Ray: pip install "id2en[ray]"') from None
+    return ray
+
+
+def _connect(ray: Any, address: str | None) -> None:
+    """Join the cluster at `address`, or start a local one (an initialised one is kept)."""
+    ray.init(
+        address=address,
+        ignore_reinit_error=True,
+        log_to_driver=False,
+        include_dashboard=False,
+        configure_logging=False,
+    )
 
 
 @dataclass(frozen=True)
@@ -143,22 +151,21 @@ class _Resources:
     gpus: float
 
 
-def _outcomes(
-    ray: Any, config: PipelineConfig, out_dir: Path, run: PreparedRun, resources: _Resources
-) -> Iterator[dict[str, Any]]:
-    todo = run.todo_ids
+def _outcomes(ray: Any, run: steps.Run, resources: _Resources) -> Iterator[dict[str, Any]]:
+    """The outcome of every article to write, one row each, as the workers finish them."""
+    todo = run.plan.todo_ids
     rows = [
         {
             "items": pack_items(group),
             "write": json.dumps(sorted(item.id for item in group if item.id in todo)),
         }
-        for group in run.groups
+        for group in run.plan.groups
     ]
     results = ray.data.from_items(rows).map_batches(
         ArticleWorker,
         fn_constructor_kwargs={
-            "config": config.model_dump(mode="json"),
-            "out_dir": str(out_dir.resolve()),
+            "config": run.config.model_dump(mode="json"),
+            "out_dir": str(run.out_dir.resolve()),
         },
         batch_size=1,  # one fixed group per call
         batch_format="numpy",

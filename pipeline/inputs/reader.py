@@ -27,7 +27,7 @@ from pipeline.inputs.tables import (
     read_row,
     table_items,
 )
-from pipeline.records import MANIFEST, RECORDS_DIR
+from pipeline.output.records import MANIFEST, RECORDS_DIR
 from pipeline.types import Article
 
 logger = logging.getLogger(__name__)

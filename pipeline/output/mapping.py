@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from pipeline.dataset import SCHEMA, record_to_row
 from pipeline.inputs.language import check_language
+from pipeline.output.dataset import SCHEMA, record_to_row
+from pipeline.output.records import article_record
 from pipeline.progress import progress_bar
 from pipeline.types import Article
 
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# The columns map adds, typed as in a run's records (dataset.SCHEMA), so an empty list
+# The columns map adds, typed as in a run's records (output.dataset.SCHEMA), so an empty list
 # and a null keep one Arrow type across batches and datasets.
 NEW_COLUMNS = ("english", "summary", "sentences", "warnings", "status", "error")
 NEW_SCHEMA = pa.schema([SCHEMA.field(name) for name in NEW_COLUMNS])
@@ -70,7 +71,7 @@ def _check_columns(columns: list[str], text_column: str, id_column: str | None) 
 def _column(data: Any, name: str) -> list[Any]:
     if hasattr(data, "column_names"):  # a Dataset: read one column, not whole rows
         return list(data.select_columns([name])[name])
-    return data[name].tolist()
+    return list(data[name].tolist())
 
 
 def _ids(data: Any, id_column: str | None) -> list[str]:
@@ -92,8 +93,6 @@ def _article(article_id: str, text: Any, column: str) -> Article:
 
 
 def _results(pipe: Pipeline, articles: list[Article]) -> Iterator[dict[str, Any]]:
-    from pipeline.engines.core import article_record
-
     for article in articles:
         if article.error is None:
             check_language(article, pipe.config.run.non_indonesian)

@@ -16,9 +16,15 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pyarrow as pa
 
-from pipeline.atomic import atomic_path
 from pipeline.errors import InputError
-from pipeline.records import RECORDS_DIR, RECORDS_JSONL, RECORDS_PARQUET, iter_records
+from pipeline.output.atomic import atomic_path
+from pipeline.output.records import (
+    RECORDS_DIR,
+    RECORDS_JSONL,
+    RECORDS_PARQUET,
+    iter_records,
+    record_status,
+)
 
 if TYPE_CHECKING:
     import datasets
@@ -74,8 +80,7 @@ def record_to_row(record: dict[str, Any]) -> dict[str, Any]:
         for sentence in record.get("sentences") or []
     ]
     row["warnings"] = [str(w) for w in record.get("warnings") or []]
-    if row["status"] is None:  # records written before `status` existed
-        row["status"] = "failed" if record.get("error") else "ok"
+    row["status"] = record_status(record)  # also for records written before `status` existed
     row["meta_json"] = _dumps(record.get("meta") or {})
     summary_meta = (record.get("meta") or {}).get("summary")
     row["summary_score"] = summary_meta.get("score") if isinstance(summary_meta, dict) else None

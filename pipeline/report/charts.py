@@ -2,20 +2,26 @@
 
 Small inline SVG bar charts (no script, no external asset; every label escaped by the
 caller's `esc`) for articles by status, warnings by kind, sentences per article and where
-the time went. Filtering the article list needs no script either: hidden radio buttons
-come first in <body>, and CSS rules written per status and per warning kind hide the
-rows and articles that do not match the checked ones (`:checked ~ ...`).
+the time went. Statuses come from output.records.record_status and warning counts from
+warning_summary, so the bars add up to the page's tiles. Filtering the article list needs
+no script either: hidden radio buttons come first in <body>, and CSS rules written per
+status and per warning kind hide the rows and articles that do not match the checked ones
+(`:checked ~ ...`).
 """
 
 from __future__ import annotations
 
 import re
-from collections import Counter
-from collections.abc import Callable
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pipeline.output.records import record_status
+from pipeline.report.warning_summary import WarningKind, read_lines, warning_kinds
+
 Escape = Callable[[Any], str]
+Bar = tuple[str, float, str, str]  # label, value, value as text, colour
 
 # (key, label, colour) in the order the chart and the filter show them.
 STATUSES = (
@@ -27,31 +33,41 @@ STATUSES = (
 SENTENCE_BINS = ((0, 0), (1, 5), (6, 10), (11, 20), (21, 50), (51, 100), (101, None))
 MAX_KINDS = 12  # the rest of the kinds are counted as "other kinds"
 # Where a warning is about ("sentence 3: ", "summary: "): not part of its kind.
-_SENTENCE_PREFIX = re.compile(r"^(?:sentence \d+|summary):\s*")
-# A line standing for repeated warnings (pipeline.warning_summary): counts as their kind.
-_MORE = re.compile(r"^\.\.\. and (\d+) more warnings like: (.*)$", re.S)
+_SENTENCE_PREFIX = re.compile(r"^(?:sentence (?:\d+|N)|summary):\s*")
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 
 
-def record_status(record: dict[str, Any]) -> str:
-    """ok | warn | failed | skipped: what the status chart and filter group by."""
-    if record.get("error") or record.get("status") == "failed":
-        return "failed"
-    if record.get("status") == "skipped":
-        return "skipped"
-    return "warn" if record.get("warnings") else "ok"
+def status_key(record: dict[str, Any]) -> str:
+    """ok | warn | failed | skipped: what the status chart, filter and badges group by —
+    the record's status, with "ok" split by whether the article has warnings."""
+    status = record_status(record)
+    return "warn" if status == "ok" and record.get("warnings") else status
 
 
 def warning_kind(warning: Any) -> str:
-    """A warning's kind: its words without the sentence number, numbers or quoted parts,
-    up to the first ':', '(' or ';' ("translation stopped at the maximum length")."""
-    more = _MORE.match(str(warning))
-    text = _SENTENCE_PREFIX.sub("", more.group(2) if more else str(warning))
+    """A warning's kind as the charts name it: its words without the sentence number,
+    numbers or quoted parts, up to the first ':', '(' or ';' ("translation stopped at the
+    maximum length")."""
+    text = _SENTENCE_PREFIX.sub("", str(warning))
     text = re.split(r"[:(;]", text, maxsplit=1)[0]
     text = _NUMBER.sub("N", _QUOTED.sub("…", text))
     words = text.split()
     return " ".join(words[:8]) + (" …" if len(words) > 8 else "") or "other"
+
+
+def chart_kinds(record: dict[str, Any]) -> Counter[str]:
+    """A record's warnings counted by the kind the charts show (a line that counts N
+    repeats counts N)."""
+    counts: Counter[str] = Counter()
+    for kind in warning_kinds(read_lines(record.get("warnings") or [])):
+        counts[_chart_kind(kind)] += kind.count
+    return counts
+
+
+def _chart_kind(kind: WarningKind) -> str:
+    # A kept warning names the kind best; its numbered pattern is all a counted one has.
+    return warning_kind(kind.examples[0] if kind.examples else kind.pattern)
 
 
 @dataclass
@@ -61,13 +77,12 @@ class Overview:
     statuses: Counter[str] = field(default_factory=Counter)
     kinds: Counter[str] = field(default_factory=Counter)  # warnings by kind
     sentences: Counter[int] = field(default_factory=Counter)  # articles by SENTENCE_BINS index
-    seconds: Counter[str] = field(default_factory=Counter)  # stage -> summed seconds
+    # stage -> summed seconds
+    seconds: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
 
     def add(self, record: dict[str, Any]) -> None:
-        self.statuses[record_status(record)] += 1
-        for warning in record.get("warnings") or []:
-            more = _MORE.match(str(warning))
-            self.kinds[warning_kind(warning)] += int(more.group(1)) if more else 1
+        self.statuses[status_key(record)] += 1
+        self.kinds.update(chart_kinds(record))
         self.sentences[_bin(len(record.get("sentences") or []))] += 1
         for key, value in ((record.get("meta") or {}).get("timings") or {}).items():
             if isinstance(value, (int, float)):
@@ -99,7 +114,7 @@ LABEL_W = 200
 BAR_W = 170
 
 
-def bar_chart(title: str, rows: list[tuple[str, float, str, str]], esc: Escape) -> str:
+def bar_chart(title: str, rows: Sequence[Bar], esc: Escape) -> str:
     """A horizontal bar chart: rows of (label, value, value as text, colour)."""
     if not rows:
         rows = [("none", 0, "0", "#8c959f")]
@@ -155,10 +170,10 @@ def charts(overview: Overview, wall_seconds: float | None, esc: Escape) -> str:
     )
 
 
-def _time_rows(overview: Overview, wall: float | None) -> list[tuple[str, float, str, str]]:
-    rows = [
-        (f"{stage} (models)", seconds, f"{seconds:.1f} s", "#6f42c1")
-        for stage, seconds in overview.seconds.most_common()
+def _time_rows(overview: Overview, wall: float | None) -> list[Bar]:
+    by_time = sorted(overview.seconds.items(), key=lambda item: -item[1])  # stable on ties
+    rows: list[Bar] = [
+        (f"{stage} (models)", seconds, f"{seconds:.1f} s", "#6f42c1") for stage, seconds in by_time
     ]
     in_models = sum(overview.seconds.values())
     if wall is not None and wall > in_models:
@@ -232,8 +247,8 @@ def filter_css(kinds: dict[str, int]) -> str:
 
 def filter_classes(record: dict[str, Any], kinds: dict[str, int]) -> str:
     """The classes a row or article carries for the filters."""
-    found = {kinds[k] for k in map(warning_kind, record.get("warnings") or []) if k in kinds}
-    return " ".join([f"st-{record_status(record)}", *(f"wk-{n}" for n in sorted(found))])
+    found = {kinds[k] for k in chart_kinds(record) if k in kinds}
+    return " ".join([f"st-{status_key(record)}", *(f"wk-{n}" for n in sorted(found))])
 
 
 CSS = """

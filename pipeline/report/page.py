@@ -2,7 +2,7 @@
 
 The page has no external assets and no script: a Content-Security-Policy forbids both, so
 even a slip in escaping could not load or run anything. It opens with charts and filters
-(report_charts.py), both plain SVG and CSS. Every value from a record goes
+(charts.py), both plain SVG and CSS. Every value from a record goes
 through `_esc`, which also makes control characters visible instead of silently odd.
 """
 
@@ -16,23 +16,25 @@ import re
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from pipeline import __version__
-from pipeline.atomic import atomic_write_text
-from pipeline.dataset import iter_run_records
-from pipeline.records import MANIFEST
-from pipeline.report_charts import CSS as CHART_CSS
-from pipeline.report_charts import (
+from pipeline.output.atomic import atomic_write_text
+from pipeline.output.dataset import iter_run_records
+from pipeline.output.manifest import parse_time, read_manifest
+from pipeline.output.records import MANIFEST, record_status
+from pipeline.report.charts import CSS as CHART_CSS
+from pipeline.report.charts import (
     Overview,
     charts,
     filter_classes,
     filter_css,
     filter_inputs,
     filter_labels,
+    status_key,
 )
+from pipeline.report.warning_summary import read_lines, warning_count
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +53,7 @@ class RunStats:
     articles: int = 0
     ok: int = 0
     failed: int = 0
+    skipped: int = 0
     sentences: int = 0
     cut_sentences: int = 0
     warnings: int = 0
@@ -82,15 +85,15 @@ class RunStats:
         return stats
 
     def _add(self, record: dict[str, Any], models: dict[str, Counter[str]]) -> None:
-        if record.get("error"):
-            self.failed += 1
-        else:
-            self.ok += 1
+        status = record_status(record)
+        self.ok += status == "ok"
+        self.failed += status == "failed"
+        self.skipped += status == "skipped"
         sentences = record.get("sentences") or []
         self.sentences += len(sentences)
         self.cut_sentences += sum(1 for s in sentences if s.get("cut"))
-        warnings = record.get("warnings") or []
-        self.warnings += len(warnings)
+        warnings = _warning_count(record)
+        self.warnings += warnings
         self.warned_articles += bool(warnings)
         meta = record.get("meta") or {}
         for family, info in (meta.get("models") or {}).items():
@@ -115,31 +118,25 @@ def _wall_seconds(manifest: dict[str, Any]) -> float | None:
     """Elapsed time of the last run, from the manifest's own number or its timestamps."""
     if isinstance(manifest.get("elapsed_s"), (int, float)):
         return float(manifest["elapsed_s"])
-    start = _parse_time(manifest.get("started"))
-    end = _parse_time(manifest.get("finished") or manifest.get("interrupted"))
+    start = parse_time(manifest.get("started"))
+    end = parse_time(manifest.get("finished") or manifest.get("interrupted"))
     if start is None or end is None or end < start:
         return None
     return (end - start).total_seconds()
 
 
-def _parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z")
-    except ValueError:
-        return None
+def _warning_count(record: dict[str, Any]) -> int:
+    """Warnings an article had, a line that counts N repeats counting N (as in the chart)."""
+    return warning_count(read_lines(record.get("warnings") or []))
 
 
-def read_manifest(out_dir: Path) -> dict[str, Any]:
-    try:
-        data = json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+def _manifest(out_dir: Path) -> dict[str, Any]:
+    manifest = read_manifest(out_dir) if out_dir.is_dir() else {}
+    if not manifest:
         logger.info(
             "no readable %s in %s; the header shows what the records tell", MANIFEST, out_dir
         )
-        return {}
-    return data if isinstance(data, dict) else {}
+    return manifest
 
 
 # -- entry points -------------------------------------------------------------------------
@@ -149,7 +146,7 @@ def render_report(out_dir: str | os.PathLike[str]) -> str:
     """The HTML page for a run folder written by `id2en run` (or a records .jsonl file)."""
     out_dir = Path(out_dir)
     records = list(iter_run_records(out_dir))
-    manifest = read_manifest(out_dir) if out_dir.is_dir() else {}
+    manifest = _manifest(out_dir)
     stats = RunStats.collect(records, manifest)
     overview = Overview()
     for record in records:
@@ -217,9 +214,14 @@ def _tile(label: str, value: Any, note: str = "", css: str = "") -> str:
     )
 
 
+def _articles_note(stats: RunStats) -> str:
+    skipped = f", {stats.skipped} skipped" if stats.skipped else ""
+    return f"{stats.ok} ok{skipped}"
+
+
 def _header(title: str, out_dir: Path, stats: RunStats, first_screen: str = "") -> str:
     tiles = [
-        _tile("Articles", stats.articles, f"{stats.ok} ok"),
+        _tile("Articles", stats.articles, _articles_note(stats)),
         _tile("Sentences", stats.sentences, f"{stats.cut_sentences} cut at clauses"),
         _tile("Failures", stats.failed, "articles", "bad" if stats.failed else ""),
         _tile(
@@ -248,13 +250,18 @@ def _header(title: str, out_dir: Path, stats: RunStats, first_screen: str = "") 
     )
 
 
+# The badge (label, css class) for each status_key.
+_BADGES = {
+    "ok": ("ok", "ok"),
+    "warn": ("warnings", "warn"),
+    "failed": ("failed", "bad"),
+    "skipped": ("skipped", "skip"),
+}
+
+
 def _status(record: dict[str, Any]) -> tuple[str, str]:
     """(label, css class) for an article's badge."""
-    if record.get("error"):
-        return "failed", "bad"
-    if record.get("warnings"):
-        return "warnings", "warn"
-    return "ok", "ok"
+    return _BADGES[status_key(record)]
 
 
 def _toc(records: list[dict[str, Any]], kinds: dict[str, int]) -> str:
@@ -267,7 +274,7 @@ def _toc(records: list[dict[str, Any]], kinds: dict[str, int]) -> str:
             f"<td><a href='#a{index}'>{_esc(record.get('id', '?'))}</a></td>"
             f"<td><span class='badge {css}'>{label}</span></td>"
             f"<td class='num'>{len(record.get('sentences') or [])}</td>"
-            f"<td class='num'>{len(record.get('warnings') or [])}</td></tr>"
+            f"<td class='num'>{_warning_count(record)}</td></tr>"
         )
     return (
         "<nav>\n<h2>Articles</h2>\n<table class='toc'><thead><tr><th class='num'>#</th>"
@@ -286,7 +293,7 @@ def _article(index: int, record: dict[str, Any], kinds: dict[str, int]) -> str:
     if record.get("source"):
         parts.append(f"<p class='source'>from {_esc(record['source'])}</p>")
     parts.append(_error(record))
-    parts.append(_warnings(record.get("warnings") or []))
+    parts.append(_warnings(record.get("warnings") or [], _warning_count(record)))
     least = least_confident(record.get("sentences") or [])
     parts.append(_least_confident(record.get("sentences") or [], least))
     parts.append(_aligned(record, flagged, set(least)))
@@ -316,13 +323,14 @@ def _error(record: dict[str, Any]) -> str:
     return f"<div class='error'><strong>Failed:</strong> {_esc(record['error'])}{detail}</div>"
 
 
-def _warnings(warnings: list[str]) -> str:
+def _warnings(warnings: list[str], count: int) -> str:
+    """The article's warnings as its record keeps them, headed by how many it had."""
     if not warnings:
         return ""
     items = "".join(f"<li>{_esc(w)}</li>" for w in warnings)
-    noun = "warning" if len(warnings) == 1 else "warnings"
+    noun = "warning" if count == 1 else "warnings"
     return (
-        f"<div class='warnings' role='note'><strong>&#9888; {len(warnings)} {noun}</strong>"
+        f"<div class='warnings' role='note'><strong>&#9888; {count} {noun}</strong>"
         f"<ul>{items}</ul></div>"
     )
 
@@ -479,11 +487,13 @@ article { border: 1px solid var(--line); border-left: 6px solid var(--ok);
   border-radius: 6px; padding: .8rem 1rem; margin: 0 0 1.5rem; }
 article.warn { border-left-color: #e0a800; }
 article.bad { border-left-color: var(--bad); }
+article.skip { border-left-color: #8c959f; }
 .badge { display: inline-block; border-radius: 999px; padding: 0 .6rem; font-size: .8rem;
   font-weight: 600; vertical-align: middle; }
 .badge.ok { background: var(--ok-bg); color: var(--ok); }
 .badge.warn { background: var(--warn-bg); color: var(--warn); }
 .badge.bad { background: var(--bad-bg); color: var(--bad); }
+.badge.skip { background: #eaeef2; color: var(--muted); }
 .source { color: var(--muted); font-size: .85rem; margin: 0 0 .5rem; overflow-wrap: anywhere; }
 .error { background: var(--bad-bg); border: 1px solid var(--bad); color: var(--bad);
   border-radius: 6px; padding: .5rem .8rem; margin: .5rem 0; overflow-wrap: anywhere; }

@@ -1,0 +1,26 @@
+"""The combined outputs gathered from the per-article records: records.jsonl and Parquet."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection
+from pathlib import Path
+
+from pipeline.output.atomic import atomic_open
+from pipeline.output.records import RECORDS_JSONL, RECORDS_PARQUET, iter_records
+
+
+def export_records(out_dir: Path, formats: Collection[str], ids: list[str] | None = None) -> None:
+    """Gather the per-article records into records.jsonl (and Parquet), atomically.
+
+    Records are streamed one at a time, so memory stays flat however long the run.
+    With `ids`, only those articles' records go in (the current input folder's).
+    """
+    if "jsonl" in formats:
+        with atomic_open(out_dir / RECORDS_JSONL) as handle:
+            for record in iter_records(out_dir, ids):
+                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+    if "parquet" in formats:
+        from pipeline.output.dataset import write_parquet  # pyarrow, only when asked for
+
+        write_parquet(iter_records(out_dir, ids), out_dir / RECORDS_PARQUET)

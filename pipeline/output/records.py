@@ -1,0 +1,170 @@
+"""The record: its shape and status, the output folder's layout, and one record per
+article written atomically.
+
+Every file name of a run's output folder is defined here and only here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import quote
+
+from pipeline import __version__
+from pipeline.inputs.language import SKIPPED
+from pipeline.output.atomic import TMP_SUFFIX, atomic_write_text
+from pipeline.report.warning_summary import summarize_repeats
+from pipeline.types import Article
+
+logger = logging.getLogger(__name__)
+
+RECORDS_DIR = "records"  # OUT/records/<id>.json, one per article
+RECORDS_JSONL = "records.jsonl"  # all records, one per line, sorted by id
+RECORDS_PARQUET = "records.parquet"
+MANIFEST = "run.json"  # the run's settings, input, times and last report line
+LOCK = ".id2en.lock"
+REPORT_HTML = "report.html"  # `id2en report`'s page, unless told another file
+
+SOURCE_DIGEST = "source_sha256"  # record meta: the digest of the bytes it was made from
+
+Status = Literal["ok", "failed", "skipped"]
+STATUSES: tuple[Status, ...] = ("ok", "failed", "skipped")
+
+
+# -- the record ---------------------------------------------------------------------------
+
+
+def article_record(article: Article) -> dict[str, Any]:
+    """The record written for an article: its fields, repeated warnings counted, its
+    status and the id2en version that made it."""
+    record = article.to_dict()
+    record["warnings"] = summarize_repeats(record["warnings"])
+    record["status"] = record_status(record)
+    record["id2en"] = __version__
+    return record
+
+
+def record_status(record: Mapping[str, Any]) -> Status:
+    """ok | failed | skipped (not Indonesian, run.non_indonesian: skip), for a record being
+    made or one read back; records written before `status` existed have only `error`."""
+    if record.get("error") or record.get("status") == "failed":
+        return "failed"
+    meta = record.get("meta")
+    if record.get("status") == "skipped" or (isinstance(meta, dict) and SKIPPED in meta):
+        return "skipped"
+    return "ok"
+
+
+# -- where records are --------------------------------------------------------------------
+
+# Names Windows refuses as files whatever the extension; encoded so outputs copy anywhere.
+_RESERVED = frozenset(
+    ["CON", "PRN", "AUX", "NUL"] + [f"{p}{n}" for p in ("COM", "LPT") for n in range(1, 10)]
+)
+_MAX_PART_BYTES = 200  # file names over ~255 bytes fail on common filesystems
+
+
+_MAX_RELATIVE_BYTES = 1000  # far below PATH_MAX (4096), leaving room for OUT_DIR itself
+_LONG_DIR = "+long"  # "+" never survives quote(): no id's own folder has this name
+
+
+def record_path(out_dir: Path, article_id: str) -> Path:
+    """A safe, collision-free file for any id: each part percent-encoded.
+
+    A folder part never ends in ".json", so the folder of id "a.json/b" cannot be the file
+    of id "a"; an id whose path would be too long for the file system is hashed.
+    """
+    parts = [_safe_part(part) for part in article_id.split("/")]
+    folders = [_folder_part(part) for part in parts[:-1]]
+    relative = [*folders, parts[-1] + ".json"]
+    if len("/".join(relative).encode()) > _MAX_RELATIVE_BYTES:
+        digest = hashlib.sha256(article_id.encode("utf-8", "surrogatepass")).hexdigest()
+        relative = [_LONG_DIR, f"{parts[-1][:100]}+{digest[:32]}.json"]
+    return Path(out_dir, RECORDS_DIR, *relative)
+
+
+def _folder_part(encoded: str) -> str:
+    """Encode the dot of a trailing ".json", which only record files may have."""
+    if encoded.lower().endswith(".json"):
+        return f"{encoded[:-5]}%2E{encoded[-4:]}"
+    return encoded
+
+
+def _safe_part(part: str) -> str:
+    """Percent-encoding is one-to-one; leading dots (hidden files, ".."), names Windows
+    reserves and trailing dots/spaces get their edge character encoded too."""
+    encoded = quote(part, safe="-_. ")
+    if not encoded:
+        return "%2F"  # an empty part ("a//b"); no part holds "/", so quote never yields it
+    if encoded[0] == "." or encoded.split(".")[0].upper() in _RESERVED:
+        encoded = f"%{ord(encoded[0]):02X}{encoded[1:]}"
+    if encoded[-1] in ". ":
+        encoded = f"{encoded[:-1]}%{ord(encoded[-1]):02X}"
+    if len(encoded) > _MAX_PART_BYTES:
+        # "+" never survives quote(), so a shortened name cannot equal a plain one.
+        digest = hashlib.sha1(encoded.encode()).hexdigest()[:16]
+        encoded = f"{encoded[:150]}+{digest}"
+    return encoded
+
+
+# -- reading and writing ------------------------------------------------------------------
+
+
+def remove_temp_files(out_dir: Path) -> int:
+    """Delete temporary files a killed run left behind (never complete records)."""
+    pattern = f".*{TMP_SUFFIX}"
+    paths = [*Path(out_dir).glob(pattern), *Path(out_dir, RECORDS_DIR).rglob(pattern)]
+    for path in paths:
+        path.unlink(missing_ok=True)
+    return len(paths)
+
+
+def write_record(out_dir: Path, record: dict[str, Any]) -> Path:
+    path = record_path(out_dir, record["id"])
+    atomic_write_text(path, json.dumps(record, ensure_ascii=False, indent=1) + "\n")
+    return path
+
+
+def read_record(out_dir: Path, article_id: str) -> dict[str, Any] | None:
+    """The finished record for an id, or None if absent or unreadable (then redo it)."""
+    path = record_path(out_dir, article_id)
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) and record.get("id") == article_id else None
+
+
+def iter_records(out_dir: Path, ids: Iterable[str] | None = None) -> Iterator[dict[str, Any]]:
+    """Records under OUT_DIR/records sorted by id, read one at a time (flat memory).
+
+    With `ids`, only those articles' records (missing ones are left out).
+    """
+    if ids is not None:
+        for article_id in sorted(set(ids)):
+            record = read_record(out_dir, article_id)
+            if record is not None:
+                yield record
+        return
+    index: list[tuple[str, Path]] = []
+    for path in Path(out_dir, RECORDS_DIR).rglob("*.json"):
+        record = _load(path)
+        if record is not None:
+            index.append((str(record.get("id", "")), path))
+    for _, path in sorted(index):
+        record = _load(path)
+        if record is not None:
+            yield record
+
+
+def _load(path: Path) -> dict[str, Any] | None:
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        logger.warning("skipping unreadable record %s", path)
+        return None
+    return record if isinstance(record, dict) else None
