@@ -53,7 +53,7 @@ from typing import Any
 
 import shared_data
 
-from pipeline.models import physical_cores
+from pipeline.generation.models import physical_cores
 
 ROWS = [
     "notebook",

@@ -70,7 +70,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import shared_data  # noqa: F401  (names ../shared for the library)
 
 from pipeline.config import PipelineConfig, load_config
-from pipeline.models import physical_cores, set_threads
+from pipeline.generation.models import physical_cores, set_threads
 from pipeline.types import Article, Sentence
 
 logger = logging.getLogger("translate_speed")

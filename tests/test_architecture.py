@@ -143,7 +143,7 @@ def test_the_cycle_check_sees_imports_inside_functions() -> None:
 
 def test_the_check_above_sees_the_package() -> None:
     graph = _package_graph()
-    assert "pipeline.generation.backend" in graph["pipeline.model_stage"]
+    assert "pipeline.generation.backend" in graph["pipeline.generation.model_stage"]
     assert "pipeline.errors" in graph["pipeline.config"]
     assert "pipeline.output.mapping" in graph["pipeline.api"]  # inside Pipeline.map
     assert "pipeline.engines.steps" in graph["pipeline.engines.local"]  # from ... import steps
@@ -180,7 +180,7 @@ def test_output_file_names_are_written_in_one_module(file_name: str) -> None:
 
 
 def test_every_error_carries_the_exit_code_the_cli_documents() -> None:
-    from pipeline.cli import EPILOG
+    from pipeline.cli.main import EPILOG
 
     codes = {
         errors.ConfigError: 2,

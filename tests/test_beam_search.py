@@ -10,7 +10,7 @@ import torch
 
 import pipeline.generation.beam_search as beam_search
 from pipeline.config import ModelSource, load_config
-from pipeline.models import load_seq2seq
+from pipeline.generation.models import load_seq2seq
 from tests.helpers import tiny_config_dict
 
 SENTENCES = [

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipeline.cli import EXIT_OK, EXIT_USAGE, build_parser, main
+from pipeline.cli.main import EXIT_OK, EXIT_USAGE, build_parser, main
 from pipeline.errors import EXIT_MODEL
 from tests.helpers import fail_record_writes, run_records, tiny_config_dict
 
@@ -197,7 +197,7 @@ def test_shortlist_from_a_run_lists_the_pieces_the_model_produced(
     folder: Path, config_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from pipeline.config import load_config
-    from pipeline.models import load_tokenizer
+    from pipeline.generation.models import load_tokenizer
     from pipeline.translate.shortlist import Shortlist
 
     out = tmp_path / "out"

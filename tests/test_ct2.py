@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from pipeline.models import ModelLoadError
+from pipeline.generation.models import ModelLoadError
 from tests.helpers import SENTENCES, make_article, make_ct2_stage, make_stage
 
 pytest.importorskip("ctranslate2")

@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
-from pipeline import __version__, doctor
-from pipeline.cli import EXIT_OK, main
+from pipeline import __version__
+from pipeline.cli import doctor
+from pipeline.cli.main import EXIT_OK, main
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -86,7 +87,7 @@ def test_doctor_reports_devices_and_threads_as_a_run_resolves_them(
     import torch
 
     from pipeline.config import load_config
-    from pipeline.models import physical_cores, resolve_device, resolve_dtype
+    from pipeline.generation.models import physical_cores, resolve_device, resolve_dtype
 
     data = _doctor_json(capsys)
     assert data["torch"]["error"] is None
@@ -167,7 +168,7 @@ def test_a_missing_lock_file_is_said_and_the_rest_is_reported(
 def test_doctor_uses_no_network_and_loads_no_model(
     lock_file: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import pipeline.models
+    import pipeline.generation.models
 
     calls: list[str] = []
 
@@ -181,8 +182,8 @@ def test_doctor_uses_no_network_and_loads_no_model(
     monkeypatch.setattr(socket.socket, "connect", refuse("socket.connect"))
     monkeypatch.setattr(socket, "create_connection", refuse("socket.create_connection"))
     monkeypatch.setattr(socket, "getaddrinfo", refuse("socket.getaddrinfo"))
-    monkeypatch.setattr(pipeline.models, "load_seq2seq", refuse("load_seq2seq"))
-    monkeypatch.setattr(pipeline.models, "load_tokenizer", refuse("load_tokenizer"))
+    monkeypatch.setattr(pipeline.generation.models, "load_seq2seq", refuse("load_seq2seq"))
+    monkeypatch.setattr(pipeline.generation.models, "load_tokenizer", refuse("load_tokenizer"))
     assert main(["doctor"]) == EXIT_OK
     assert "(locked 0.0.1: differs)" in capsys.readouterr().out
     data = _doctor_json(capsys)
@@ -227,7 +228,7 @@ def test_the_cache_and_offline_mode_follow_the_environment(tmp_path: Path) -> No
     script = (
         "import json, sys\n"
         "from huggingface_hub import constants\n"
-        "from pipeline.cli import main\n"
+        "from pipeline.cli.main import main\n"
         "print(json.dumps({'hub_offline': constants.HF_HUB_OFFLINE}))\n"
         "sys.exit(main(['doctor', '--json']))\n"
     )
@@ -251,7 +252,7 @@ def test_the_cache_and_offline_mode_follow_the_environment(tmp_path: Path) -> No
 
 
 def test_offline_is_read_as_huggingface_hub_reads_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    from pipeline.models import offline_by_env
+    from pipeline.generation.models import offline_by_env
 
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
@@ -273,8 +274,8 @@ def test_doctor_help_says_what_it_is_for(capsys: pytest.CaptureFixture[str]) -> 
 def test_the_cli_and_doctor_import_no_torch() -> None:
     script = (
         "import sys\n"
-        "import pipeline.cli, pipeline.doctor\n"
-        "pipeline.cli.build_parser()\n"
+        "import pipeline.cli.main, pipeline.cli.doctor\n"
+        "pipeline.cli.main.build_parser()\n"
         "assert 'torch' not in sys.modules, 'torch imported'\n"
     )
     done = subprocess.run(
@@ -288,7 +289,7 @@ def test_a_broken_install_without_pydantic_is_still_reported() -> None:
     script = (
         "import sys\n"
         "sys.modules['pydantic'] = None\n"
-        "from pipeline.cli import main\n"
+        "from pipeline.cli.main import main\n"
         "sys.exit(main(['doctor'] + sys.argv[1:]))\n"
     )
     runs = [

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.cli import EXIT_FAILED_ARTICLES, main
+from pipeline.cli.main import EXIT_FAILED_ARTICLES, main
 from tests.helpers import SENTENCES, import_ray, local_ray_cluster, run_records, tiny_config_dict
 
 ray = import_ray()

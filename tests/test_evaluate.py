@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipeline.cli import EXIT_OK, EXIT_USAGE, main
-from pipeline.evaluate import load_pairs
+from pipeline.cli.main import EXIT_OK, EXIT_USAGE, main
+from pipeline.translate.evaluate import load_pairs
 from tests.helpers import tiny_config_dict
 
 # References are placeholders: BLEU of tiny random models is only checked for its range.

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from pipeline.cli import EXIT_OK, main
+from pipeline.cli.main import EXIT_OK, main
 from pipeline.config import ModelSource
 from pipeline.errors import EXIT_MODEL
-from pipeline.models import (
+from pipeline.generation.models import (
     ModelLoadError,
     download_models,
     load_seq2seq,

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from pipeline import Article, Pipeline, load_config
-from pipeline.models import ModelLoadError, load_seq2seq
+from pipeline.generation.models import ModelLoadError, load_seq2seq
 from tests.helpers import tiny_config_dict
 
 ARTICLE = (

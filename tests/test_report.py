@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from pipeline.cli import main
+from pipeline.cli.main import main
 from pipeline.output.atomic import atomic_write_text
 from pipeline.output.records import iter_records, record_path, write_record
 from pipeline.report.page import render_report, write_report

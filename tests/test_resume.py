@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from pipeline.api import Pipeline
-from pipeline.cli import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, main
+from pipeline.cli.main import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, main
 from pipeline.config import PipelineConfig, load_config
 from pipeline.engines.local import run_folder
 from pipeline.engines.run_lock import run_lock

@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline.api import Pipeline
-from pipeline.cli import main
+from pipeline.cli.main import main
 from pipeline.config import PipelineConfig, load_config
 from pipeline.engines.local import run_folder
 from pipeline.errors import InputError

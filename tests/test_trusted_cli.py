@@ -11,9 +11,9 @@ import pytest
 import yaml
 
 from pipeline.api import Pipeline
-from pipeline.cli import EXIT_FAILED_ARTICLES, EXIT_OK, EXIT_USAGE, build_parser, main
+from pipeline.cli.main import EXIT_FAILED_ARTICLES, EXIT_OK, EXIT_USAGE, build_parser, main
+from pipeline.cli.terminal import safe
 from pipeline.config import CONFIG_DIR, find_config
-from pipeline.terminal import safe
 from tests.helpers import SENTENCES, tiny_config_dict
 
 ESCAPE = "\x1b]0;HACKED\x07\x1b[2J"  # retitle the terminal window, then clear the screen

@@ -194,7 +194,7 @@ def test_a_folder_that_cannot_be_listed_is_a_failed_entry(
 
 
 def _cli_run(tmp_path: Path, data: dict[str, Any], root: Path, out: Path) -> int:
-    from pipeline.cli import main
+    from pipeline.cli.main import main
 
     config = tmp_path / "setup.yaml"
     config.write_text(yaml.safe_dump(data))

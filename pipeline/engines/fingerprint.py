@@ -13,7 +13,7 @@ from typing import Any
 from pipeline import __version__
 from pipeline.config import PipelineConfig
 from pipeline.errors import RunRefusedError
-from pipeline.model_identity import LOCAL_IDENTITY, model_identity
+from pipeline.generation.model_identity import LOCAL_IDENTITY, model_identity
 from pipeline.output.manifest import now, read_manifest
 from pipeline.registry import canonical_name, holds_model
 

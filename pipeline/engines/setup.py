@@ -7,7 +7,7 @@ from typing import Any
 
 from pipeline.api import Pipeline
 from pipeline.errors import ConfigError
-from pipeline.model_stage import ModelStage
+from pipeline.generation.model_stage import ModelStage
 from pipeline.translate.cache import TranslationCache
 
 # generate() fields that must be whole numbers of at least this much.

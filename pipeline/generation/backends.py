@@ -45,8 +45,8 @@ def _torch(
     task: str | None,
     shortlist: VocabularyShortlist | None,
 ) -> Backend:
+    from pipeline.generation.models import load_seq2seq, set_threads
     from pipeline.generation.torch_backend import TorchBackend
-    from pipeline.models import load_seq2seq, set_threads
 
     set_threads(run.threads)
     loaded = load_seq2seq(
@@ -71,7 +71,7 @@ def _ctranslate2(
 ) -> Backend:
     from pipeline.generation.ctranslate2_backend import CTranslate2Backend, read_model_files
     from pipeline.generation.ctranslate2_models import resolve_compute_type, resolve_ct2_device
-    from pipeline.models import resolve_threads
+    from pipeline.generation.models import resolve_threads
 
     device = resolve_ct2_device(run.device)
     compute_type = resolve_compute_type(settings.ct2_compute_type, device)

@@ -36,9 +36,9 @@ from pipeline.generation.ctranslate2_models import (
     local_model_path,
     with_vocabulary_map,
 )
+from pipeline.generation.models import generation_defaults, input_window, load_error
 from pipeline.generation.runner import BatchedBackend
 from pipeline.generation.tokens import HubTokenizerMethods
-from pipeline.models import generation_defaults, input_window, load_error
 
 logger = logging.getLogger(__name__)
 

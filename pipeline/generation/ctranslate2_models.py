@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline.atomic import atomic_folder
 from pipeline.config import ModelSource
 from pipeline.errors import ModelLoadError
-from pipeline.model_identity import model_fingerprint
-from pipeline.models import is_offline, load_error
+from pipeline.generation.model_identity import model_fingerprint
+from pipeline.generation.models import is_offline, load_error
+from pipeline.output.atomic import atomic_folder
 
 logger = logging.getLogger(__name__)
 

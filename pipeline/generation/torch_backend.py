@@ -20,17 +20,17 @@ from pipeline.generation.batching import (
     prior_bytes_per_token,
 )
 from pipeline.generation.constraints import RequiredTokensProcessor
+from pipeline.generation.models import LoadedModel
 from pipeline.generation.restricted_head import head_parameters, restricted_output
 from pipeline.generation.runner import BatchedBackend
 from pipeline.generation.tokens import HubTokenizerMethods
-from pipeline.models import LoadedModel
 
 if TYPE_CHECKING:
     from transformers import LogitsProcessorList
 
 
 class TorchBackend(HubTokenizerMethods, BatchedBackend):
-    """A Backend on a transformers seq2seq model (pipeline.models loads it)."""
+    """A Backend on a transformers seq2seq model (pipeline.generation.models loads it)."""
 
     name = "torch"
     capabilities = BackendCapabilities(forces_required_tokens=True)  # a logits processor

@@ -12,6 +12,7 @@ from typing import Any
 
 from pipeline.config import PipelineConfig, SummarizeSettings
 from pipeline.generation.backend import Generated
+from pipeline.generation.model_stage import ModelStage
 from pipeline.guards import (
     SAFER_DECODING,
     Guarded,
@@ -19,7 +20,6 @@ from pipeline.guards import (
     check_summary,
     guard_outputs,
 )
-from pipeline.model_stage import ModelStage
 from pipeline.summarize.chunks import Chunker
 from pipeline.summarize.extractive import select_within_budget
 from pipeline.types import Article

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from pipeline.errors import ConfigError
-from pipeline.model_identity import model_fingerprint
+from pipeline.generation.model_identity import model_fingerprint
 
 logger = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.atomic import atomic_write_text
+from pipeline.output.atomic import atomic_write_text
 
 
 @dataclass

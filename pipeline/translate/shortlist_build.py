@@ -30,7 +30,7 @@ def pairs_from_run(out_dir: Path, summary: ShortlistSummary) -> Iterator[tuple[s
     Records translated with a shortlist already are passed over: a shortlist built from
     shortlisted outputs could only shrink.
     """
-    from pipeline.records import iter_records
+    from pipeline.output.records import iter_records
 
     for record in iter_records(out_dir):
         if record.get("status") != "ok":

@@ -19,6 +19,7 @@ from pipeline.config import PipelineConfig, TranslateSettings
 from pipeline.errors import Id2enError
 from pipeline.generation.backend import Backend, Generated, RequiredTokens
 from pipeline.generation.backends import BackendKind, open_forcing_backend
+from pipeline.generation.model_stage import ModelStage
 from pipeline.guards import (
     SAFER_DECODING,
     Guarded,
@@ -27,7 +28,6 @@ from pipeline.guards import (
     guard_outputs,
 )
 from pipeline.inputs.language import sentence_language
-from pipeline.model_stage import ModelStage
 from pipeline.splitter import cut_at_clauses
 from pipeline.translate.cache import TranslationCache, TranslationLike, namespace_key
 from pipeline.translate.glossary import Glossary, Requirement

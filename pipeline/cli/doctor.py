@@ -28,7 +28,7 @@ PACKAGES = (
     "pydantic",
 )
 # The CPU lock CI installs from, shipped inside the package (`uv pip compile` output).
-LOCK_FILE = Path(__file__).resolve().parent / "data" / "cpu-lock.txt"
+LOCK_FILE = Path(__file__).resolve().parents[1] / "data" / "cpu-lock.txt"
 
 # `name[extras]==version ; marker`; `===` (arbitrary equality) is not a pin we compare.
 _PIN = re.compile(
@@ -226,7 +226,7 @@ def _error(exc: BaseException) -> str:
 def run_facts() -> RunFacts:
     try:  # the config needs pydantic: a broken install is reported here too
         from pipeline.config import load_config
-        from pipeline.models import resolve_device, resolve_dtype, resolve_threads
+        from pipeline.generation.models import resolve_device, resolve_dtype, resolve_threads
 
         run = load_config("default").run
     except Exception as exc:
@@ -255,8 +255,8 @@ def hf_cache_dir() -> str:
 def hub_facts() -> HubFacts:
     names = ("HF_HOME", "HF_HUB_CACHE", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
     facts = HubFacts(hf_cache_dir(), None, {n: os.environ.get(n) for n in names})
-    try:  # pipeline.models reads the config types, which need pydantic
-        from pipeline.models import offline_by_env
+    try:  # pipeline.generation.models reads the config types, which need pydantic
+        from pipeline.generation.models import offline_by_env
     except Exception as exc:
         facts.error = _error(exc)
     else:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipeline import __version__
+from pipeline.cli.terminal import SafeFormatter, safe
 from pipeline.errors import (
     EXIT_FAILED_ARTICLES,
     EXIT_INTERRUPTED,
@@ -25,7 +26,6 @@ from pipeline.errors import (
     exit_code,
 )
 from pipeline.output.records import RECORDS_DIR, REPORT_HTML
-from pipeline.terminal import SafeFormatter, safe
 
 if TYPE_CHECKING:
     from pipeline.config import PipelineConfig
@@ -455,7 +455,7 @@ def _cmd_config(args: argparse.Namespace) -> int:
 
 def _cmd_models(args: argparse.Namespace) -> int:
     from pipeline.config import load_config
-    from pipeline.models import download_models
+    from pipeline.generation.models import download_models
     from pipeline.registry import holds_model
 
     config = load_config(args.config, args.overrides)
@@ -470,7 +470,12 @@ def _cmd_models(args: argparse.Namespace) -> int:
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
-    from pipeline.evaluate import default_pairs_file, format_table, load_pairs, run_variants
+    from pipeline.translate.evaluate import (
+        default_pairs_file,
+        format_table,
+        load_pairs,
+        run_variants,
+    )
 
     data = args.data or default_pairs_file()
     if data is None or not data.exists():
@@ -492,8 +497,8 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
 def _cmd_shortlist(args: argparse.Namespace) -> int:
     from pipeline.config import load_config
-    from pipeline.evaluate import load_pairs
-    from pipeline.models import load_tokenizer
+    from pipeline.generation.models import load_tokenizer
+    from pipeline.translate.evaluate import load_pairs
     from pipeline.translate.shortlist_build import (
         ShortlistSummary,
         build_shortlist_file,
@@ -552,7 +557,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_doctor(args: argparse.Namespace) -> int:
-    from pipeline.doctor import collect, format_lock_differences, format_text
+    from pipeline.cli.doctor import collect, format_lock_differences, format_text
 
     if args.lock_diff:
         print(safe(format_lock_differences()))
