@@ -49,15 +49,21 @@ def tiny_config(tiny_models: Path) -> PipelineConfig:
 
 @pytest.fixture
 def counted_search(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Counts calls of id2en's beam-search loop itself (not transformers' fallback)."""
+    """Counts the batches id2en's beam-search loop itself ran (not transformers' fallback).
+
+    Through the public `lean_beam_search`: asked for scores, it returns (sequences, scores)
+    from its own loop and the sequences alone from transformers'."""
     import pipeline.generation.beam_search as beam_search
 
     calls: list[int] = []
-    original = beam_search._search
+    original = beam_search.lean_beam_search
 
-    def counting(*args: Any, **kwargs: Any) -> Any:
+    def counting(*args: Any, return_scores: bool = False, **kwargs: Any) -> Any:
+        output = original(*args, return_scores=True, **kwargs)
+        if not isinstance(output, tuple):
+            return output
         calls.append(1)
-        return original(*args, **kwargs)
+        return output if return_scores else output[0]
 
-    monkeypatch.setattr(beam_search, "_search", counting)
+    monkeypatch.setattr(beam_search, "lean_beam_search", counting)
     return calls

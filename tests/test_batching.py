@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 
 import pytest
+import torch
 
 from pipeline.generation.batching import (
     MemoryBudget,
@@ -75,13 +76,16 @@ def test_generator_sizes_each_batch_from_free_memory(monkeypatch: pytest.MonkeyP
 
     calls: list[int] = []
 
-    def free_bytes() -> int:  # plenty for two batches, then scarce
+    def mem_get_info() -> tuple[int, int]:  # plenty for two batches, then scarce
         calls.append(1)
-        return 10**12 if len(calls) <= 2 else 200_000
+        return (10**12 if len(calls) <= 2 else 200_000), 10**12
 
-    monkeypatch.setattr(generation, "_free_cuda_bytes", free_bytes)
-    monkeypatch.setattr(generation, "_cuda_peak_reset", lambda: 0)
-    monkeypatch.setattr(generation, "_cuda_peak", lambda: 4_000_000)  # bytes per batch
+    # torch's public CUDA memory calls, as a device would answer them
+    monkeypatch.setattr(torch.cuda, "mem_get_info", mem_get_info)
+    monkeypatch.setattr(torch.cuda, "memory_reserved", lambda *a, **k: 0)
+    monkeypatch.setattr(torch.cuda, "memory_allocated", lambda *a, **k: 0)
+    monkeypatch.setattr(torch.cuda, "reset_peak_memory_stats", lambda *a, **k: None)
+    monkeypatch.setattr(torch.cuda, "max_memory_allocated", lambda *a, **k: 4_000_000)
     generator = generation.TorchBackend.__new__(generation.TorchBackend)
     generator.max_batch_tokens, generator.max_batch_items = 4000, None
     generator.memory_budget = MemoryBudget(ceiling=4000, prior_bytes_per_token=10.0)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import io
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -149,21 +152,47 @@ def test_translate_command_prints_pairs(
     assert "Satu dua.\n  -> " in out and "Tiga empat.\n  -> " in out
 
 
+def _help(command: list[str]) -> str:
+    """What `id2en COMMAND --help` prints."""
+    out = io.StringIO()
+    with pytest.raises(SystemExit), contextlib.redirect_stdout(out):
+        build_parser().parse_args([*command, "--help"])
+    return out.getvalue()
+
+
+def _arguments(help_text: str) -> tuple[list[list[str]], list[str]]:
+    """The (invocation, help) of each argument a help text lists, and its subcommands."""
+    entries: list[list[str]] = []
+    commands: list[str] = []
+    listed = False
+    for line in help_text.splitlines():
+        if line and not line.startswith(" "):  # a section heading, the usage, the epilog
+            listed = line in {"positional arguments:", "options:", "optional arguments:"}
+        elif listed and re.match(r"  \S", line):  # an argument, maybe with its help beside
+            invocation, _, rest = line.strip().partition("  ")
+            entries.append([invocation, rest.strip()])
+        elif listed and (found := re.match(r"    ([a-z][\w-]*)(?:  |$)", line)):
+            if not commands:
+                entries.pop()  # COMMAND (or ACTION) is the list of subcommands below it
+            commands.append(found.group(1))
+        elif listed and entries and line.strip():
+            entries[-1][1] += " " + line.strip()  # the help on the lines below
+    return entries, commands
+
+
 def test_every_subcommand_has_help_for_every_option() -> None:
-    parser = build_parser()
-    actions = [a for a in parser._actions if a.dest != "help"]
-    subparsers = [a for a in actions if a.__class__.__name__ == "_SubParsersAction"]
-    stack = [(parser, "id2en")]
-    seen = 0
+    stack: list[list[str]] = [[]]
+    seen, subcommands = 0, 0
     while stack:
-        current, name = stack.pop()
-        for action in current._actions:
-            if action.__class__.__name__ == "_SubParsersAction":
-                stack.extend((p, f"{name} {n}") for n, p in action.choices.items())
-            elif action.dest != "help":
-                assert action.help, f"{name}: option {action.dest} has no help text"
+        command = stack.pop()
+        entries, commands = _arguments(_help(command))
+        stack.extend([*command, name] for name in commands)
+        subcommands += len(commands)
+        for invocation, text in entries:
+            if invocation != "-h, --help":
+                assert text, f"id2en {' '.join(command)}: option {invocation} has no help text"
                 seen += 1
-    assert subparsers and seen > 15
+    assert subcommands > 5 and seen > 15
 
 
 def test_format_flag_adds_parquet_beside_jsonl(
