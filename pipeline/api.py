@@ -51,8 +51,11 @@ class Pipeline:
             stage.load()
         return self
 
+    # A str is also a Sequence[str]: the first overload wins, as the isinstance check does.
     @overload
-    def __call__(self, inputs: str | Article, ids: None = None) -> Article: ...
+    def __call__(  # type: ignore[overload-overlap]
+        self, inputs: str | Article, ids: None = None
+    ) -> Article: ...
     @overload
     def __call__(
         self, inputs: Sequence[str | Article], ids: Sequence[str] | None = None

@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import ErrorDetails
 
 from pipeline.errors import ConfigError
 from pipeline.registry import canonical_name, check_stage_names
@@ -17,6 +18,7 @@ from pipeline.registry import canonical_name, check_stage_names
 logger = logging.getLogger(__name__)
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"  # ships in the wheel
+OutputFormat = Literal["jsonl", "parquet"]
 
 
 class _Section(BaseModel):
@@ -188,7 +190,7 @@ class RunSettings(_Section):
     dtype: Literal["auto", "float32", "float16", "bfloat16"] = "auto"
     threads: int | None = Field(None, ge=1, description="torch CPU threads (default: cores)")
     batch_articles: int = Field(16, ge=1, description="articles pooled per pipeline batch")
-    formats: list[Literal["jsonl", "parquet"]] = Field(default_factory=lambda: ["jsonl"])
+    formats: list[OutputFormat] = Field(default_factory=lambda: list[OutputFormat](["jsonl"]))
     progress: Literal["auto", "always", "never"] = "auto"
     non_indonesian: Literal["translate", "skip"] = Field(
         "translate",
@@ -304,7 +306,7 @@ def apply_overrides(data: dict[str, Any], overrides: list[str] | dict[str, Any])
     return data
 
 
-def _describe(error: dict[str, Any], data: dict[str, Any]) -> str:
+def _describe(error: ErrorDetails, data: dict[str, Any]) -> str:
     loc = [str(p) for p in error["loc"]]
     where = ".".join(loc) or "(top level)"
     if error["type"] == "extra_forbidden":

@@ -31,7 +31,7 @@ class Sentence:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Sentence:
-        return cls(**{k: data.get(k) for k in cls.__dataclass_fields__ if k in data})
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
 
 
 @dataclass

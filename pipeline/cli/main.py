@@ -590,10 +590,10 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
     except (Id2enError, OSError, KeyboardInterrupt) as exc:
-        code = exit_code(exc)
-        assert code is not None
-        print(f"id2en: {safe(_error_message(exc, code))}", file=sys.stderr)
-        return code
+        mapped = exit_code(exc)
+        assert mapped is not None
+        print(f"id2en: {safe(_error_message(exc, mapped))}", file=sys.stderr)
+        return mapped
 
 
 def _error_message(exc: BaseException, code: int) -> str:

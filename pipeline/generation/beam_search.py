@@ -180,7 +180,7 @@ def _plain_beam_search(
 
 
 @functools.cache
-def _model_fits(model_class: type) -> bool:
+def _model_fits(model_class: type[Any]) -> bool:
     """The transformers internals this loop calls are there, with the arguments it passes
     (checked once per model class): a transformers release that changes them gets its own
     loop, not a crash mid-run."""

@@ -35,7 +35,7 @@ STORED = {
 
 def import_ctranslate2() -> Any:
     try:
-        import ctranslate2  # type: ignore[import-untyped]
+        import ctranslate2
     except ImportError as exc:
         raise ModelLoadError(
             "the CTranslate2 backend needs the ctranslate2 package: "
@@ -161,7 +161,7 @@ LEGACY_CONFIG_DEFAULTS = {"bart": {"normalize_before": False}}
 
 def converter_class() -> type:
     """ctranslate2's TransformersConverter, with LEGACY_CONFIG_DEFAULTS filled in on load."""
-    from ctranslate2.converters import TransformersConverter  # type: ignore[import-untyped]
+    from ctranslate2.converters import TransformersConverter
 
     class Converter(TransformersConverter):  # type: ignore[misc]  # untyped library class
         def load_model(self, model_class: Any, model_name_or_path: str, **kwargs: Any) -> Any:

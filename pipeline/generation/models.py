@@ -7,7 +7,7 @@ import os
 import sys
 import threading
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -228,9 +228,9 @@ def _load_cached(key: tuple[Any, ...]) -> LoadedModel:
             # The config field says so. Revisit when torch's requirement moves past 2.x.
             warnings.filterwarnings("ignore", message=".*quantize_per_tensor", category=UserWarning)
             warnings.filterwarnings("ignore", message="torch.ao.quantization is deprecated")
-            model = torch.ao.quantization.quantize_dynamic(
+            model = torch.ao.quantization.quantize_dynamic(  # type: ignore[no-untyped-call]
                 model, {torch.nn.Linear}, dtype=torch.qint8
-            )
+            )  # (torch leaves quantize_dynamic unannotated)
     else:
         model.to(device)
     window = input_window(model.config, tokenizer)
@@ -277,14 +277,15 @@ def hub_progress_only_on_a_terminal() -> Iterator[None]:
     if sys.stderr.isatty() or not hf_logging.is_progress_bar_enabled():
         yield
         return
-    hf_logging.disable_progress_bar()
+    # transformers leaves these two unannotated.
+    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
     try:
         yield
     finally:
-        hf_logging.enable_progress_bar()
+        hf_logging.enable_progress_bar()  # type: ignore[no-untyped-call]
 
 
-def download_models(sources: list[ModelSource], to: str | None = None) -> list[str]:
+def download_models(sources: Sequence[ModelSource], to: str | None = None) -> list[str]:
     """Fetch model snapshots into the HF cache (or `to/<name>`) for later offline runs."""
     from huggingface_hub import snapshot_download
 

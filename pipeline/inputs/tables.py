@@ -269,7 +269,8 @@ def _parquet_rows(path: Path, columns: list[str], start: int) -> Iterator[tuple[
     import pyarrow as pa
 
     parquet = _parquet_file(path)
-    groups, number = [], 0
+    groups: list[int] = []
+    number = 0
     for index in range(parquet.metadata.num_row_groups):
         rows = parquet.metadata.row_group(index).num_rows
         if groups or number + rows > start:

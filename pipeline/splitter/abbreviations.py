@@ -65,7 +65,7 @@ def parse_abbreviations(lines: Iterable[str]) -> list[tuple[str, Kind]]:
             name = line[1:-1].strip().lower()
             if name not in KINDS:
                 raise ValueError(f"line {number}: unknown section [{name}], expected {KINDS}")
-            kind = name  # type: ignore[assignment]
+            kind = name
             continue
         entries.append((line, kind))
     return entries
@@ -85,7 +85,8 @@ _EMPTY = Lexicon(MappingProxyType({}), frozenset())
 @lru_cache(maxsize=1)
 def default_abbreviations() -> Lexicon:
     """The packaged list, read once."""
-    text = resources.files("pipeline").joinpath("data", DATA_FILE).read_text(encoding="utf-8")
+    data = resources.files("pipeline").joinpath("data").joinpath(DATA_FILE)
+    text = data.read_text(encoding="utf-8")
     return _EMPTY.with_entries(parse_abbreviations(text.splitlines()))
 
 
