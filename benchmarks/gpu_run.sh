@@ -218,9 +218,10 @@ ray_gpu() {
 
 # The tests build tiny models with run.device: cpu (tests/helpers.py); this plugin moves
 # those configs to run.device=cuda (float32, so token-for-token comparisons still hold).
-GPU_TESTS="tests/test_translate.py tests/test_batching.py tests/test_robustness.py
-  tests/test_beam_search.py tests/test_summarize.py tests/test_ct2.py tests/test_summarize_ct2.py
-  tests/test_pipeline.py tests/test_translate_shortlist.py tests/test_guards.py"
+GPU_TESTS="tests/translate/test_stage.py tests/generation/test_batching.py
+  tests/generation/test_faults.py tests/generation/test_beam_search.py tests/summarize/test_stage.py
+  tests/generation/test_ctranslate2.py tests/summarize/test_ctranslate2.py tests/test_pipeline.py
+  tests/translate/test_shortlist.py tests/guards/test_checks.py"
 tests_cuda() {
   mkdir -p "$W/plugins"
   cat >"$W/plugins/cuda_tests_plugin.py" <<'EOF'
@@ -248,8 +249,8 @@ EOF
 }
 # as written (run.device: cpu), the tests that look at CUDA itself and the Ray engine's
 tests_plain() {
-  "$PY" -m pytest -q -p no:cacheprovider tests/test_models.py tests/test_doctor.py \
-    tests/test_ray_engine.py tests/test_batching.py
+  "$PY" -m pytest -q -p no:cacheprovider tests/generation/test_models.py tests/cli/test_doctor.py \
+    tests/engines/test_ray.py tests/generation/test_batching.py
 }
 
 RUN_EXTRA_ARGS="${RUN_EXTRA[*]:-}"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install headless Chromium (Debian package) for tests/test_report.py's browser check.
+# Install headless Chromium (Debian package) for tests/report/test_page.py's browser check.
 # Idempotent: does nothing when a Chromium is already on PATH. Needs root (CI runs as root).
 set -euo pipefail
 

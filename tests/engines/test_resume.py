@@ -26,7 +26,7 @@ from pipeline.output.atomic import atomic_open
 from tests.helpers import run_records, tiny_config_dict
 from tests.support.corpus import builtin_pairs
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _corpus(root: Path, count: int, seed: int = 1) -> Path:

@@ -301,7 +301,7 @@ def test_shortlist_from_parallel_data_and_its_errors(
 
 def test_a_reader_that_stops_early_is_no_error() -> None:
     """`id2en config list | head -1`: no traceback, no 'broken pipe' message."""
-    repo = Path(__file__).resolve().parents[1]
+    repo = Path(__file__).resolve().parents[2]
     process = subprocess.Popen(
         [sys.executable, "-m", "pipeline.cli", "config", "list"],
         cwd=repo,

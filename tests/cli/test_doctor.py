@@ -17,7 +17,7 @@ from pipeline import __version__
 from pipeline.cli import doctor
 from pipeline.cli.main import EXIT_OK, main
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _installed(name: str) -> str | None:

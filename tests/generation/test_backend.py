@@ -14,7 +14,7 @@ from pipeline.generation.backend import BackendCapabilities, Generated, Required
 from pipeline.generation.runner import BatchedBackend
 from tests.helpers import SENTENCES, make_stage
 
-PACKAGE = Path(__file__).resolve().parents[1] / "pipeline"
+PACKAGE = Path(__file__).resolve().parents[2] / "pipeline"
 STAGE_FOLDERS = ("translate", "summarize", "guards")
 
 

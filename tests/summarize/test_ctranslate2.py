@@ -70,7 +70,7 @@ def summaries(stage: SummarizeStage) -> list[tuple]:
 
 def same_but_scores(got: list[tuple], expected: list[tuple]) -> None:
     """Equal token for token; scores within 1e-3 (two libraries' float32 sums differ in
-    the 5th digit, as tests/test_scores.py allows)."""
+    the 5th digit, as tests/generation/test_confidence_scores.py allows)."""
     assert [g[:3] for g in got] == [e[:3] for e in expected]
     assert [g[3] for g in got] == pytest.approx([e[3] for e in expected], abs=1e-3)
 
