@@ -10,7 +10,7 @@ EXIT_OK = 0
 EXIT_FAILED_ARTICLES = 1  # the run finished, some articles failed (see their records)
 EXIT_USAGE = 2  # bad arguments, config or input; a run refused
 EXIT_MODEL = 3  # a model could not be loaded
-EXIT_IO = 4  # a file system error (disk full, permissions)
+EXIT_IO = 4  # a file system error (disk full, permissions): any OSError
 EXIT_INTERRUPTED = 130  # Ctrl-C or SIGTERM
 
 
@@ -32,20 +32,10 @@ class DecodeError(InputError):
     """Bytes that are not text in any encoding id2en accepts."""
 
 
-class LongInputError(Id2enError, ValueError):
-    """A text exceeds the model window and the configured strategy is 'error'."""
-
-
 class ModelLoadError(Id2enError, RuntimeError):
     """A model or tokenizer could not be found or loaded; the message says how to fix it."""
 
     exit_code = EXIT_MODEL
-
-
-class FileSystemError(Id2enError, OSError):
-    """Reading or writing the run's files failed (disk full, permissions)."""
-
-    exit_code = EXIT_IO
 
 
 class RunRefusedError(Id2enError, RuntimeError):

@@ -186,10 +186,8 @@ def test_every_error_carries_the_exit_code_the_cli_documents() -> None:
         errors.ConfigError: 2,
         errors.InputError: 2,
         errors.DecodeError: 2,
-        errors.LongInputError: 2,
         errors.RunRefusedError: 2,
         errors.ModelLoadError: 3,
-        errors.FileSystemError: 4,
     }
     for error, code in codes.items():
         assert issubclass(error, errors.Id2enError)

@@ -21,8 +21,9 @@ from pipeline.errors import (
     EXIT_INTERRUPTED,
     EXIT_IO,
     EXIT_OK,
-    EXIT_USAGE,
+    EXIT_USAGE,  # noqa: F401  re-exported: tests import the exit codes from here
     Id2enError,
+    InputError,
     exit_code,
 )
 from pipeline.output.records import RECORDS_DIR, REPORT_HTML
@@ -480,17 +481,11 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     data = args.data or default_pairs_file()
     if data is None or not data.exists():
         where = f" at {data}" if data is not None else ""
-        print(
-            f"id2en: no evaluation data{where}; pass --data FILE.jsonl (rows with text and "
-            "text_en) or set ID2EN_SENTENCE_DATA to a folder holding sentences.jsonl",
-            file=sys.stderr,
+        raise InputError(
+            f"no evaluation data{where}; pass --data FILE.jsonl (rows with text and "
+            "text_en) or set ID2EN_SENTENCE_DATA to a folder holding sentences.jsonl"
         )
-        return EXIT_USAGE
-    try:
-        pairs = load_pairs(data, args.limit)
-    except ValueError as exc:
-        print(f"id2en: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+    pairs = load_pairs(data, args.limit)  # InputError for a bad file
     print(format_table(run_variants(args.config, args.overrides, args.variant, pairs)))
     return EXIT_OK
 
@@ -509,32 +504,23 @@ def _cmd_shortlist(args: argparse.Namespace) -> int:
     summary = ShortlistSummary()
     if args.data is not None:
         try:
-            pairs: Any = load_pairs(args.data)
-        except (OSError, ValueError) as exc:
-            print(f"id2en: {exc}", file=sys.stderr)
-            return EXIT_USAGE
+            pairs: Any = load_pairs(args.data)  # InputError for a bad file
+        except OSError as exc:  # an unreadable --data is a bad argument (2), not a run's I/O (4)
+            raise InputError(str(exc)) from exc
     else:
         if not (args.from_run / RECORDS_DIR).is_dir():
-            print(
-                f"id2en: {args.from_run} has no records/; pass a folder written by run",
-                file=sys.stderr,
-            )
-            return EXIT_USAGE
+            raise InputError(f"{args.from_run} has no records/; pass a folder written by run")
         pairs = pairs_from_run(args.from_run, summary)
     tokenizer = load_tokenizer(config.translate)
     tokenizer.model_max_length = 1 << 30  # pieces are counted here, never cut: no length warning
-    try:
-        build_shortlist_file(
-            tokenizer,
-            pairs,
-            args.output,
-            frequent=args.frequent,
-            per_source=args.per_source,
-            summary=summary,
-        )
-    except ValueError as exc:
-        print(f"id2en: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+    build_shortlist_file(  # InputError when there are no pairs
+        tokenizer,
+        pairs,
+        args.output,
+        frequent=args.frequent,
+        per_source=args.per_source,
+        summary=summary,
+    )
     print(
         f"wrote {args.output}: {summary.pairs} sentence pairs, {summary.fixed} always-allowed "
         f"pieces, candidates for {summary.source_pieces} Indonesian pieces"

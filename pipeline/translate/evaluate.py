@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.config import PipelineConfig, load_config
+from pipeline.errors import InputError
 from pipeline.registry import build_stage
 from pipeline.splitter.evaluate import data_dir
 from pipeline.types import Article, Sentence
@@ -40,31 +42,40 @@ def load_pairs(path: Path, limit: int | None = None) -> list[tuple[str, str]]:
 
     Rows without a reference (the UD data has none for sentences it split in parts) are
     passed over; a row that is not JSON or has no `text` is an error naming the line, and
-    so is a file with no pair at all. `limit` must be at least 1.
+    so is a file with no pair at all or one that is not UTF-8 (InputError, a ValueError).
+    `limit` must be at least 1.
     """
     if limit is not None and limit < 1:
         raise ValueError(f"limit must be at least 1, not {limit}")
-    pairs = []
-    with Path(path).open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except ValueError as exc:
-                raise ValueError(f"{path}:{number}: not a JSON line ({exc})") from None
-            if not isinstance(row, dict) or not isinstance(row.get("text"), str):
-                raise ValueError(f"{path}:{number}: expected an object with 'text' and 'text_en'")
-            if not isinstance(row.get("text_en"), str):
-                continue
-            pairs.append((row["text"], row["text_en"]))
-            if limit is not None and len(pairs) >= limit:
-                break
+    try:
+        with Path(path).open(encoding="utf-8") as handle:
+            pairs = _read_pairs(path, handle, limit)
+    except UnicodeDecodeError as exc:
+        raise InputError(str(exc)) from None
     if not pairs:
-        raise ValueError(
+        raise InputError(
             f"{path}: no rows with both 'text' and 'text_en' (the English reference); "
             "nothing to evaluate"
         )
+    return pairs
+
+
+def _read_pairs(path: Path, lines: Iterable[str], limit: int | None) -> list[tuple[str, str]]:
+    pairs = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except ValueError as exc:
+            raise InputError(f"{path}:{number}: not a JSON line ({exc})") from None
+        if not isinstance(row, dict) or not isinstance(row.get("text"), str):
+            raise InputError(f"{path}:{number}: expected an object with 'text' and 'text_en'")
+        if not isinstance(row.get("text_en"), str):
+            continue
+        pairs.append((row["text"], row["text_en"]))
+        if limit is not None and len(pairs) >= limit:
+            break
     return pairs
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pipeline.errors import InputError
 from pipeline.translate.shortlist import build_shortlist, write_shortlist
 
 
@@ -71,7 +72,7 @@ def build_shortlist_file(
     counted = list(tokenized(tokenizer, pairs))
     summary.pairs = len(counted)
     if not counted:
-        raise ValueError("no sentence pairs to build a shortlist from")
+        raise InputError("no sentence pairs to build a shortlist from")
     fixed, mapping = build_shortlist(counted, frequent=frequent, per_source=per_source)
     write_shortlist(output, fixed, mapping)
     summary.fixed, summary.source_pieces = len(fixed), len(mapping)
