@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from pipeline.config import load_config
+from pipeline.config import PipelineConfig, load_config
 from pipeline.translate.stage import TranslateStage
 from pipeline.types import Article, Sentence
 
@@ -34,6 +34,21 @@ def tiny_config_dict(models: Path, **sections: dict) -> dict:
     for name, values in sections.items():
         data.setdefault(name, {}).update(values)
     return data
+
+
+def extractive_config(models: Path, **sections: dict[str, Any]) -> PipelineConfig:
+    """The tiny models' config with the extractive summarizer (no abstractive model runs)."""
+    base = {"stages": {"summarize": "summarize.extractive"}, **sections}
+    return load_config(tiny_config_dict(models, **base))
+
+
+def write_files(root: Path, files: dict[str, str]) -> Path:
+    """Write `files` (relative name -> text) under `root`, making folders; returns root."""
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return root
 
 
 SENTENCES = [
@@ -91,6 +106,11 @@ def run_records(out: Path) -> dict[str, dict[str, Any]]:
     """OUT/records.jsonl by id, in the file's order (sorted by id)."""
     lines = (out / "records.jsonl").read_text(encoding="utf-8").splitlines()
     return {record["id"]: record for record in map(json.loads, lines)}
+
+
+def without_meta(record: dict[str, Any]) -> dict[str, Any]:
+    """A record without its meta (timings, models, paths: what differs from run to run)."""
+    return {k: v for k, v in record.items() if k != "meta"}
 
 
 def fail_record_writes(monkeypatch: Any, code: int = errno.ENOSPC) -> None:

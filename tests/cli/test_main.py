@@ -16,7 +16,7 @@ import yaml
 
 from pipeline.cli.main import EXIT_OK, EXIT_USAGE, build_parser, main
 from pipeline.errors import EXIT_MODEL
-from tests.helpers import fail_record_writes, run_records, tiny_config_dict
+from tests.helpers import fail_record_writes, run_records, tiny_config_dict, without_meta
 
 ARTICLES = {
     "a.txt": "Presiden meresmikan jembatan baru di Jakarta. Jembatan itu panjang.\n\n"
@@ -48,10 +48,6 @@ def config_file(tmp_path: Path, tiny_models: Path) -> Path:
     return path
 
 
-def _stable(record: dict) -> dict:
-    return {k: v for k, v in record.items() if k != "meta"}
-
-
 def test_run_writes_one_valid_record_per_article(
     folder: Path, config_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -81,7 +77,9 @@ def test_two_runs_are_identical(folder: Path, config_file: Path, tmp_path: Path)
     for name in ("one", "two"):
         assert main(["run", str(folder), "-o", str(tmp_path / name), "-c", str(config_file)]) == 0
     one, two = run_records(tmp_path / "one"), run_records(tmp_path / "two")
-    assert {k: _stable(v) for k, v in one.items()} == {k: _stable(v) for k, v in two.items()}
+    assert {k: without_meta(v) for k, v in one.items()} == {
+        k: without_meta(v) for k, v in two.items()
+    }
 
 
 def test_rerun_skips_finished_articles(

@@ -11,7 +11,14 @@ import pytest
 
 from pipeline.config import load_config
 from pipeline.engines.local import run_folder
-from tests.helpers import import_ray, local_ray_cluster, run_records, tiny_config_dict
+from tests.helpers import (
+    import_ray,
+    local_ray_cluster,
+    run_records,
+    tiny_config_dict,
+    without_meta,
+    write_files,
+)
 
 ray = import_ray()
 
@@ -25,15 +32,11 @@ def _corpus(root: Path) -> Path:
         "rows.jsonl": json.dumps({"id": "r1", "text": "Petani panen raya."}) + "\n",
         "bad.txt": "",
     }
-    for name, text in texts.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    return root
+    return write_files(root, texts)
 
 
 def _records(out: Path) -> dict[str, dict[str, Any]]:
-    return {i: {k: v for k, v in r.items() if k != "meta"} for i, r in run_records(out).items()}
+    return {i: without_meta(r) for i, r in run_records(out).items()}
 
 
 @pytest.fixture(scope="module")

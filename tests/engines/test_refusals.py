@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from pipeline.config import PipelineConfig, load_config
+from pipeline.config import load_config
 from pipeline.engines.fingerprint import differences
 from pipeline.engines.local import run_folder
 from pipeline.errors import EXIT_MODEL, EXIT_USAGE, RunRefusedError
@@ -22,21 +22,14 @@ from pipeline.inputs.decoding import html_to_text
 from pipeline.inputs.reader import discover
 from pipeline.output.records import record_path
 from pipeline.report.warning_summary import summarize_repeats
-from tests.helpers import SENTENCES, fail_record_writes, run_records, tiny_config_dict
-
-
-def _config(models: Path, **sections: dict[str, Any]) -> PipelineConfig:
-    base = {"stages": {"summarize": "summarize.extractive"}, **sections}
-    return load_config(tiny_config_dict(models, **base))
-
-
-def _tree(root: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    return root
-
+from tests.helpers import (
+    SENTENCES,
+    extractive_config,
+    fail_record_writes,
+    run_records,
+    tiny_config_dict,
+    write_files,
+)
 
 TWO = {"a.txt": SENTENCES[0], "b.txt": SENTENCES[2]}
 
@@ -47,9 +40,9 @@ TWO = {"a.txt": SENTENCES[0], "b.txt": SENTENCES[2]}
 def test_an_output_folder_inside_the_input_is_never_read_back(
     tmp_path: Path, tiny_models: Path
 ) -> None:
-    root = _tree(tmp_path / "in", TWO)
+    root = write_files(tmp_path / "in", TWO)
     out = root / "out"
-    config = _config(tiny_models)
+    config = extractive_config(tiny_models)
     assert run_folder(config, root, out).total == 2
     shutil.copytree(out, root / "old-run")  # any id2en output folder, not only this OUT
     for _ in range(2):
@@ -84,8 +77,8 @@ def test_odd_ids_each_get_their_own_record_and_the_run_goes_on(
         "a.json/b.txt": SENTENCES[2],
         "rows.jsonl": "".join(json.dumps({"id": i, "text": t}) + "\n" for i, t in rows),
     }
-    root, out = _tree(tmp_path / "in", files), tmp_path / "out"
-    report = run_folder(_config(tiny_models), root, out)
+    root, out = write_files(tmp_path / "in", files), tmp_path / "out"
+    report = run_folder(extractive_config(tiny_models), root, out)
     assert (report.done, report.failed) == (6, 0)
     records = run_records(out)
     expected = {"a", "a.json/b", "rows/a", "rows/a.json/b", "rows/" + "x" * 300, "rows/" + deep}
@@ -96,9 +89,9 @@ def test_odd_ids_each_get_their_own_record_and_the_run_goes_on(
 def test_a_record_that_cannot_be_written_fails_only_its_article(
     tmp_path: Path, tiny_models: Path
 ) -> None:
-    root, out = _tree(tmp_path / "in", TWO), tmp_path / "out"
+    root, out = write_files(tmp_path / "in", TWO), tmp_path / "out"
     record_path(out, "a").mkdir(parents=True)  # something in the way of a's record
-    report = run_folder(_config(tiny_models), root, out)
+    report = run_folder(extractive_config(tiny_models), root, out)
     assert (report.done, report.failed) == (1, 1)
     assert report.failures[0][0] == "a" and report.failures[0][1].startswith("write: ")
     assert set(run_records(out)) == {"b"}
@@ -107,11 +100,11 @@ def test_a_record_that_cannot_be_written_fails_only_its_article(
 def test_a_full_disk_still_stops_the_run(
     tmp_path: Path, tiny_models: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    root, out = _tree(tmp_path / "in", TWO), tmp_path / "out"
+    root, out = write_files(tmp_path / "in", TWO), tmp_path / "out"
 
     fail_record_writes(monkeypatch, errno.ENOSPC)
     with pytest.raises(OSError, match="No space left"):
-        run_folder(_config(tiny_models), root, out)
+        run_folder(extractive_config(tiny_models), root, out)
 
 
 # -- 3. a run is bound to its input --------------------------------------------------------
@@ -121,8 +114,8 @@ def test_an_edited_input_is_translated_again_and_the_report_says_so(
     tmp_path: Path, tiny_models: Path
 ) -> None:
     files = {**TWO, "rows.jsonl": json.dumps({"id": "r", "text": SENTENCES[3]}) + "\n"}
-    root, out = _tree(tmp_path / "in", files), tmp_path / "out"
-    config = _config(tiny_models)
+    root, out = write_files(tmp_path / "in", files), tmp_path / "out"
+    config = extractive_config(tiny_models)
     run_folder(config, root, out)
     kept = record_path(out, "b").read_bytes()
     (root / "a.txt").write_text(SENTENCES[4], encoding="utf-8")
@@ -137,9 +130,9 @@ def test_an_edited_input_is_translated_again_and_the_report_says_so(
 
 
 def test_another_input_folder_is_refused_unless_forced(tmp_path: Path, tiny_models: Path) -> None:
-    first = _tree(tmp_path / "first", TWO)
-    other = _tree(tmp_path / "other", {"c.txt": SENTENCES[4]})
-    out, config = tmp_path / "out", _config(tiny_models)
+    first = write_files(tmp_path / "first", TWO)
+    other = write_files(tmp_path / "other", {"c.txt": SENTENCES[4]})
+    out, config = tmp_path / "out", extractive_config(tiny_models)
     run_folder(config, first, out)
     assert json.loads((out / "run.json").read_text())["input"] == str(first.resolve())
     with pytest.raises(RunRefusedError, match=r"input folder: .*first' -> .*other'"):
@@ -154,13 +147,13 @@ def test_another_input_folder_is_refused_unless_forced(tmp_path: Path, tiny_mode
 def test_links_out_of_the_input_folder_are_reported_not_read(
     tmp_path: Path, tiny_models: Path
 ) -> None:
-    secret = _tree(tmp_path / "secret", {"passwd.txt": "root:x:0:0:root:/root:/bin/bash"})
-    root = _tree(tmp_path / "in", TWO)
+    secret = write_files(tmp_path / "secret", {"passwd.txt": "root:x:0:0:root:/root:/bin/bash"})
+    root = write_files(tmp_path / "in", TWO)
     (root / "leak.txt").symlink_to(secret / "passwd.txt")
     (root / "elsewhere").symlink_to(secret)
     (root / "inside.txt").symlink_to(root / "a.txt")  # a link within the input is fine
     out = tmp_path / "out"
-    report = run_folder(_config(tiny_models), root, out)
+    report = run_folder(extractive_config(tiny_models), root, out)
     assert (report.done, report.failed) == (3, 2)
     records = run_records(out)
     for article_id in ("leak", "elsewhere"):
@@ -175,7 +168,7 @@ def test_links_out_of_the_input_folder_are_reported_not_read(
 def test_a_folder_that_cannot_be_listed_is_a_failed_entry(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    root = _tree(tmp_path / "in", {"a.txt": SENTENCES[0], "locked/b.txt": SENTENCES[1]})
+    root = write_files(tmp_path / "in", {"a.txt": SENTENCES[0], "locked/b.txt": SENTENCES[1]})
     real = os.scandir
 
     def scandir(path: Any) -> Any:  # root may read every folder: simulate chmod 000
@@ -208,7 +201,7 @@ def test_a_broken_model_is_exit_3_before_any_article(
     shutil.copytree(tiny_models / "marian", marian)
     weights = marian / "model.safetensors"
     os.truncate(weights, weights.stat().st_size // 2)
-    root, out = _tree(tmp_path / "in", TWO), tmp_path / "out"
+    root, out = write_files(tmp_path / "in", TWO), tmp_path / "out"
     data = tiny_config_dict(tiny_models, translate={"model": str(marian)})
     assert _cli_run(tmp_path, data, root, out) == EXIT_MODEL
     assert "could not load model" in capsys.readouterr().err
@@ -220,7 +213,7 @@ def test_a_corrupt_cache_file_is_exit_2_before_any_article(
 ) -> None:
     cache = tmp_path / "cache.sqlite"
     cache.write_bytes(b"this is not a database, only some text " * 100)
-    root, out = _tree(tmp_path / "in", TWO), tmp_path / "out"
+    root, out = write_files(tmp_path / "in", TWO), tmp_path / "out"
     data = tiny_config_dict(tiny_models, translate={"cache_path": str(cache)})
     assert _cli_run(tmp_path, data, root, out) == EXIT_USAGE
     assert "cannot be used as a translation cache" in capsys.readouterr().err
@@ -230,7 +223,7 @@ def test_a_corrupt_cache_file_is_exit_2_before_any_article(
 def test_zero_beams_is_exit_2_before_any_article(
     tmp_path: Path, tiny_models: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    root, out = _tree(tmp_path / "in", TWO), tmp_path / "out"
+    root, out = write_files(tmp_path / "in", TWO), tmp_path / "out"
     data = tiny_config_dict(tiny_models, translate={"extra": {"num_beams": 0}})
     assert _cli_run(tmp_path, data, root, out) == EXIT_USAGE
     assert "translate.num_beams = 0: must be a whole number >= 1" in capsys.readouterr().err
@@ -242,10 +235,10 @@ def test_zero_beams_is_exit_2_before_any_article(
 
 @pytest.mark.parametrize("umask", [0o022, 0o002])
 def test_output_files_follow_the_umask(tmp_path: Path, tiny_models: Path, umask: int) -> None:
-    root, out = _tree(tmp_path / "in", {"a.txt": SENTENCES[0]}), tmp_path / "out"
+    root, out = write_files(tmp_path / "in", {"a.txt": SENTENCES[0]}), tmp_path / "out"
     previous = os.umask(umask)
     try:
-        run_folder(_config(tiny_models), root, out)
+        run_folder(extractive_config(tiny_models), root, out)
     finally:
         os.umask(previous)
     for path in (out / "run.json", out / "records.jsonl", record_path(out, "a")):
@@ -255,17 +248,17 @@ def test_output_files_follow_the_umask(tmp_path: Path, tiny_models: Path, umask:
 def test_a_moved_model_folder_is_the_same_model(tmp_path: Path, tiny_models: Path) -> None:
     first = tmp_path / "models-a" / "marian"
     shutil.copytree(tiny_models / "marian", first)
-    root, out = _tree(tmp_path / "in", TWO), tmp_path / "out"
-    run_folder(_config(tiny_models, translate={"model": str(first)}), root, out)
+    root, out = write_files(tmp_path / "in", TWO), tmp_path / "out"
+    run_folder(extractive_config(tiny_models, translate={"model": str(first)}), root, out)
     moved = tmp_path / "models-b" / "marian"
     moved.parent.mkdir()
     first.rename(moved)
-    report = run_folder(_config(tiny_models, translate={"model": str(moved)}), root, out)
+    report = run_folder(extractive_config(tiny_models, translate={"model": str(moved)}), root, out)
     assert report.already_done == 2
 
 
 def test_a_refusal_lists_only_what_changed(tmp_path: Path, tiny_models: Path) -> None:
-    root, out = _tree(tmp_path / "in", TWO), tmp_path / "out"
+    root, out = write_files(tmp_path / "in", TWO), tmp_path / "out"
     off = {"stages": {"summarize": None}}
     run_folder(load_config(tiny_config_dict(tiny_models, **off)), root, out)
     changed = tiny_config_dict(tiny_models, translate={"num_beams": 1}, **off)
@@ -303,7 +296,7 @@ def test_a_stray_svg_tag_in_text_keeps_the_text_after_it() -> None:
 def test_unsupported_files_are_named_when_nothing_is_read(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    root = _tree(tmp_path / "in", {"a.pdf": "x", "b.pdf": "x", "c.docx": "x", "README": "x"})
+    root = write_files(tmp_path / "in", {"a.pdf": "x", "b.pdf": "x", "c.docx": "x", "README": "x"})
     assert discover(root) == []
     assert "passed over 4 files id2en does not read (2 .pdf, 1 .docx, 1 (no suffix))" in (
         caplog.text
@@ -320,8 +313,10 @@ def test_repeated_warnings_are_summarised(tmp_path: Path, tiny_models: Path) -> 
         "last",
     ]
     root, out = tmp_path / "in", tmp_path / "out"
-    _tree(root, {"long.txt": "kata " * 4000})  # no punctuation at all
-    config = _config(tiny_models, translate={"max_new_tokens": 2}, split={"max_chars": 40})
+    write_files(root, {"long.txt": "kata " * 4000})  # no punctuation at all
+    config = extractive_config(
+        tiny_models, translate={"max_new_tokens": 2}, split={"max_chars": 40}
+    )
     run_folder(config, root, out)
     record = run_records(out)["long"]
     assert len(record["sentences"]) > 400  # hundreds of cuts, each warned about before

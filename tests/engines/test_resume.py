@@ -18,12 +18,12 @@ import yaml
 
 from pipeline.api import Pipeline
 from pipeline.cli.main import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, main
-from pipeline.config import PipelineConfig, load_config
+from pipeline.config import load_config
 from pipeline.engines.local import run_folder
 from pipeline.engines.run_lock import run_lock
 from pipeline.errors import RunRefusedError
 from pipeline.output.atomic import atomic_open
-from tests.helpers import run_records, tiny_config_dict
+from tests.helpers import extractive_config, run_records, tiny_config_dict
 from tests.support.corpus import builtin_pairs
 
 REPO = Path(__file__).resolve().parents[2]
@@ -38,11 +38,6 @@ def _corpus(root: Path, count: int, seed: int = 1) -> Path:
         picked = [rng.choice(sentences) for _ in range(rng.randint(3, 8))]
         (root / f"a{number:02d}.txt").write_text(" ".join(picked), encoding="utf-8")
     return root
-
-
-def _config(models: Path, **sections: dict[str, Any]) -> PipelineConfig:
-    base = {"stages": {"summarize": "summarize.extractive"}, **sections}
-    return load_config(tiny_config_dict(models, **base))
 
 
 def _stable(record: dict[str, Any]) -> dict[str, Any]:
@@ -147,7 +142,7 @@ def test_a_resume_pools_the_same_articles_as_an_uninterrupted_run(
     """Batch composition is a function of the input alone: a group that a kill left half
     written is redone whole, and only its missing records are written."""
     root = _corpus(tmp_path / "in", 10)
-    config = _config(tiny_models, run={"batch_articles": 4})
+    config = extractive_config(tiny_models, run={"batch_articles": 4})
     batches: list[list[str]] = []
     real = Pipeline.process
 
@@ -201,7 +196,7 @@ def test_signal_stops_after_the_current_batch_and_says_how_to_resume(
     signum: int,
 ) -> None:
     root, out = _corpus(tmp_path / "in", 6), tmp_path / "out"
-    config = _config(tiny_models, run={"batch_articles": 2})
+    config = extractive_config(tiny_models, run={"batch_articles": 2})
     _signal_after_first_batch(monkeypatch, signum)
     handler = signal.getsignal(signum)
     report = run_folder(config, root, out)
@@ -241,12 +236,12 @@ def test_cli_exits_130_with_a_resume_hint(
 def test_second_run_on_the_same_folder_refuses(tmp_path: Path, tiny_models: Path) -> None:
     root, out = _corpus(tmp_path / "in", 2), tmp_path / "out"
     with run_lock(out), pytest.raises(RunRefusedError) as caught:
-        run_folder(_config(tiny_models), root, out)
+        run_folder(extractive_config(tiny_models), root, out)
     message = str(caught.value)
     assert f"another id2en run (pid {os.getpid()} on " in message
     assert f"is writing to {out}; wait for it to finish or choose another" in message
     assert not _record_files(out)
-    assert run_folder(_config(tiny_models), root, out).done == 2  # the lock is free again
+    assert run_folder(extractive_config(tiny_models), root, out).done == 2  # the lock is free again
 
 
 def test_second_run_refusal_is_a_usage_exit(
@@ -265,8 +260,10 @@ def test_changed_settings_are_named_and_refused_unless_forced(
     tmp_path: Path, tiny_models: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     root, out = _corpus(tmp_path / "in", 2), tmp_path / "out"
-    run_folder(_config(tiny_models), root, out)
-    changed = _config(tiny_models, translate={"num_beams": 1}, run={"non_indonesian": "skip"})
+    run_folder(extractive_config(tiny_models), root, out)
+    changed = extractive_config(
+        tiny_models, translate={"num_beams": 1}, run={"non_indonesian": "skip"}
+    )
     with pytest.raises(RunRefusedError) as caught:
         run_folder(changed, root, out)
     message = str(caught.value)
@@ -285,7 +282,7 @@ def test_changed_settings_are_named_and_refused_unless_forced(
     assert "--force: continuing" in caplog.text
     # Nothing was made with the forced settings: the folder's settings stay the original.
     assert manifest["settings"]["translate"]["num_beams"] == 2
-    assert run_folder(_config(tiny_models), root, out).already_done == 2
+    assert run_folder(extractive_config(tiny_models), root, out).already_done == 2
 
 
 def test_a_forced_run_that_processes_nothing_keeps_the_folders_settings(
@@ -294,9 +291,9 @@ def test_a_forced_run_that_processes_nothing_keeps_the_folders_settings(
     """Point 4: --force with nothing to do used to rewrite run.json's settings, after which
     a run with the original settings was refused."""
     root, out = _corpus(tmp_path / "in", 2), tmp_path / "out"
-    original = _config(tiny_models)
+    original = extractive_config(tiny_models)
     run_folder(original, root, out)
-    changed = _config(tiny_models, translate={"num_beams": 1})
+    changed = extractive_config(tiny_models, translate={"num_beams": 1})
     assert run_folder(changed, root, out, force=True).already_done == 2
     assert run_folder(original, root, out).already_done == 2  # not refused
     (root / "new.txt").write_text("Banjir merendam rumah warga di Bandung.", encoding="utf-8")
@@ -309,8 +306,8 @@ def test_speed_and_device_settings_may_change_between_runs(
     tmp_path: Path, tiny_models: Path
 ) -> None:
     root, out = _corpus(tmp_path / "in", 2), tmp_path / "out"
-    run_folder(_config(tiny_models), root, out)
-    faster = _config(
+    run_folder(extractive_config(tiny_models), root, out)
+    faster = extractive_config(
         tiny_models,
         run={"batch_articles": 7, "threads": 1, "progress": "never"},
         translate={"max_batch_tokens": 512, "max_batch_sentences": 3},
@@ -330,7 +327,7 @@ def test_a_changed_model_folder_is_detected(tmp_path: Path, tiny_models: Path) -
     marian = tmp_path / "marian"
     shutil.copytree(tiny_models / "marian", marian)
     root, out = _corpus(tmp_path / "in", 1), tmp_path / "out"
-    config = _config(tiny_models, translate={"model": str(marian)})
+    config = extractive_config(tiny_models, translate={"model": str(marian)})
     run_folder(config, root, out)
     generation = json.loads((marian / "generation_config.json").read_text())
     generation["max_length"] = 77
@@ -349,7 +346,7 @@ def test_resume_retries_failures_and_keeps_finished_records(
 ) -> None:
     root, out = _corpus(tmp_path / "in", 3), tmp_path / "out"
     (root / "later.txt").write_text("")
-    config = _config(tiny_models)
+    config = extractive_config(tiny_models)
     first = run_folder(config, root, out)
     assert (first.done, first.failed) == (3, 1)
     kept = (out / "records" / "a00.json").read_bytes()
@@ -369,10 +366,10 @@ def test_skipped_articles_stay_skipped_until_the_policy_changes(
         "The president opened a new bridge in Jakarta on Monday, and residents said that "
         "they had waited for it for a very long time because the river was wide."
     )
-    skip = _config(tiny_models, run={"non_indonesian": "skip"})
+    skip = extractive_config(tiny_models, run={"non_indonesian": "skip"})
     assert run_folder(skip, root, out).not_indonesian == 1
     assert run_folder(skip, root, out).already_done == 1
-    translate = _config(tiny_models, run={"non_indonesian": "translate"})
+    translate = extractive_config(tiny_models, run={"non_indonesian": "translate"})
     report = run_folder(translate, root, out, force=True)
     assert report.done == 1 and _records(out)[0]["status"] == "ok"
 
@@ -382,7 +379,7 @@ def test_leftover_temporary_files_are_removed(tmp_path: Path, tiny_models: Path)
     (out / "records").mkdir(parents=True)
     (out / "records" / ".a00.json.x1y2.tmp").write_text('{"id": "a00", "sta')
     (out / ".records.jsonl.z9.tmp").write_text("")
-    assert run_folder(_config(tiny_models), root, out).done == 1
+    assert run_folder(extractive_config(tiny_models), root, out).done == 1
     assert not list(out.rglob("*.tmp"))
 
 
@@ -390,9 +387,9 @@ def test_records_jsonl_holds_only_this_input_folders_articles(
     tmp_path: Path, tiny_models: Path
 ) -> None:
     root, out = _corpus(tmp_path / "in", 3), tmp_path / "out"
-    run_folder(_config(tiny_models), root, out)
+    run_folder(extractive_config(tiny_models), root, out)
     (root / "a01.txt").unlink()
-    run_folder(_config(tiny_models), root, out)
+    run_folder(extractive_config(tiny_models), root, out)
     assert [r["id"] for r in _records(out)] == ["a00", "a02"]
     assert (out / "records" / "a01.json").exists()  # kept, never deleted
 
@@ -411,14 +408,14 @@ def test_a_folder_from_an_older_release_resumes(tmp_path: Path, tiny_models: Pat
     """run.json written by id2en 0.1: the stage under its old name, and without settings
     that came later (left at their defaults now). Neither is a change."""
     root, out = _corpus(tmp_path / "in", 2), tmp_path / "out"
-    run_folder(_config(tiny_models), root, out)
+    run_folder(extractive_config(tiny_models), root, out)
     manifest = json.loads((out / "run.json").read_text())
     manifest["settings"]["stages"]["translate"] = "translate.marian"
     del manifest["settings"]["translate"]["quantize"]  # as if it were newer than the folder
     (out / "run.json").write_text(json.dumps(manifest))
-    assert run_folder(_config(tiny_models), root, out).already_done == 2
+    assert run_folder(extractive_config(tiny_models), root, out).already_done == 2
     # A setting that is new *and* set away from its default is a change, named as such.
     manifest["settings"]["translate"].pop("num_beams")
     (out / "run.json").write_text(json.dumps(manifest))
     with pytest.raises(RunRefusedError, match=r"translate\.num_beams: \S+ -> 2"):
-        run_folder(_config(tiny_models), root, out)
+        run_folder(extractive_config(tiny_models), root, out)

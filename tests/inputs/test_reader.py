@@ -17,7 +17,7 @@ from pipeline.inputs.language import check_language, guess_language
 from pipeline.inputs.reader import InputItem, discover, read_article
 from pipeline.output.records import read_record, record_path, write_record
 from pipeline.types import Article
-from tests.helpers import tiny_config_dict
+from tests.helpers import tiny_config_dict, write_files
 
 ARTICLE = (
     "Presiden Joko Widodo meresmikan jembatan baru di Jakarta pada hari Senin. Jembatan itu "
@@ -269,11 +269,7 @@ def test_jsonl_row_with_empty_text_is_an_error(tmp_path: Path) -> None:
 
 
 def _tree(root: Path, names: list[str]) -> Path:
-    for name in names:
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(ARTICLE)
-    return root
+    return write_files(root, dict.fromkeys(names, ARTICLE))
 
 
 def test_two_inputs_with_one_id_both_run_under_distinct_stable_ids(tmp_path: Path) -> None:
