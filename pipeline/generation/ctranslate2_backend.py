@@ -145,8 +145,8 @@ def forced_prefix(gen: dict[str, Any], tokenizer: Any, rows: int) -> list[list[s
     BART (distilbart) starts decoding from </s> and is forced to emit <s> next; the
     converted model keeps the </s> start, and the prefix forces the <s>. CTranslate2 counts
     the prefix in its decoding lengths as transformers counts the forced token, and returns
-    it in the hypothesis, so lengths and outputs line up (tests/test_ct2.py checks token for
-    token on a tiny BART).
+    it in the hypothesis, so lengths and outputs line up (tests/generation/test_ctranslate2.py
+    checks token for token on a tiny BART).
     """
     bos = gen.get("forced_bos_token_id")
     if bos is None:

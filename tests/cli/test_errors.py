@@ -11,16 +11,18 @@ import pytest
 import yaml
 
 from pipeline import errors
-from pipeline.cli import main as cli
+from pipeline.cli import doctor
 from pipeline.cli.main import main
 from tests.helpers import tiny_config_dict
 
 
-def _raising(exc: BaseException) -> Callable[[object], int]:
-    def handler(args: object) -> int:
+def _raising(exc: BaseException) -> Callable[..., object]:
+    """Stands in for `id2en doctor`'s public collect(): the command raises what it raises."""
+
+    def collect(*args: object, **kwargs: object) -> object:
         raise exc
 
-    return handler
+    return collect
 
 
 @pytest.mark.parametrize(
@@ -38,7 +40,7 @@ def _raising(exc: BaseException) -> Callable[[object], int]:
 def test_each_error_maps_to_its_documented_exit_code(
     exc: BaseException, code: int, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
-    monkeypatch.setattr(cli, "_cmd_doctor", _raising(exc))
+    monkeypatch.setattr(doctor, "collect", _raising(exc))
     assert main(["doctor"]) == code
     err = capsys.readouterr().err
     assert err.startswith("id2en: ") and err.count("\n") == 1
@@ -67,7 +69,7 @@ def test_every_id2en_error_class_is_covered() -> None:
 
 
 def test_a_bug_is_not_mapped_but_raised(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cli, "_cmd_doctor", _raising(ValueError("a bug")))
+    monkeypatch.setattr(doctor, "collect", _raising(ValueError("a bug")))
     with pytest.raises(ValueError, match="a bug"):
         main(["doctor"])
 
