@@ -311,23 +311,8 @@ def pipeline_rows(
     started = time.perf_counter()
     pipeline_speed.build_models(ctx.work)
     print(f"  models ready in {time.perf_counter() - started:.0f}s ({ctx.work})", flush=True)
-    ctx.passthrough = [
-        f"--work={ctx.work}",
-        f"--articles={ctx.articles}",
-        f"--within-sentences={ctx.within_sentences}",
-        f"--over-sentences={ctx.over_sentences}",
-        f"--translate-tokens={ctx.translate_tokens}",
-        f"--summary-tokens={ctx.summary_tokens}",
-        f"--beams={ctx.beams}",
-        f"--threads={ctx.threads}",
-        f"--device={ctx.device}",
-    ]
-    print(
-        f"  opus-mt-id-en + distilbart-cnn-12-6 shapes, random weights; beam {ctx.beams}; forced "
-        f"{ctx.translate_tokens} tokens per sentence, {ctx.summary_tokens} per summary; "
-        f"{ctx.device}, {ctx.threads} threads; {ctx.articles} article(s) per kind: "
-        f"{ctx.within_sentences} sentences (within the window), {ctx.over_sentences} (over)"
-    )
+    ctx.passthrough = pipeline_speed.passthrough(ctx)
+    print(f"  {pipeline_speed.describe_workload(ctx)}")
     for kind in kinds:
         results: dict[str, dict] = {}
         for row in rows:

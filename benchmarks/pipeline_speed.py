@@ -516,6 +516,30 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # not Linux
 
 
+def passthrough(ctx: argparse.Namespace) -> list[str]:
+    """The workload's arguments, passed on to each row's own process."""
+    return [
+        f"--work={ctx.work}",
+        f"--articles={ctx.articles}",
+        f"--within-sentences={ctx.within_sentences}",
+        f"--over-sentences={ctx.over_sentences}",
+        f"--translate-tokens={ctx.translate_tokens}",
+        f"--summary-tokens={ctx.summary_tokens}",
+        f"--beams={ctx.beams}",
+        f"--threads={ctx.threads}",
+        f"--device={ctx.device}",
+    ]
+
+
+def describe_workload(ctx: argparse.Namespace) -> str:
+    return (
+        f"opus-mt-id-en + distilbart-cnn-12-6 shapes, random weights; beam {ctx.beams}; "
+        f"forced {ctx.translate_tokens} tokens per sentence, {ctx.summary_tokens} per "
+        f"summary; {ctx.device}, {ctx.threads} threads; {ctx.articles} article(s) per kind: "
+        f"{ctx.within_sentences} sentences (within the window), {ctx.over_sentences} (over)"
+    )
+
+
 def speedup_over_before(results: dict[str, dict]) -> str:
     ours, before = results.get("id2en-fp32"), results.get("before")
     if not ours or not before:
@@ -579,23 +603,8 @@ def main(argv: list[str] | None = None) -> int:
         ctx.work = (ctx.work or Path(tmp)).resolve()
         ctx.work.mkdir(parents=True, exist_ok=True)
         build_models(ctx.work)
-        ctx.passthrough = [
-            f"--work={ctx.work}",
-            f"--articles={ctx.articles}",
-            f"--within-sentences={ctx.within_sentences}",
-            f"--over-sentences={ctx.over_sentences}",
-            f"--translate-tokens={ctx.translate_tokens}",
-            f"--summary-tokens={ctx.summary_tokens}",
-            f"--beams={ctx.beams}",
-            f"--threads={ctx.threads}",
-            f"--device={ctx.device}",
-        ]
-        print(
-            f"opus-mt-id-en + distilbart-cnn-12-6 shapes, random weights; beam {ctx.beams}; "
-            f"forced {ctx.translate_tokens} tokens per sentence, {ctx.summary_tokens} per "
-            f"summary; {ctx.device}, {ctx.threads} threads; {ctx.articles} article(s) per kind: "
-            f"{ctx.within_sentences} sentences (within the window), {ctx.over_sentences} (over)"
-        )
+        ctx.passthrough = passthrough(ctx)
+        print(describe_workload(ctx))
         rows = [r for r in ctx.rows.split(",") if r]
         if ctx.before:
             ctx.before = ctx.before.resolve()
