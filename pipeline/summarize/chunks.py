@@ -67,19 +67,23 @@ class Chunker:
         budget = self.budget()
         counted = self._inner_counts(sentences)
         parts: list[tuple[str, int]] = []  # (text, index of its sentence)
+        inner: list[int | None] = []  # tokens after a space; None: a clause, counted below
         for index, (sentence, tokens) in enumerate(zip(sentences, counted, strict=True)):
             if tokens <= budget:
                 parts.append((sentence, index))
+                inner.append(tokens)
                 continue
             max_chars = max(8, int(len(sentence) * budget / tokens * 0.8))
             for a, b in cut_at_clauses(sentence, max_chars):
                 part = sentence[a:b].strip()
                 if part:
                     parts.append((part, index))
-        texts = [text for text, _ in parts]
-        inner, first = self._inner_counts(texts), self._inner_counts(texts, after_space=False)
+                    inner.append(None)
+        cut = [text for (text, _), n in zip(parts, inner, strict=True) if n is None]
+        clauses = iter(self._inner_counts(cut) if cut else [])
+        first = self._inner_counts([text for text, _ in parts], after_space=False)
         return [
-            Piece(text, tokens, opening, index)
+            Piece(text, tokens if tokens is not None else next(clauses), opening, index)
             for (text, index), tokens, opening in zip(parts, inner, first, strict=True)
         ]
 
