@@ -16,7 +16,9 @@ match: Indonesian morphology is left to the user, who can list such forms as ter
 A longer term wins over a shorter one it contains.
 
 Built in, always: URLs, e-mail addresses, @handles and #hashtags must come out
-byte-identical. A term inside such a span is not matched separately.
+byte-identical. A term inside such a span is not matched separately. A URL's final
+punctuation is the sentence's, and so is a closing bracket the URL does not open
+(".../Bank_(keuangan)" keeps its ")", "(lihat https://x.id/a)" does not).
 
 Where a term occurs, the English must contain its rendering (compared without regard to
 case, since a rendering may open the sentence); a protected span must appear exactly.
@@ -31,14 +33,47 @@ from pathlib import Path
 
 from pipeline.errors import ConfigError
 
-# URLs (scheme or www.), e-mail addresses, @handles, #hashtags; a URL's final punctuation
-# is the sentence's, not the URL's.
+# URLs (scheme or www.), e-mail addresses, @handles, #hashtags. A URL runs to the next
+# space; its end is then trimmed (see _url_end).
 _PROTECTED = re.compile(
-    r"(?:https?://|www\.)[^\s<>\"]+[^\s<>\".,;:!?)\]'”’]"
+    r"(?P<url>(?P<scheme>https?://|www\.)[^\s<>\"]+)"
     r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
     r"|(?<![\w@#])[@#][A-Za-z_][\w.]*\w|(?<![\w@#])[@#][A-Za-z_]",
     re.UNICODE,
 )
+# Final punctuation is the sentence's, not the URL's.
+_URL_TRAILING = ".,;:!?'”’"
+# A closing bracket ends a URL only when the URL holds its opening one, as linkifiers do:
+# ".../Bank_(keuangan)" keeps it, "(lihat https://x.id/a)" does not.
+_URL_CLOSERS = {")": "(", "]": "["}
+
+
+def protected_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each URL, e-mail address, @handle and #hashtag in `text`, in order."""
+    spans = []
+    for m in _PROTECTED.finditer(text):
+        start, end = m.span()
+        if m.group("url") is not None:
+            end = _url_end(text, start, end)
+            if end <= m.end("scheme"):
+                continue  # "www." or "https://" followed by punctuation alone
+        spans.append((start, end))
+    return spans
+
+
+def _url_end(text: str, start: int, end: int) -> int:
+    """The end of the URL in text[start:end] once trailing punctuation and unbalanced
+    closing brackets are given back to the sentence."""
+    url = text[start:end]
+    unopened = {c: url.count(c) - url.count(o) for c, o in _URL_CLOSERS.items()}
+    while end > start:
+        last = text[end - 1]
+        if last in _URL_CLOSERS and unopened[last] > 0:
+            unopened[last] -= 1
+        elif last not in _URL_TRAILING:
+            break
+        end -= 1
+    return end
 
 
 @dataclass(frozen=True)
@@ -98,9 +133,10 @@ class Glossary:
     def requirements(self, sentence: str) -> list[Requirement]:
         found: dict[str, Requirement] = {}
         spans = []
-        for m in _PROTECTED.finditer(sentence):
-            spans.append(m.span())
-            found.setdefault(m.group(), Requirement(m.group(), m.group(), exact=True))
+        for start, end in protected_spans(sentence):
+            spans.append((start, end))
+            span = sentence[start:end]
+            found.setdefault(span, Requirement(span, span, exact=True))
         if self._pattern is not None:
             for m in self._pattern.finditer(sentence):
                 if any(a <= m.start() < b for a, b in spans):

@@ -262,6 +262,18 @@ class TestUrlsAndEmails:
             "Situsnya www.bi.go.id. Laporan terbit tiap bulan.",
             ["Situsnya www.bi.go.id.", "Laporan terbit tiap bulan."],
         ),
+        (
+            "Lihat https://id.wikipedia.org/wiki/Bank_(keuangan). Ada penjelasannya.",
+            ["Lihat https://id.wikipedia.org/wiki/Bank_(keuangan).", "Ada penjelasannya."],
+        ),
+        (
+            "Harga naik (lihat https://x.id/a.b). Warga mengeluh.",
+            ["Harga naik (lihat https://x.id/a.b).", "Warga mengeluh."],
+        ),
+        (
+            "Baca https://x.id/wiki/Tbk._(Persero) Selengkapnya di sana.",
+            ["Baca https://x.id/wiki/Tbk._(Persero) Selengkapnya di sana."],
+        ),
     )
     def test_urls_emails(self, text: str, expected: list[str]) -> None:
         assert split(text) == expected

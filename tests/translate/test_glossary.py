@@ -13,7 +13,7 @@ from pipeline.config import load_config
 from pipeline.errors import ConfigError
 from pipeline.generation.backend import RequiredTokens
 from pipeline.generation.constraints import RequiredTokensProcessor, missing_sequences
-from pipeline.translate.glossary import Glossary, Term
+from pipeline.translate.glossary import Glossary, Term, protected_spans
 from pipeline.translate.stage import TranslateStage
 from pipeline.types import Article
 from tests.helpers import make_article, tiny_config_dict
@@ -97,6 +97,33 @@ class TestMatching:
         assert all(name == rendering for name, rendering in found.items())
         assert required(glossary, f"Lihat {URL}.") == {URL: URL}  # "kompas" inside: no term
 
+    @pytest.mark.parametrize(
+        ("sentence", "url"),
+        [
+            # brackets inside, at the end, and a bracketed remark that ends with a URL
+            ("Baca https://x.id/a_(b)_c?d=1 sekarang.", "https://x.id/a_(b)_c?d=1"),
+            (
+                "Lihat https://id.wikipedia.org/wiki/Bank_(keuangan) untuk penjelasan.",
+                "https://id.wikipedia.org/wiki/Bank_(keuangan)",
+            ),
+            (
+                "Lihat https://id.wikipedia.org/wiki/Bank_(keuangan).",
+                "https://id.wikipedia.org/wiki/Bank_(keuangan)",
+            ),
+            ("Harga naik (lihat https://x.id/a).", "https://x.id/a"),
+            ("Harga naik (lihat https://x.id/Bank_(k)).", "https://x.id/Bank_(k)"),
+            ("Harga naik [lihat www.x.id/a].", "www.x.id/a"),
+            ("Dua: https://x.id/(a)(b)), selesai.", "https://x.id/(a)(b)"),
+        ],
+    )
+    def test_url_brackets_balance(self, sentence: str, url: str) -> None:
+        assert required(Glossary([]), sentence) == {url: url}
+        (span,) = protected_spans(sentence)
+        assert sentence[span[0] : span[1]] == url
+
+    def test_a_bare_url_prefix_is_no_span(self) -> None:
+        assert protected_spans("Ketik www. atau https://. di peramban.") == []
+
     def test_renderings_are_checked(self, glossary_file: Path) -> None:
         glossary = Glossary.load(glossary_file)
         (term,) = glossary.requirements("Kata KPK.")
@@ -168,6 +195,13 @@ def test_torch_forces_every_rendering(tiny_models: Path, glossary_file: Path) ->
     assert URL in (article.sentences[1].en or "")  # byte-identical
     assert "humas@bi.go.id" in (article.sentences[3].en or "")
     assert article.sentences[4].en is not None  # a sentence without terms is untouched
+
+
+@pytest.mark.slow
+def test_a_url_ending_in_a_bracket_comes_out_whole(tiny_models: Path, glossary_file: Path) -> None:
+    url = "https://id.wikipedia.org/wiki/Bank_(keuangan)"
+    article = translate(tiny_models, glossary_file, [f"Lihat {url} untuk penjelasan."])
+    assert url in (article.sentences[0].en or "")
 
 
 @pytest.mark.slow
