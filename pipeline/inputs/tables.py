@@ -15,6 +15,7 @@ import base64
 import csv
 import datetime
 import decimal
+import hashlib
 import json
 import logging
 from collections.abc import Iterator
@@ -90,20 +91,41 @@ def table_items(path: Path, file_id: str, options: TableOptions) -> list[InputIt
     columns = _columns(path)
     _check_columns(path, columns, options)
     id_column = options.id_column or ("id" if "id" in columns else None)
-    wanted = [id_column] if id_column else []
+    content = _content_columns(options)
+    wanted = list(dict.fromkeys([*([id_column] if id_column else []), *content]))
     items: list[InputItem] = []
+    no_id: list[int] = []
     row = 0
     try:
         for row, values in _rows(path, wanted):
-            row_id = _row_id(values, id_column) or str(row + 1)
+            row_id, notes = _row_id(values, id_column, options.text_column), ()
+            if row_id is None and id_column is not None:
+                no_id.append(row + 1)
+                notes = (f"no id in column {id_column!r}; recorded under its row number",)
+            elif isinstance(values, _BadRow) and row_id is not None:
+                notes = (values.id_note(id_column or "", row_id),)
+            row_id = row_id or str(row + 1)
             name = f"{file_id}/{row_id}" if file_id else row_id
-            items.append(TableRow(name, path, line=row + 1, options=options))
+            digest = _row_digest(values, options)
+            items.append(
+                TableRow(name, path, line=row + 1, notes=notes, digest=digest, options=options)
+            )
     except _RestUnreadable as exc:
         logger.warning("%s: %s", path, exc.message)
         name = f"{file_id}/rows-from-{exc.row + 1}" if file_id else f"rows-from-{exc.row + 1}"
         items.append(TableRow(name, path, line=exc.row + 1, options=options, error=exc.message))
     if not items:
         logger.warning("%s holds no rows", path)
+    if no_id:
+        shown = ", ".join(map(str, no_id[:10])) + (", ..." if len(no_id) > 10 else "")
+        logger.warning(
+            "%s: %d rows have no id in column %r (rows %s); each is recorded under its row "
+            "number, which changes when rows are added or removed above it",
+            path,
+            len(no_id),
+            id_column,
+            shown,
+        )
     return items
 
 
@@ -125,13 +147,39 @@ def _check_columns(path: Path, columns: list[str], options: TableOptions) -> Non
         )
 
 
-def _row_id(values: Row, id_column: str | None) -> str | None:
-    if id_column is None or isinstance(values, str):
+def _row_id(values: Row, id_column: str | None, text_column: str) -> str | None:
+    """The row's id, or None when its cell is empty, null or NaN (or there is no id
+    column). A row whose fields do not match the header takes it by position."""
+    if id_column is None:
         return None
-    value = values.get(id_column)
-    if value is None or value == "":
+    if isinstance(values, _BadRow):
+        value: Any = values.field(id_column, text_column)
+    elif isinstance(values, str):
         return None
-    return str(value).replace("\x00", "").encode("utf-8", "replace").decode("utf-8") or None
+    else:
+        value = values.get(id_column)
+    if value is None or (isinstance(value, float) and value != value):  # NaN: pandas' empty
+        return None
+    text = str(value).replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
+    return text if text.strip() else None
+
+
+def _content_columns(options: TableOptions) -> list[str]:
+    """The columns a row's record is made from: its text and the kept columns."""
+    return list(dict.fromkeys([options.text_column, *options.keep_columns]))
+
+
+def _row_digest(values: Row, options: TableOptions) -> str | None:
+    """sha256 of what a row's record is made from (its text and kept columns), so an edited
+    row is redone on resume; None for a row that cannot be read (it fails, and is retried)."""
+    if isinstance(values, str):
+        return None
+    content = {
+        "text": _jsonable(values.get(options.text_column)),
+        "columns": {name: _jsonable(values.get(name)) for name in options.keep_columns},
+    }
+    data = json.dumps(content, ensure_ascii=False, sort_keys=True, default=str)
+    return hashlib.sha256(data.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 # -- reading ------------------------------------------------------------------------------
@@ -342,14 +390,41 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, Row]]:
             if not fields:
                 continue  # a blank line is no row
             if len(fields) != len(header):
-                row: Row = (
+                row: Row = _BadRow(
                     f"line {first_line}: {len(fields)} fields but the header has "
                     f"{len(header)} (an unquoted delimiter in the text?)"
                 )
+                row.header, row.fields = header, fields
             else:
                 row = dict(zip(header, fields, strict=True))
             yield number, row
             number += 1
+
+
+class _BadRow(str):
+    """Why a CSV row cannot be read (its fields do not match the header), with its fields:
+    its id is still taken from them, so the row keeps its id once it is fixed."""
+
+    header: list[str]
+    fields: list[str]
+
+    def field(self, column: str, text_column: str) -> str | None:
+        """`column`'s value by position: counted from the start when it comes before the
+        text column, from the end when after it (a stray delimiter is most likely in the
+        text); None when the row is too short to have it."""
+        if column not in self.header:
+            return None
+        index = self.header.index(column)
+        after_text = text_column in self.header and index > self.header.index(text_column)
+        if after_text and len(self.fields) > len(self.header):
+            return self.fields[index - len(self.header)]
+        return self.fields[index] if index < len(self.fields) else None
+
+    def id_note(self, column: str, row_id: str) -> str:
+        return (
+            f"its fields do not match the header; its id {row_id!r} was read from column "
+            f"{column!r} by position, so the row keeps it once fixed"
+        )
 
 
 def _csv_problem(exc: Exception, first: int, last: int) -> str:

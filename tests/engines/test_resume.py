@@ -374,6 +374,37 @@ def test_skipped_articles_stay_skipped_until_the_policy_changes(
     assert report.done == 1 and _records(out)[0]["status"] == "ok"
 
 
+def test_rows_inserted_above_are_translated_and_no_record_is_misattributed(
+    tmp_path: Path, tiny_models: Path
+) -> None:
+    """An id-less table's ids are row numbers: a row inserted at the top used to give
+    "1 done, 3 already done", row 1's record holding "Satu." and "BARU." never translated."""
+    table, out = tmp_path / "noid.csv", tmp_path / "out"
+    table.write_text("text\nSatu.\nDua.\nTiga.\n", encoding="utf-8")
+    config = extractive_config(tiny_models)
+    assert run_folder(config, table, out).done == 3
+    table.write_text("text\nBARU.\nSatu.\nDua.\nTiga.\n", encoding="utf-8")
+    report = run_folder(config, table, out)
+    assert (report.done, report.changed, report.already_done) == (4, 3, 0)
+    texts = {article_id: record["text"] for article_id, record in run_records(out).items()}
+    assert texts == {"1": "BARU.", "2": "Satu.", "3": "Dua.", "4": "Tiga."}
+    assert run_folder(config, table, out).already_done == 4
+
+
+def test_an_edited_row_with_an_id_is_redone(tmp_path: Path, tiny_models: Path) -> None:
+    table, out = tmp_path / "t.csv", tmp_path / "out"
+    table.write_text("id,text\na,Harga beras naik.\nb,Warga senang.\n", encoding="utf-8")
+    config = extractive_config(tiny_models)
+    run_folder(config, table, out)
+    kept = (out / "records" / "a.json").read_bytes()
+    assert json.loads(kept)["meta"]["source_sha256"] is not None
+    table.write_text("id,text\na,Harga beras naik.\nb,Presiden datang.\n", encoding="utf-8")
+    report = run_folder(config, table, out)
+    assert (report.done, report.changed, report.already_done) == (1, 1, 1)
+    assert run_records(out)["b"]["text"] == "Presiden datang."
+    assert (out / "records" / "a.json").read_bytes() == kept
+
+
 def test_leftover_temporary_files_are_removed(tmp_path: Path, tiny_models: Path) -> None:
     root, out = _corpus(tmp_path / "in", 1), tmp_path / "out"
     (out / "records").mkdir(parents=True)

@@ -177,7 +177,70 @@ def test_a_csv_row_with_too_many_fields_fails_alone(tmp_path: Path) -> None:
     table.write_text("id\ttext\na\tHarga naik.\nb\tWarga\tsenang.\nc\tPresiden datang.\n")
     found = _articles(discover(table))
     assert found["a"].text == "Harga naik." and found["c"].text == "Presiden datang."
-    assert "3 fields but the header has 2" in str(found["2"])
+    assert "3 fields but the header has 2" in str(found["b"])
+
+
+@pytest.mark.parametrize(
+    ("header", "broken", "fixed"),
+    [
+        ("id,text", "b,Warga, senang.", 'b,"Warga, senang."'),  # the id before the text
+        ("text,id", "Warga, senang.,b", '"Warga, senang.",b'),  # the id after the text
+    ],
+)
+def test_a_row_with_too_many_fields_keeps_its_id_once_fixed(
+    tmp_path: Path, header: str, broken: str, fixed: str
+) -> None:
+    """It used to be recorded under its row number, and under its id once fixed: two
+    records for one row."""
+    table = tmp_path / "t.csv"
+    first = "a,Harga naik." if header == "id,text" else "Harga naik.,a"
+    table.write_text(f"{header}\n{first}\n{broken}\n", encoding="utf-8")
+    item = next(i for i in discover(table) if i.line == 2)
+    assert item.id == "b"
+    assert any("its id 'b' was read from column 'id' by position" in n for n in item.notes)
+    with pytest.raises(InputError, match="3 fields but the header has 2"):
+        read_article(item)
+    table.write_text(f"{header}\n{first}\n{fixed}\n", encoding="utf-8")
+    assert [i.id for i in discover(table)] == ["a", "b"]
+
+
+def test_empty_and_nan_id_cells_are_named_not_silently_numbered(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    csv_table = tmp_path / "t.csv"
+    csv_table.write_text("id,text\na,Harga naik.\n,Warga senang.\n  ,Hujan turun.\n")
+    parquet = tmp_path / "t.parquet"
+    pq.write_table(pa.table({"id": [1.0, float("nan")], "text": ["Satu.", "Dua."]}), parquet)
+    for table, expected in ((csv_table, ["a", "2", "3"]), (parquet, ["1.0", "2"])):
+        caplog.clear()
+        items = discover(table)
+        assert [i.id for i in items] == expected
+        numbered = [i for i in items if i.notes]
+        assert [i.line for i in numbered] == [int(n) for n in expected[1:]]
+        assert all(
+            "no id in column 'id'; recorded under its row number" in i.notes[0] for i in numbered
+        )
+        assert f"{len(numbered)} rows have no id in column 'id'" in caplog.text
+        assert "no id in column 'id'" in read_article(numbered[0]).warnings[0]
+
+
+def test_every_row_carries_a_digest_of_what_its_record_is_made_from(tmp_path: Path) -> None:
+    """Rows used to carry none (meta.source_sha256: null), so an edited row was never redone."""
+    table = _write(tmp_path / "t.csv", _rows())
+    options = TableOptions(keep_columns=("url",))
+    before = {i.id: i.digest for i in discover(table, options)}
+    assert all(isinstance(d, str) and len(d) == 64 for d in before.values())
+    assert len(set(before.values())) == len(before)
+    rows = _rows()
+    rows[1]["text"] += " Baru."  # pasar's text
+    rows[2]["url"] = "https://x.id/lain"  # banjir's kept column
+    _write(table, rows)
+    after = {i.id: i.digest for i in discover(table, options)}
+    assert [k for k in before if before[k] != after[k]] == ["pasar", "banjir"]
+    # A column that is not kept is not part of the record, so it is not part of the digest.
+    assert {i.id: i.digest for i in discover(table)}["banjir"] == {
+        i.id: i.digest for i in discover(_write(table, _rows()))
+    }["banjir"]
 
 
 def test_invalid_json_fails_from_that_object_on(tmp_path: Path) -> None:
