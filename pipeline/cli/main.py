@@ -322,6 +322,9 @@ def _setup_logging(verbosity: int) -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(SafeFormatter("%(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=level, handlers=[handler])
+    # huggingface_hub prints through a stderr handler of its own: passed on to ours too,
+    # each of its warnings would show twice.
+    logging.getLogger("huggingface_hub").propagate = False
 
 
 def _read_input(args: argparse.Namespace, config: PipelineConfig) -> str | Article:
@@ -466,7 +469,10 @@ def _cmd_models(args: argparse.Namespace) -> int:
         if holds_model(getattr(config.stages, family))
     ]
     for source, path in zip(sources, download_models(sources, args.to), strict=True):
-        print(f"{source.model}: {path}")
+        local = Path(source.model).expanduser().is_dir()
+        print(
+            f"{source.model}: {path}" + (" (a local folder: nothing to download)" if local else "")
+        )
     return EXIT_OK
 
 

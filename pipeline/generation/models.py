@@ -121,6 +121,8 @@ def input_window(model_config: Any, tokenizer: Any) -> int:
     return min(candidates) if candidates else 512
 
 
+TINY_MODELS_FOLDER = ".tiny-models"  # where `-c tiny` reads the models tests/support builds
+
 OFFLINE_VARS = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
 
 
@@ -132,7 +134,19 @@ def offline_by_env() -> bool:
 
 
 def is_offline(source: ModelSource) -> bool:
-    return source.local_files_only or offline_by_env()
+    """Local files only: asked for, set in the environment, or the hub cannot be reached."""
+    return source.local_files_only or offline_by_env() or hub_unreachable(source) is not None
+
+
+def hub_unreachable(source: ModelSource) -> str | None:
+    """Why the hub cannot be reached for this model (probed once); None for a local folder."""
+    if source.local_files_only or offline_by_env() or Path(source.model).expanduser().is_dir():
+        return None
+    if looks_like_local_path(source.model):
+        return None
+    from pipeline.generation.hub_access import unreachable_reason
+
+    return unreachable_reason()
 
 
 def looks_like_local_path(name: str) -> bool:
@@ -144,14 +158,36 @@ def load_error(source: ModelSource, exc: Exception) -> ModelLoadError:
     folder = Path(source.model).expanduser()
     tried = "local files only (offline)" if is_offline(source) else "local folder, cache, download"
     if not folder.exists() and looks_like_local_path(source.model):
+        if TINY_MODELS_FOLDER in folder.parts:
+            fix = (
+                "build the tiny random-weight models there: in an id2en checkout, run "
+                f"`python -m tests.support.tiny_models {TINY_MODELS_FOLDER}` in the folder "
+                "you run id2en from"
+            )
+        else:
+            fix = (
+                "correct the path in `model:` (a relative path in a config file is relative "
+                "to that file), or put the model there (on a connected machine: "
+                "`id2en models download --to DIR`, then copy DIR here)"
+            )
         return ModelLoadError(
             f"model folder {source.model!r} does not exist ({folder.resolve()}); tried: "
-            f"{tried}\n  fix: correct the path in `model:` (a relative path in a config file "
-            "is relative to that file), or put the model there (on a connected machine: "
-            "`id2en models download --to DIR`, then copy DIR here)"
+            f"{tried}\n  fix: {fix}"
         )
     where = "the local folder" if folder.exists() else "the Hugging Face hub/cache"
     cache = source.cache_dir or os.environ.get("HF_HOME") or "~/.cache/huggingface"
+    unreachable = hub_unreachable(source)
+    if unreachable is not None:
+        from pipeline.generation.hub_access import hub_endpoint
+
+        return ModelLoadError(
+            f"could not reach the Hugging Face hub at {hub_endpoint()} ({unreachable}), and "
+            f"model {source.model!r} (revision {source.revision or 'default'}) is not in the "
+            f"cache ({cache})\n"
+            "  fix: connect to the network (or set HF_ENDPOINT/HTTPS_PROXY), or on a connected "
+            "machine run `id2en models download -c CONFIG` and copy the cache here (or "
+            "`--to DIR` and point `model:` at the folder); HF_HUB_OFFLINE=1 skips the hub"
+        )
     return ModelLoadError(
         f"could not load model {source.model!r} (revision {source.revision or 'default'}) "
         f"from {where}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}\n"
@@ -191,7 +227,7 @@ def load_seq2seq(
         source.model,
         source.revision,
         source.cache_dir,
-        is_offline(source),
+        source.local_files_only or offline_by_env(),  # asked for; the hub probe comes later
         device,
         dtype,
         task,
@@ -295,6 +331,10 @@ def download_models(sources: Sequence[ModelSource], to: str | None = None) -> li
             logger.info("%s is a local folder; nothing to download", source.model)
             paths.append(source.model)
             continue
+        if looks_like_local_path(source.model):  # a folder that is not there: say how to make it
+            raise load_error(source, FileNotFoundError(source.model))
+        if hub_unreachable(source) is not None:
+            raise load_error(source, ConnectionError("hub unreachable"))
         local_dir = str(Path(to) / source.model.replace("/", "--")) if to else None
         try:
             path = snapshot_download(

@@ -67,7 +67,26 @@ def test_models_download_command(
     ]
     assert main(args) == EXIT_OK
     out = capsys.readouterr().out
-    assert f"{tiny_models / 'marian'}: {tiny_models / 'marian'}" in out
+    assert (
+        f"{tiny_models / 'marian'}: {tiny_models / 'marian'} (a local folder: nothing to download)"
+        in out
+    )
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     assert main(["models", "download", "--set", "stages.summarize=null"]) == EXIT_MODEL
     assert "Helsinki-NLP/opus-mt-id-en" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "command", [["translate", "-c", "tiny", "Halo."], ["models", "download", "-c", "tiny"]]
+)
+def test_tiny_config_without_its_models_names_the_command_that_builds_them(
+    command: list[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no .tiny-models/ here
+    assert main(command) == EXIT_MODEL
+    err = capsys.readouterr().err
+    assert "'.tiny-models/marian' does not exist" in err
+    assert "`python -m tests.support.tiny_models .tiny-models`" in err
