@@ -37,6 +37,10 @@ OPERATIONAL_KEYS = frozenset(
         "ct2_model_dir",
     }
 )
+# Settings that name a file whose content shapes records: the content counts, not the path
+# (editing the glossary is a change; moving it is not).
+CONTENT_FILE_KEYS = ("glossary", "shortlist")
+UNREADABLE = "unreadable"  # a named file that cannot be read now (setup says why)
 
 
 def config_fingerprint(config: PipelineConfig) -> tuple[str, dict[str, Any]]:
@@ -53,12 +57,27 @@ def config_fingerprint(config: PipelineConfig) -> tuple[str, dict[str, Any]]:
             relevant[family] = {"extractive_sentences": settings["extractive_sentences"]}
         else:
             relevant[family] = {k: v for k, v in settings.items() if k not in OPERATIONAL_KEYS}
+            for key in CONTENT_FILE_KEYS:
+                if relevant[family].get(key):
+                    relevant[family][key] = file_identity(Path(relevant[family][key]))
             resolved = model_identity(getattr(config, family))
             relevant[family]["resolved"] = resolved
             if resolved is not None and resolved.startswith(LOCAL_IDENTITY):
                 del relevant[family]["model"]  # a moved or copied folder is the same model
     digest = hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:16]
     return digest, relevant
+
+
+def file_identity(path: Path) -> str:
+    """A file's content, wherever it lies: "sha256:<digest>", or "unreadable"."""
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as handle:
+            while chunk := handle.read(1 << 20):
+                digest.update(chunk)
+    except OSError:
+        return UNREADABLE
+    return f"{LOCAL_IDENTITY}{digest.hexdigest()[:16]}"
 
 
 def differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
@@ -129,7 +148,8 @@ def check_manifest(out_dir: Path, config: PipelineConfig, input_root: str, force
 def _known(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     """A model the last run had not downloaded yet resolves now: that is not a change.
     Nor is the path of a local model folder, which its content digest stands for, a stage
-    recorded under its old name, or a setting newer than the folder left at its default."""
+    recorded under its old name, or a setting newer than the folder left at its default.
+    A glossary or shortlist recorded by its path (before contents counted) is taken as is."""
     old = json.loads(json.dumps(old))
     stages = old.get("stages")
     if isinstance(stages, dict):
@@ -143,13 +163,20 @@ def _known(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
                     before[key] = value
     for family in ("translate", "summarize"):
         section = old.get(family)
-        if not isinstance(section, dict):
-            continue
-        if section.get("resolved", "") is None:
-            section["resolved"] = new.get(family, {}).get("resolved")
-        if str(section.get("resolved")).startswith(LOCAL_IDENTITY):
-            section.pop("model", None)
+        if isinstance(section, dict):
+            _known_model_section(section, new.get(family, {}))
     return old
+
+
+def _known_model_section(section: dict[str, Any], new: dict[str, Any]) -> None:
+    if section.get("resolved", "") is None:
+        section["resolved"] = new.get("resolved")
+    if str(section.get("resolved")).startswith(LOCAL_IDENTITY):
+        section.pop("model", None)
+    for key in CONTENT_FILE_KEYS:  # a folder from before file contents counted: a path
+        value = section.get(key)
+        if isinstance(value, str) and not value.startswith((LOCAL_IDENTITY, UNREADABLE)):
+            section[key] = new.get(key)
 
 
 _ABSENT = object()

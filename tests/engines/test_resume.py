@@ -19,6 +19,7 @@ import yaml
 from pipeline.api import Pipeline
 from pipeline.cli.main import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, main
 from pipeline.config import load_config
+from pipeline.engines.fingerprint import config_fingerprint
 from pipeline.engines.local import run_folder
 from pipeline.engines.run_lock import run_lock
 from pipeline.errors import RunRefusedError
@@ -336,6 +337,45 @@ def test_a_changed_model_folder_is_detected(tmp_path: Path, tiny_models: Path) -
         RunRefusedError, match=r"translate\.resolved: 'sha256:[0-9a-f]+' -> 'sha256:"
     ):
         run_folder(config, root, out)
+
+
+def test_an_edited_glossary_is_a_change_and_a_moved_one_is_not(
+    tmp_path: Path, tiny_models: Path
+) -> None:
+    """The glossary used to count by its path: a line appended to it gave "0 done, 1
+    already done", the record keeping English made without the new term."""
+    root, out = _corpus(tmp_path / "in", 1), tmp_path / "out"
+    terms = tmp_path / "terms.tsv"
+    terms.write_text("Jakarta\tJakarta\n", encoding="utf-8")
+    config = extractive_config(tiny_models, translate={"glossary": str(terms)})
+    run_folder(config, root, out)
+    with terms.open("a", encoding="utf-8") as handle:
+        handle.write("pasar\tmarket\n")
+    with pytest.raises(
+        RunRefusedError,
+        match=r"translate\.glossary: 'sha256:[0-9a-f]{16}' -> 'sha256:[0-9a-f]{16}'",
+    ):
+        run_folder(config, root, out)
+    assert run_folder(config, root, out, force=True).already_done == 1
+    # Nothing was made with the new content, so the folder keeps the first one: the same
+    # content under another path is no change.
+    moved = tmp_path / "elsewhere.tsv"
+    moved.write_text("Jakarta\tJakarta\n", encoding="utf-8")
+    again = extractive_config(tiny_models, translate={"glossary": str(moved)})
+    assert run_folder(again, root, out).already_done == 1
+
+
+def test_the_shortlist_counts_by_content(tmp_path: Path, tiny_models: Path) -> None:
+    shortlist = tmp_path / "s.vmap"
+    shortlist.write_text("\t▁the\n", encoding="utf-8")
+    config = extractive_config(tiny_models, translate={"shortlist": str(shortlist)})
+    before, settings = config_fingerprint(config)
+    assert settings["translate"]["shortlist"].startswith("sha256:")
+    shutil.copy(shortlist, tmp_path / "copy.vmap")
+    copied = extractive_config(tiny_models, translate={"shortlist": str(tmp_path / "copy.vmap")})
+    assert config_fingerprint(copied)[0] == before
+    shortlist.write_text("\t▁the\nrumah\t▁house\n", encoding="utf-8")
+    assert config_fingerprint(config)[0] != before
 
 
 # -- what a resume redoes ------------------------------------------------------------------
