@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,6 +84,9 @@ class Requirement:
     name: str  # the Indonesian term as written, or the protected span
     rendering: str
     exact: bool  # protected spans: byte-identical; glossary renderings: any case
+    # What it is, as the sentence record's spans name it: "url", "email", "handle",
+    # "hashtag", "term"; pipeline.qa adds "en-quote" and "number".
+    kind: str = "term"
 
     def met_by(self, english: str) -> bool:
         if self.exact:
@@ -93,6 +97,13 @@ class Requirement:
         if self.exact:
             return repr(self.rendering)
         return f"{self.name!r} -> {self.rendering!r}"
+
+    def explain(self, english: str) -> str:
+        """What is wrong with `english` (which does not meet this requirement)."""
+        return self.describe()
+
+
+Match = tuple[int, int, Requirement]  # where in the sentence, and what it requires
 
 
 @dataclass(frozen=True)
@@ -131,21 +142,44 @@ class Glossary:
         return cls(terms, hashlib.sha256(raw).hexdigest()[:16])
 
     def requirements(self, sentence: str) -> list[Requirement]:
-        found: dict[str, Requirement] = {}
-        spans = []
-        for start, end in protected_spans(sentence):
-            spans.append((start, end))
-            span = sentence[start:end]
-            found.setdefault(span, Requirement(span, span, exact=True))
-        if self._pattern is not None:
-            for m in self._pattern.finditer(sentence):
-                if any(a <= m.start() < b for a, b in spans):
-                    continue
-                written = m.group(1)
-                term = self.terms[written.casefold()]
-                rendering = term.rendering or written
-                found.setdefault(rendering, Requirement(written, rendering, exact=False))
-        return list(found.values())
+        protected = self.protected(sentence)
+        return unique_requirements([*protected, *self.term_matches(sentence, protected)])
+
+    def protected(self, sentence: str) -> list[Match]:
+        """The URLs, e-mail addresses, @handles and #hashtags in a sentence."""
+        return [
+            (a, b, Requirement(sentence[a:b], sentence[a:b], True, _kind(sentence[a:b])))
+            for a, b in protected_spans(sentence)
+        ]
+
+    def term_matches(self, sentence: str, taken: Sequence[Match] = ()) -> list[Match]:
+        """The glossary's terms in a sentence, outside the spans already `taken`."""
+        if self._pattern is None:
+            return []
+        found: list[Match] = []
+        for m in self._pattern.finditer(sentence):
+            if any(a <= m.start() < b for a, b, _ in taken):
+                continue
+            written = m.group(1)
+            rendering = self.terms[written.casefold()].rendering or written
+            found.append((m.start(), m.end(), Requirement(written, rendering, exact=False)))
+        return found
+
+
+def unique_requirements(matches: Sequence[Match]) -> list[Requirement]:
+    """Each rendering required once, in the order first found."""
+    found: dict[str, Requirement] = {}
+    for _, _, requirement in matches:
+        found.setdefault(requirement.rendering, requirement)
+    return list(found.values())
+
+
+def _kind(span: str) -> str:
+    if span[0] == "@":
+        return "handle"
+    if span[0] == "#":
+        return "hashtag"
+    return "email" if "@" in span and "://" not in span else "url"
 
 
 def _term(file: Path, number: int, line: str) -> Term | None:
