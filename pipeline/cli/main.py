@@ -286,6 +286,28 @@ def build_parser() -> argparse.ArgumentParser:
         help="candidates kept per Indonesian piece (default: %(default)s)",
     )
 
+    check = sub.add_parser(
+        "check",
+        help="run the QA checks alone on translations: numbers, quotes, spans, glossary, guards",
+        description="Check translated sentence pairs as a run checks its own: numbers by "
+        "value, English quotes and protected spans kept byte for byte, glossary renderings, "
+        "the output guards. Prints per check how many sentences it flags, with examples.",
+    )
+    check.add_argument(
+        "out_dir", nargs="?", type=Path, metavar="OUT_DIR", help="a folder written by run"
+    )
+    check.add_argument("--data", type=Path, help="JSONL rows with text and text_en instead")
+    check.add_argument(
+        "-c",
+        "--config",
+        default=None,
+        help="config whose glossary and guards apply (default: OUT_DIR's own, else default)",
+    )
+    check.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    check.add_argument(
+        "--examples", type=int, default=3, help="flags shown per check (default: %(default)s)"
+    )
+
     report = sub.add_parser("report", help="write an HTML page to read a run's results")
     report.add_argument("out_dir", type=Path, metavar="OUT_DIR", help="a folder written by run")
     report.add_argument(
@@ -539,6 +561,26 @@ def _cmd_shortlist(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_check(args: argparse.Namespace) -> int:
+    from pipeline.qa.audit import (
+        QaSettings,
+        audit,
+        check_config,
+        format_report,
+        pairs_of_file,
+        pairs_of_run,
+    )
+
+    if (args.out_dir is None) == (args.data is None):
+        raise InputError("id2en check: give either OUT_DIR (a run folder) or --data FILE.jsonl")
+    if args.out_dir is not None and not (args.out_dir / RECORDS_DIR).is_dir():
+        raise InputError(f"{args.out_dir} has no records/; pass a folder written by run")
+    settings = QaSettings.of(check_config(args.out_dir, args.config, args.overrides))
+    pairs = pairs_of_run(args.out_dir) if args.data is None else pairs_of_file(args.data)
+    print(safe(format_report(audit(pairs, settings, examples=args.examples))))
+    return EXIT_OK
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     from pipeline.report.page import write_report
 
@@ -569,6 +611,7 @@ def main(argv: list[str] | None = None) -> int:
         "config": _cmd_config,
         "models": _cmd_models,
         "report": _cmd_report,
+        "check": _cmd_check,
         "eval": _cmd_eval,
         "shortlist": _cmd_shortlist,
         "doctor": _cmd_doctor,
