@@ -79,9 +79,8 @@ def print_recall(pairs: list[tuple[str, str]]) -> None:
     print("\nconstructed number errors in the reference English (one number changed)")
     print(f"{'change':<10} {'made':>6} {'caught':>7} {'recall':>7}")
     for kind in ("value", "scale", "decimal"):
-        print(
-            f"{kind:<10} {made[kind]:>6} {caught[kind]:>7} {caught[kind] / max(1, made[kind]):>7.1%}"
-        )
+        recall = caught[kind] / max(1, made[kind])
+        print(f"{kind:<10} {made[kind]:>6} {caught[kind]:>7} {recall:>7.1%}")
     total, hit = sum(made.values()), sum(caught.values())
     print(f"{'all':<10} {total:>6} {hit:>7} {hit / max(1, total):>7.1%}")
 
