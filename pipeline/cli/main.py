@@ -303,7 +303,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="config whose glossary and guards apply (default: OUT_DIR's own, else default)",
     )
-    check.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    check.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one setting of that config (repeatable)",
+    )
     check.add_argument(
         "--examples", type=int, default=3, help="flags shown per check (default: %(default)s)"
     )
