@@ -1,24 +1,28 @@
 """One guard loop for both model stages: check every output, retry the flagged ones once
-with safer decoding, keep a retry only where it is cleaner, and warn about what is left."""
+with safer decoding, keep a retry only where it is cleaner, and warn about what is left.
+
+Findings are recorded on the output an item finally holds. A stage that replaces outputs
+for other reasons (required terms forced) does so before the loop, and warns about
+anything else it reads from an output (its score, the length limit) after it, from the
+output its `accept` was handed."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Generic
 
 from pipeline.config import PipelineConfig
 from pipeline.guards.checks import GuardFinding, GuardSettings
-from pipeline.guards.retry import Scored, guard_settings, record_findings, retry_flagged
+from pipeline.guards.retry import Output, guard_settings, record_findings, retry_flagged
 from pipeline.types import Article
 
 # (source, output, settings) -> findings: check_translation, check_summary.
 Check = Callable[[str, str, GuardSettings], list[GuardFinding]]
-# Flagged keys -> what the retry generated for each (a key it skipped is left out).
-Retry = Callable[[list[str]], Mapping[str, Scored]]
 
 
 @dataclass(frozen=True)
-class Guarded:
+class Guarded(Generic[Output]):
     """One output under guard, and how its stage takes a retry's output instead."""
 
     key: str  # what a retry generates from: a sentence, a summary's final input
@@ -26,25 +30,29 @@ class Guarded:
     output: str
     article: Article
     where: str  # how its warnings begin: "sentence 3", "summary"
-    accept: Callable[[Scored], None]
+    accept: Callable[[Output], None]
 
 
 def guard_outputs(
-    items: Sequence[Guarded], check: Check, retry: Retry, config: PipelineConfig
+    items: Sequence[Guarded[Output]],
+    check: Check,
+    retry: Callable[[list[str]], Mapping[str, Output]],
+    config: PipelineConfig,
 ) -> None:
     """Warn about (and count) each item's findings; with guards.retry, the flagged keys are
-    retried once together, and a retry with fewer findings replaces their outputs."""
+    retried once together (`retry` maps flagged keys to what it generated, leaving out a key
+    it skipped), and a retry with fewer findings replaces their outputs."""
     settings = guard_settings(config)
     flagged: dict[str, list[GuardFinding]] = {}
     sources: dict[str, str] = {}  # a key -> the first flagged source it was checked against
-    found: list[Guarded] = []
+    found: list[Guarded[Output]] = []
     for item in items:
         findings = check(item.source, item.output, settings)
         if findings:
             flagged[item.key] = findings
             sources.setdefault(item.key, item.source)
             found.append(item)
-    fixed: dict[str, tuple[Scored, list[GuardFinding]]] = {}
+    fixed: dict[str, tuple[Output, list[GuardFinding]]] = {}
     if config.guards.retry:
         fixed = retry_flagged(flagged, retry, lambda key, text: check(sources[key], text, settings))
     for item in found:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from pipeline.config import PipelineConfig
 from pipeline.guards.checks import GuardFinding, GuardSettings
@@ -36,17 +36,22 @@ def record_findings(article: Article, where: str, findings: Sequence[GuardFindin
         counts[finding.kind] = counts.get(finding.kind, 0) + 1
 
 
+# What a stage's retry generates (pipeline.generation.Generated): the stage's `accept`
+# gets it back whole, so it can read more of it than the guards do.
+Output = TypeVar("Output", bound=Scored)
+
+
 def retry_flagged(
     flagged: Mapping[str, list[GuardFinding]],
-    retry: Callable[[list[str]], Mapping[str, Scored]],
+    retry: Callable[[list[str]], Mapping[str, Output]],
     check: Callable[[str, str], list[GuardFinding]],
-) -> dict[str, tuple[Scored, list[GuardFinding]]]:
+) -> dict[str, tuple[Output, list[GuardFinding]]]:
     """Re-run flagged keys with safer decoding; keep a retry only if it has fewer findings.
     Returns key -> (the retry's output, its findings)."""
     if not flagged:
         return {}
     retried = retry(list(flagged))
-    better: dict[str, tuple[Scored, list[GuardFinding]]] = {}
+    better: dict[str, tuple[Output, list[GuardFinding]]] = {}
     for key, findings in flagged.items():
         candidate = retried.get(key)
         if candidate is None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,7 +15,6 @@ from pipeline.generation.model_stage import ModelStage
 from pipeline.guards import (
     SAFER_DECODING,
     Guarded,
-    Scored,
     check_summary,
     guard_outputs,
 )
@@ -45,6 +43,13 @@ class _Job:
     final_input: str = ""
     strategy: str = "single"  # or the long_input strategy that fitted it to the window
     selected: list[int] = field(default_factory=list)  # select: article.sentences indices
+    output: Generated | None = None  # the summary the article holds
+
+    def hold(self, output: Generated) -> None:
+        """Take a guard retry's summary in place of the article's."""
+        self.output = output
+        self.article.summary = output.text
+        self.article.meta["summary"]["score"] = output.score
 
 
 class SummarizeStage(ModelStage):
@@ -73,8 +78,11 @@ class SummarizeStage(ModelStage):
                     if self._next_level(job):
                         next_jobs.append(job)
             jobs = next_jobs
+        held = [job for job in finished if job.output is not None]
         if self.config.guards.enabled:
-            self._guard([job for job in finished if job.article.summary is not None])
+            self._guard(held)
+        for job in held:  # after the guards, so that they describe the summary kept
+            self._warn_about_output(job)
         done = [a for a in articles if a.error is None and a.summary is not None]
         self.record(done, time.perf_counter() - started, [len(a.text) for a in done])
         return articles
@@ -181,7 +189,7 @@ class SummarizeStage(ModelStage):
                 job.article.summary or "",
                 job.article,
                 "summary",
-                _taker(job.article),
+                job.hold,
             )
             for job in jobs
         ]
@@ -204,6 +212,13 @@ class SummarizeStage(ModelStage):
         }
         if job.strategy == "select":
             article.meta["summary"]["selected_sentences"] = job.selected
+        job.output = output
+
+    def _warn_about_output(self, job: _Job) -> None:
+        """Warnings read from the summary the article holds: its score, the length limit."""
+        article, output = job.article, job.output
+        if output is None:
+            return
         floor = self.config.guards.min_score
         if self.config.guards.enabled and floor is not None and (output.score or 0.0) < floor:
             article.warn(
@@ -234,16 +249,6 @@ class SummarizeStage(ModelStage):
         settings = self.generation_settings | (extra or {})
         outputs = self.backend.generate(ids, settings, per_item=relative)
         return dict(zip(unique, outputs, strict=True))
-
-
-def _taker(article: Article) -> Callable[[Scored], None]:
-    """How an article takes a guard retry's summary in place of its own."""
-
-    def take(output: Scored) -> None:
-        article.summary = output.text
-        article.meta["summary"]["score"] = output.score
-
-    return take
 
 
 class ExtractiveSummarizeStage:

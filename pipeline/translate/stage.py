@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline.config import PipelineConfig, TranslateSettings
@@ -23,7 +23,6 @@ from pipeline.generation.model_stage import ModelStage
 from pipeline.guards import (
     SAFER_DECODING,
     Guarded,
-    Scored,
     check_translation,
     guard_outputs,
 )
@@ -55,6 +54,14 @@ class _Unit:
     article: Article
     index: int
     pieces: list[str]
+    # What the sentence holds: its pieces' translations, or the one retry that replaced them.
+    held: list[TranslationLike] = field(default_factory=list)
+
+    def hold(self, output: Generated) -> None:
+        """Take a retry's output (whole sentence) in place of the translation."""
+        sentence = self.article.sentences[self.index]
+        sentence.en, sentence.score = output.text, output.score
+        self.held = [output]
 
 
 class TranslateStage(ModelStage):
@@ -123,9 +130,13 @@ class TranslateStage(ModelStage):
         finally:
             self._ids.clear()
         self._assign(units, translated)
+        # Outputs are replaced first (required terms forced, then the guards' safer retry),
+        # and warned about after, so that every warning describes the output kept.
+        self._force_missing_terms(units)
         if self.config.guards.enabled:
             self._guard(units)
-        self._require_terms(units)
+        self._warn_missing_terms(units)
+        self._warn_length_limits(units)
         if self.config.guards.enabled:
             self._warn_low_scores(units)
         done = [a for a in articles if a.error is None]
@@ -217,9 +228,8 @@ class TranslateStage(ModelStage):
             self._target_ids[rendering] = backend.target_token_ids(rendering)
         return self._target_ids[rendering]
 
-    def _require_terms(self, units: list[_Unit]) -> None:
-        """Check every translated sentence for its required renderings; retranslate those
-        that miss one with the renderings forced; warn by name about what still misses."""
+    def _missing_terms(self, units: list[_Unit]) -> dict[str, list[Requirement]]:
+        """Sentence text -> the required renderings its translation lacks (if any)."""
         missing: dict[str, list[Requirement]] = {}
         for unit in units:
             sentence = unit.article.sentences[unit.index]
@@ -227,23 +237,33 @@ class TranslateStage(ModelStage):
             lacking = [r for r in needed if not r.met_by(sentence.en or "")]
             if lacking:
                 missing[sentence.text] = lacking
+        return missing
+
+    def _force_missing_terms(self, units: list[_Unit]) -> None:
+        """Retranslate the sentences that miss a required rendering with the renderings
+        forced; a retry that has more of them replaces the translation."""
+        missing = self._missing_terms(units)
         if not missing:
             return
         retried = self._force_required(list(missing))
         for unit, sentence, lacking in _flagged(units, missing):
-            where = f"sentence {unit.index}"
             output = retried.get(sentence.text)
-            if output is not None:
-                still = [r for r in lacking if not r.met_by(output.text)]
-                if len(still) < len(lacking):
-                    sentence.en, sentence.score = output.text, output.score
-                    unit.article.warn(f"{where}: retranslated with required terms forced")
-                    lacking = still
-            if lacking:
-                names = ", ".join(r.describe() for r in lacking)
-                unit.article.warn(f"{where}: required term missing from the translation: {names}")
-                counts = unit.article.meta.setdefault("guards", {})
-                counts["missing_term"] = counts.get("missing_term", 0) + len(lacking)
+            if output is not None and sum(not r.met_by(output.text) for r in lacking) < len(
+                lacking
+            ):
+                unit.hold(output)
+                unit.article.warn(f"sentence {unit.index}: retranslated with required terms forced")
+
+    def _warn_missing_terms(self, units: list[_Unit]) -> None:
+        """Warn by name about the required renderings the kept translation lacks."""
+        missing = self._missing_terms(units)
+        for unit, _sentence, lacking in _flagged(units, missing):
+            names = ", ".join(r.describe() for r in lacking)
+            unit.article.warn(
+                f"sentence {unit.index}: required term missing from the translation: {names}"
+            )
+            counts = unit.article.meta.setdefault("guards", {})
+            counts["missing_term"] = counts.get("missing_term", 0) + len(lacking)
 
     def _force_required(self, sources: list[str]) -> dict[str, Generated]:
         """Whole sentences again on a backend that forces their renderings, with room for
@@ -251,12 +271,28 @@ class TranslateStage(ModelStage):
         backend = self._forcing()
         if backend is None:
             return {}
-        fits = self._whole_sentences(backend, sources)
-        required = self._required_tokens(backend, [s for s, _ in fits])
-        if required is None:
+        return self._generate_whole(backend, sources, self.generation_settings, forced_only=True)
+
+    def _generate_whole(
+        self,
+        backend: Backend,
+        sources: list[str],
+        settings: dict[str, Any],
+        *,
+        forced_only: bool = False,
+    ) -> dict[str, Generated]:
+        """The sources that fit the window whole, generated on `backend` with their required
+        renderings forced where it can, and room for them (forced_only: nothing unless some
+        are forced)."""
+        fits = self._whole_sentences(backend, sources) if sources else []
+        required = None
+        if fits and backend.capabilities.forces_required_tokens:
+            required = self._required_tokens(backend, [s for s, _ in fits])
+        if required is not None:
+            extra = max(len(seq) for row in required for seq in row.sequences)
+            settings = _with_room(settings, extra=extra * 2)
+        elif forced_only or not fits:
             return {}
-        extra = max(len(seq) for row in required for seq in row.sequences)
-        settings = _with_room(self.generation_settings, extra=extra * 2)
         outputs = backend.generate([i for _, i in fits], settings, required=required)
         return {s: o for (s, _), o in zip(fits, outputs, strict=True)}
 
@@ -312,7 +348,7 @@ class TranslateStage(ModelStage):
             sentence = unit.article.sentences[unit.index]
             where = f"sentence {unit.index}"
             text, output = sentence.text, sentence.en or ""
-            items.append(Guarded(text, text, output, unit.article, where, _taker(sentence)))
+            items.append(Guarded(text, text, output, unit.article, where, unit.hold))
         guard_outputs(items, check_translation, self._retry_safer, self.config)
 
     def _whole_sentences(self, backend: Backend, sources: list[str]) -> list[tuple[str, list[int]]]:
@@ -322,15 +358,21 @@ class TranslateStage(ModelStage):
         return [(s, i) for s, i in zip(sources, ids, strict=True) if len(i) <= self.window]
 
     def _retry_safer(self, sources: list[str]) -> Mapping[str, Generated]:
-        """Whole sentences again, with loop-breaking decoding (pieces over the window skip);
-        required terms stay forced where the backend forces them."""
-        fits = self._whole_sentences(self.backend, sources)
-        if not fits:
-            return {}
+        """Whole sentences again, with loop-breaking decoding (pieces over the window skip).
+        Sentences with required terms go to a backend that forces them, so that a retry
+        never loses a term the forced retranslation put in."""
+        with_terms = {s for s in sources if self.glossary.requirements(s)}
+        forcing = None
+        if with_terms and not self.backend.capabilities.forces_required_tokens:
+            forcing = self._forcing()
         settings = self.generation_settings | SAFER_DECODING
-        required = self._forced_here([s for s, _ in fits])
-        outputs = self.backend.generate([i for _, i in fits], settings, required=required)
-        return {s: o for (s, _), o in zip(fits, outputs, strict=True)}
+        if forcing is None:
+            return self._generate_whole(self.backend, sources, settings)
+        rest = [s for s in sources if s not in with_terms]
+        terms = [s for s in sources if s in with_terms]
+        return self._generate_whole(self.backend, rest, settings) | self._generate_whole(
+            forcing, terms, settings
+        )
 
     def _fit_to_window(self, units: list[_Unit]) -> None:
         """Cut sentences over the model's window at clause boundaries, never silently."""
@@ -366,11 +408,14 @@ class TranslateStage(ModelStage):
 
     def _assign(self, units: list[_Unit], translated: Mapping[str, TranslationLike]) -> None:
         for unit in units:
-            outputs = [translated[p] for p in unit.pieces]
+            unit.held = [translated[p] for p in unit.pieces]
             sentence = unit.article.sentences[unit.index]
-            sentence.en = " ".join(o.text for o in outputs if o.text)
-            sentence.score = _combined_score(outputs)
-            for output in outputs:
+            sentence.en = " ".join(o.text for o in unit.held if o.text)
+            sentence.score = _combined_score(unit.held)
+
+    def _warn_length_limits(self, units: list[_Unit]) -> None:
+        for unit in units:
+            for output in unit.held:
                 if output.hit_length_limit:
                     unit.article.warn(
                         f"sentence {unit.index}: translation stopped at the maximum length "
@@ -386,15 +431,6 @@ def _combined_score(outputs: list[TranslationLike]) -> float | None:
     tokens = [max(1, o.output_tokens) for o in outputs]
     total = sum(s * n for s, n in zip(scores, tokens, strict=True) if s is not None)
     return total / sum(tokens)
-
-
-def _taker(sentence: Sentence) -> Callable[[Scored], None]:
-    """How a sentence takes a guard retry's output in place of its translation."""
-
-    def take(output: Scored) -> None:
-        sentence.en, sentence.score = output.text, output.score
-
-    return take
 
 
 def _with_room(settings: dict[str, Any], extra: int) -> dict[str, Any]:

@@ -70,3 +70,24 @@ def test_real_tiny_model_output_passes_through_the_guards(tiny_models: Path) -> 
     assert counts.get("length_ratio", 0) + counts.get("empty", 0) == len(flagged)
     kinds = {"repetition", "copy", "empty", "length_ratio"}
     assert sum(counts.values()) == sum(1 for w in article.warnings if w.split(": ")[1] in kinds)
+
+
+def test_a_retried_summary_is_warned_about_as_kept(
+    tiny_models: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The summary's score and length-limit warnings are of the retry that replaced it."""
+    checked: list[str] = []
+
+    def flag_first(source: str, output: str, settings: object) -> list[GuardFinding]:
+        checked.append(output)
+        return [GuardFinding("copy", "summary copies the text")] if len(checked) == 1 else []
+
+    monkeypatch.setattr("pipeline.summarize.stage.check_summary", flag_first)
+    guards = {"min_score": 0.0}  # every mean log-probability is under 0: always warned
+    pipe = Pipeline.from_config(tiny_config_dict(tiny_models, guards=guards))
+    article = pipe(TEXT)
+    assert "summary: retried with safer decoding after: copy" in article.warnings
+    assert article.summary == checked[1] != checked[0]
+    score = article.meta["summary"]["score"]
+    low = [w for w in article.warnings if w.startswith("summary: low confidence")]
+    assert low == [f"summary: low confidence: score {score:.3f} < guards.min_score 0.0"]

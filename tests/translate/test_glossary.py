@@ -13,6 +13,8 @@ from pipeline.config import load_config
 from pipeline.errors import ConfigError
 from pipeline.generation.backend import RequiredTokens
 from pipeline.generation.constraints import RequiredTokensProcessor, missing_sequences
+from pipeline.guards import check_translation
+from pipeline.guards.retry import guard_settings
 from pipeline.translate.glossary import Glossary, Term, protected_spans
 from pipeline.translate.stage import TranslateStage
 from pipeline.types import Article
@@ -220,6 +222,38 @@ def test_ctranslate2_misses_are_retried_with_forcing(
     # Random weights never write these terms unforced: both went through the retry.
     retried = [w for w in article.warnings if "retranslated with required terms forced" in w]
     assert len(retried) == 2
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("retry", [False, True])
+def test_warnings_describe_the_retranslation_the_record_holds(
+    tiny_models: Path, glossary_file: Path, tmp_path: Path, retry: bool
+) -> None:
+    """CTranslate2 misses the URL, the forcing retry replaces its output: the guards'
+    findings (a band every output fails) and the term check are of the output kept."""
+    pytest.importorskip("ctranslate2")
+    band = {"retry": retry, "length_ratio_min": 50.0, "length_ratio_max": 60.0}
+    settings = {"num_beams": 2, "max_new_tokens": 16, "glossary": str(glossary_file)}
+    settings |= {"ct2_model_dir": str(tmp_path / "ct2"), "ct2_compute_type": "float32"}
+    config = load_config(tiny_config_dict(tiny_models, translate=settings, guards=band))
+    article = make_article("g", SENTENCES[:2])
+    TranslateStage(config, name="translate.ctranslate2", backend="ctranslate2")([article])
+    retried = [w for w in article.warnings if "retranslated with required terms forced" in w]
+    assert len(retried) == 2
+    # Only the first, unforced pass stops at 16 tokens: a forced one has room for the terms.
+    assert not any("maximum length (16 tokens)" in w for w in article.warnings)
+    glossary = Glossary.load(glossary_file)
+    check_renderings(article, glossary)  # a safer retry keeps the terms forced
+    for i, sentence in enumerate(article.sentences):
+        english = sentence.en or ""
+        held = check_translation(sentence.text, english, guard_settings(config))
+        kinds = {"repetition", "copy", "empty", "length_ratio"}
+        mine = [w.split(": ", 1) for w in article.warnings if w.startswith(f"sentence {i}: ")]
+        findings = [f"sentence {i}: {w}" for _, w in mine if w.split(": ")[0] in kinds]
+        assert findings == [f"sentence {i}: {f.kind}: {f.message}" for f in held], english
+        missing = [r for r in glossary.requirements(sentence.text) if not r.met_by(english)]
+        warned = [w for w in article.warnings if w.startswith(f"sentence {i}: required term")]
+        assert len(warned) == (1 if missing else 0), (english, warned)
 
 
 @pytest.mark.slow
