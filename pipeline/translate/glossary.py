@@ -1,7 +1,8 @@
 """Required terms: a glossary (translate.glossary) and spans never to be translated.
 
 A glossary is a TSV file, one term a line: the Indonesian term, a TAB, the English
-rendering. An empty rendering means "keep the term as written". Blank lines and lines
+rendering, and no other TAB (a line with none, or with more, is an error naming its line).
+An empty rendering means "keep the term as written". Blank lines and lines
 starting with "#" are skipped.
 
     Bank Indonesia\tBank Indonesia
@@ -182,15 +183,21 @@ def _kind(span: str) -> str:
     return "email" if "@" in span and "://" not in span else "url"
 
 
+_SHOWN = 120  # characters of a bad line quoted in its error
+
+
 def _term(file: Path, number: int, line: str) -> Term | None:
     if not line.strip() or line.lstrip().startswith("#"):
         return None
-    if "\t" not in line:
+    tabs = line.count("\t")
+    if tabs != 1:
+        shown = line if len(line) <= _SHOWN else line[:_SHOWN] + f"... ({len(line)} chars)"
         raise ConfigError(
             f"translate.glossary: {file}, line {number}: expected 'Indonesian term<TAB>English "
-            f"rendering' (an empty rendering keeps the term as written), got {line!r}"
+            f"rendering' with exactly one TAB (an empty rendering keeps the term as written; "
+            f"words inside either are separated by spaces), found {tabs}: {shown!r}"
         )
-    source, rendering = (part.strip() for part in line.split("\t", 1))
+    source, rendering = (part.strip() for part in line.split("\t"))
     if not source:
         raise ConfigError(f"translate.glossary: {file}, line {number}: the term is empty")
     return Term(source, rendering)

@@ -68,6 +68,24 @@ class TestMatching:
         with pytest.raises(ConfigError, match="cannot read"):
             Glossary.load(tmp_path / "missing.tsv")
 
+    @pytest.mark.parametrize(
+        "line",
+        [
+            "KPK KPK",  # no tab
+            "KPK\tKPK\t",  # a trailing tab: the rendering would hold it
+            "KPK\tKomisi\tPemberantasan",  # a third column
+            "\tKPK",  # no term
+        ],
+    )
+    def test_one_rule_for_a_line_with_its_file_and_line(self, tmp_path: Path, line: str) -> None:
+        path = tmp_path / "bad.tsv"
+        path.write_text(f"# header\nBank Indonesia\tBank Indonesia\n{line}\n", encoding="utf-8")
+        with pytest.raises(ConfigError) as caught:
+            Glossary.load(path)
+        message = str(caught.value)
+        assert f"{path}, line 3: " in message
+        assert "exactly one TAB" in message or "the term is empty" in message
+
     def test_word_boundaries_case_and_affixes(self, glossary_file: Path) -> None:
         glossary = Glossary.load(glossary_file)
         assert required(glossary, "Kata bank indonesia kemarin.") == {
