@@ -11,6 +11,7 @@ EXIT_FAILED_ARTICLES = 1  # the run finished, some articles failed (see their re
 EXIT_USAGE = 2  # bad arguments, config or input; a run refused
 EXIT_MODEL = 3  # a model could not be loaded
 EXIT_IO = 4  # a file system error (disk full, permissions): any OSError
+EXIT_CLUSTER = 5  # the Ray cluster lost workers past its retries; the run resumes
 EXIT_INTERRUPTED = 130  # Ctrl-C or SIGTERM
 
 
@@ -40,6 +41,13 @@ class ModelLoadError(Id2enError, RuntimeError):
 
 class RunRefusedError(Id2enError, RuntimeError):
     """The run cannot start: folder locked, settings changed since the last run, ..."""
+
+
+class ClusterError(Id2enError, RuntimeError):
+    """The Ray cluster could not finish a run (workers or nodes lost past the retries);
+    the records finished are kept and the same command resumes."""
+
+    exit_code = EXIT_CLUSTER
 
 
 def exit_code(exc: BaseException) -> int | None:

@@ -188,6 +188,7 @@ def test_every_error_carries_the_exit_code_the_cli_documents() -> None:
         errors.DecodeError: 2,
         errors.RunRefusedError: 2,
         errors.ModelLoadError: 3,
+        errors.ClusterError: 5,
     }
     for error, code in codes.items():
         assert issubclass(error, errors.Id2enError)

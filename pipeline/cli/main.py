@@ -37,8 +37,9 @@ exit codes: 0 all articles done; 1 some articles failed (see their records);
 2 bad arguments, config, generation settings or input folder, output folder locked
 by another run, or settings, models or input folder changed since the last run in
 OUT_DIR (see --force); 3 a model could not be loaded; 4 a file system error (disk
-full, permissions) stopped the run; 130 stopped by Ctrl-C/SIGTERM (run the same
-command again to resume).
+full, permissions) stopped the run; 5 the Ray cluster lost its workers past the
+retries (run the same command again to resume); 130 stopped by Ctrl-C/SIGTERM (run
+the same command again to resume).
 """
 
 

@@ -1,19 +1,22 @@
-"""Run a pipeline over an article folder on a Ray cluster (Ray Data, one actor per worker).
+"""Run a pipeline over an article folder on a Ray cluster (one model-holding actor per worker).
 
 Each worker loads the models once and processes batches of articles exactly as the local
 engine does, writing each record atomically into OUT_DIR; the driver holds the lock, the
 manifest and the report. INPUT_DIR and OUT_DIR must be on storage every node can see (a
 shared filesystem); resume, skip and retry work as with the local engine.
+
+A worker lost with its node (or its process killed) is started again by Ray where there is
+room, and the batch it held is run again by another worker (ray_pool.ActorPool); a record
+is written whole or not at all, so a batch run twice still leaves each record once. The
+report counts the batches run again. Past the retries the run stops with a ClusterError,
+keeping every record finished: the same command resumes.
 """
 
 from __future__ import annotations
 
-import base64
-import json
 import logging
-import pickle
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,61 +25,45 @@ from pipeline.api import Pipeline
 from pipeline.config import PipelineConfig, load_config
 from pipeline.engines import steps
 from pipeline.engines.plan import discover_inputs
+from pipeline.engines.ray_pool import ActorPool, Job
 from pipeline.engines.run_lock import StopFlag, run_lock
 from pipeline.engines.run_report import Outcome, RunReport
 from pipeline.engines.setup import check_setup
-from pipeline.errors import ConfigError, RunRefusedError
+from pipeline.errors import ClusterError, ConfigError, RunRefusedError
 from pipeline.inputs.items import InputItem
 
 logger = logging.getLogger(__name__)
 
+# A lost worker is started again by Ray up to MAX_RESTARTS times; a batch is started at
+# most MAX_ATTEMPTS times in all (a batch that kills its worker each time stops the run).
+# Exceptions raised by id2en's own code are never retried: a batch already turns each bad
+# article into a failed record, so what escapes it (a full disk) would only fail again.
+MAX_RESTARTS = 8
+MAX_ATTEMPTS = 3
+# With every worker lost, how long to wait for Ray to start one again (a node to join).
+WAIT_FOR_WORKERS_S = 600.0
 
-def pack_items(items: list[InputItem]) -> str:
-    """A group of inputs as text, to travel inside a Ray Data row. Pickled whole, so every
-    kind of input (a file, a .jsonl row, a table row with its column options) arrives as
-    the driver found it; rebuilding one class from its fields lost the others' fields."""
-    return base64.b64encode(pickle.dumps(items)).decode("ascii")
-
-
-def unpack_items(text: str) -> list[InputItem]:
-    items: list[InputItem] = pickle.loads(base64.b64decode(text))
-    return items
-
-
-def _rows(batch: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """Ray's column batch ({name: array}) as one dict per row."""
-    columns = list(batch)
-    for values in zip(*batch.values(), strict=True):
-        yield dict(zip(columns, values, strict=True))
+# The package the driver runs, shipped to every worker (Ray's runtime_env py_modules): the
+# workers run the driver's code, not whatever `pipeline` their node would import (another
+# release, or another checkout's editable install).
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
 
 
 class ArticleWorker:
-    """A Ray Data actor: builds the pipeline once, then processes groups of inputs.
-
-    Each row is one fixed group of articles (see plan.Plan.groups) with the ids to write,
-    so a batch holds the same articles however Ray splits the dataset.
-    """
+    """A Ray actor: builds the pipeline once, then processes fixed groups of inputs (see
+    plan.Plan.groups), writing the records of the ids it is told to write."""
 
     def __init__(self, config: dict[str, Any], out_dir: str) -> None:
         self.config = load_config(config)
         self.out_dir = Path(out_dir)
         self.pipe = Pipeline(self.config)
 
-    def __call__(self, batch: dict[str, Any]) -> dict[str, list[Any]]:
-        outcomes: list[Outcome] = []
-        for row in _rows(batch):
-            items = unpack_items(str(row["items"]))
-            write = set(json.loads(str(row["write"])))
-            outcomes += steps.process_batch(
-                self.pipe, items, self.out_dir, self.config, write=write
-            )
-        return {
-            "id": [o.id for o in outcomes],
-            "status": [o.status for o in outcomes],
-            "error": [o.error or "" for o in outcomes],
-            "sentences": [o.sentences for o in outcomes],
-            "guards": [json.dumps(o.guards) for o in outcomes],
-        }
+    def run(self, items: list[InputItem], write: list[str]) -> list[Outcome]:
+        return steps.process_batch(self.pipe, items, self.out_dir, self.config, write=set(write))
+
+    def ping(self) -> bool:
+        """Answers once the actor is up (again): the pool then sends it work."""
+        return True
 
 
 def run_folder_ray(
@@ -90,11 +77,14 @@ def run_folder_ray(
     cpus_per_worker: float | None = None,
     gpus_per_worker: float = 0,
     input_name: str | None = None,
+    on_batch: Callable[[RunReport], None] | None = None,
 ) -> RunReport:
-    """Like engines.local.run_folder, with the batches spread over `workers` Ray actors.
+    """Like engines.local.run_folder, with the batches spread over `workers` Ray actors;
+    `on_batch` is called with the report after each batch's outcomes are counted.
 
     SIGINT/SIGTERM stop it as they stop the local engine: no new batch is handed out,
-    finished records are kept and exported, and run.json says "interrupted".
+    finished records are kept and exported, and run.json says "interrupted". Workers lost
+    past the retries stop it the same way, then raise ClusterError (exit 5).
     """
     if workers < 1:
         raise ConfigError(f"--workers must be at least 1, not {workers}")
@@ -103,6 +93,7 @@ def run_folder_ray(
     pipe = Pipeline(config)  # to check settings and cache files; the workers load the models
     started = time.perf_counter()
     inputs = discover_inputs(config, input_dir, out_dir, input_name)
+    lost: ClusterError | None = None
     with run_lock(out_dir):
         run = steps.prepare(config, inputs, out_dir, force=force, started=started)
         if run.plan.todo:
@@ -113,15 +104,27 @@ def run_folder_ray(
             resources = _Resources(
                 workers, cpus_per_worker or float(config.run.threads or 1), gpus_per_worker
             )
-            rows = _outcomes(ray, run, resources)
-            with StopFlag(out_dir) as stop, steps.progress(config, len(run.plan.todo)) as bar:
-                for row in rows:
-                    run.report.add(row_outcome(row))
-                    bar.update(1)
-                    if stop.requested:
-                        run.report.interrupted = True
-                        break
+            pool = _pool(ray, run, resources)
+            try:
+                _collect(run, pool.run(_jobs(run)), on_batch)
+            except ClusterError as exc:
+                lost = exc
+                run.report.interrupted = True  # run.json says so; finished records are exported
+            finally:
+                run.report.redone_batches = pool.stats.redone
+                for actor in pool.actors:
+                    ray.kill(actor)
         steps.finish(run)
+    if run.report.redone_batches:
+        logger.warning(
+            "%d batches were run again: their workers were lost", run.report.redone_batches
+        )
+    if lost is not None:
+        raise ClusterError(
+            f"the Ray cluster could not finish the run: {lost}. The {run.report.processed} "
+            "records written this run are kept; run the same command again to resume "
+            "(only what is missing is done)"
+        ) from lost
     return run.report
 
 
@@ -134,13 +137,17 @@ def _import_ray() -> Any:
 
 
 def _connect(ray: Any, address: str | None) -> None:
-    """Join the cluster at `address`, or start a local one (an initialised one is kept)."""
+    """Join the cluster at `address`, or start a local one, shipping this package to the
+    workers. Ray initialised already (by a notebook, a test) is kept as it is: its job's
+    runtime_env decides what code the workers import."""
+    if ray.is_initialized():
+        return
     ray.init(
         address=address,
-        ignore_reinit_error=True,
         log_to_driver=False,
         include_dashboard=False,
         configure_logging=False,
+        runtime_env={"py_modules": [str(PACKAGE_DIR)]},  # Ray takes folders only here
     )
 
 
@@ -151,37 +158,46 @@ class _Resources:
     gpus: float
 
 
-def _outcomes(ray: Any, run: steps.Run, resources: _Resources) -> Iterator[dict[str, Any]]:
-    """The outcome of every article to write, one row each, as the workers finish them."""
-    todo = run.plan.todo_ids
-    rows = [
-        {
-            "items": pack_items(group),
-            "write": json.dumps(sorted(item.id for item in group if item.id in todo)),
-        }
-        for group in run.plan.groups
-    ]
-    results = ray.data.from_items(rows).map_batches(
-        ArticleWorker,
-        fn_constructor_kwargs={
-            "config": run.config.model_dump(mode="json"),
-            "out_dir": str(run.out_dir.resolve()),
-        },
-        batch_size=1,  # one fixed group per call
-        batch_format="numpy",
-        compute=ray.data.ActorPoolStrategy(size=resources.workers),
+def _pool(ray: Any, run: steps.Run, resources: _Resources) -> ActorPool:
+    worker = ray.remote(ArticleWorker).options(
         num_cpus=resources.cpus,
         num_gpus=resources.gpus,
+        max_restarts=MAX_RESTARTS,
+        max_task_retries=0,  # the pool runs a lost batch again, on whichever worker is free
     )
-    for batch in results.iter_batches(batch_size=None, batch_format="numpy"):
-        yield from _rows(batch)
+    config, out = run.config.model_dump(mode="json"), str(run.out_dir.resolve())
+    actors = [worker.remote(config, out) for _ in range(resources.workers)]
+    groups = run.plan.groups
+    return ActorPool(
+        ray,
+        actors,
+        max_attempts=MAX_ATTEMPTS,
+        wait_s=WAIT_FOR_WORKERS_S,
+        describe=lambda job: f"the batch of {groups[job.index][0].where}",
+    )
 
 
-def row_outcome(row: dict[str, Any]) -> Outcome:
-    return Outcome(
-        id=str(row["id"]),
-        status=str(row["status"]),
-        error=str(row["error"]) or None,
-        sentences=int(row["sentences"]),
-        guards=json.loads(str(row["guards"])),
-    )
+def _jobs(run: steps.Run) -> Iterator[Job]:
+    """Each group with something to do, with the ids to write, made as the pool asks."""
+    todo = run.plan.todo_ids
+    for index, group in enumerate(run.plan.groups):
+        yield Job(index, (group, sorted(item.id for item in group if item.id in todo)))
+
+
+def _collect(
+    run: steps.Run,
+    results: Iterator[list[Outcome]],
+    on_batch: Callable[[RunReport], None] | None,
+) -> None:
+    """Count the workers' outcomes as batches finish, until done or a stop signal."""
+    with StopFlag(run.out_dir) as stop, steps.progress(run.config, len(run.plan.todo)) as bar:
+        for outcomes in results:
+            for outcome in outcomes:
+                run.report.add(outcome)
+            run.tick()
+            bar.update(len(outcomes))
+            if on_batch:
+                on_batch(run.report)
+            if stop.requested:
+                run.report.interrupted = True
+                break

@@ -30,6 +30,7 @@ class RunReport:
     not_indonesian: int = 0  # recorded with status "skipped" (run.non_indonesian: skip)
     failures: list[tuple[str, str]] = field(default_factory=list)
     guards: dict[str, int] = field(default_factory=dict)  # guard findings by kind, this run
+    redone_batches: int = 0  # ray engine: batches run again after their worker was lost
 
     def add(self, outcome: Outcome) -> None:
         if outcome.status == "failed":
@@ -54,8 +55,13 @@ class RunReport:
         changed = f" ({self.changed} redone: source changed)" if self.changed else ""
         flagged = ", ".join(f"{kind} {n}" for kind, n in sorted(self.guards.items()))
         guards = f"; output guards fired: {flagged}" if flagged else ""
+        redone = (
+            f"; {self.redone_batches} batches run again after lost workers"
+            if self.redone_batches
+            else ""
+        )
         return (
             f"{state}: {self.done} done{changed}, {self.failed} failed, {self.already_done} "
             f"already done{excluded} of {self.total} articles; {self.sentences} sentences "
-            f"in {self.elapsed:.1f}s{guards}"
+            f"in {self.elapsed:.1f}s{guards}{redone}"
         )

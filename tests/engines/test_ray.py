@@ -64,27 +64,6 @@ def test_ray_engine_matches_the_local_engine(
     assert again.failed == 1
 
 
-def test_ray_engine_uses_an_actor_pool_not_the_deprecated_concurrency(
-    tmp_path: Path, tiny_models: Path, ray_cluster: object, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from pipeline.engines.ray import run_folder_ray
-
-    calls: list[dict] = []
-    real = ray.data.Dataset.map_batches
-
-    def spy(self: object, fn: object, **kwargs: object) -> object:
-        calls.append(kwargs)
-        return real(self, fn, **kwargs)
-
-    monkeypatch.setattr(ray.data.Dataset, "map_batches", spy)
-    root = _corpus(tmp_path / "in")
-    config = load_config(tiny_config_dict(tiny_models, run={"batch_articles": 2}))
-    run_folder_ray(config, root, tmp_path / "out", workers=1, cpus_per_worker=1)
-    [kwargs] = calls
-    assert isinstance(kwargs["compute"], ray.data.ActorPoolStrategy)
-    assert "concurrency" not in kwargs
-
-
 def test_ctrl_c_finishes_the_batch_and_marks_the_run_interrupted(
     tmp_path: Path, tiny_models: Path, ray_cluster: object, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -93,25 +72,19 @@ def test_ctrl_c_finishes_the_batch_and_marks_the_run_interrupted(
 
     from pipeline.engines import ray as ray_engine
 
-    real = ray_engine.row_outcome
-    calls = {"n": 0}
+    def interrupt_after_the_first(report: object) -> None:
+        os.kill(os.getpid(), signal.SIGINT)
 
-    def interrupt_after_the_first(row: dict) -> object:
-        calls["n"] += 1
-        if calls["n"] == 1:
-            os.kill(os.getpid(), signal.SIGINT)
-        return real(row)
-
-    monkeypatch.setattr(ray_engine, "row_outcome", interrupt_after_the_first)
     root, out = _corpus(tmp_path / "in"), tmp_path / "out"
     config = load_config(tiny_config_dict(tiny_models, run={"batch_articles": 1}))
-    report = ray_engine.run_folder_ray(config, root, out, workers=1, cpus_per_worker=1)
+    report = ray_engine.run_folder_ray(
+        config, root, out, workers=1, cpus_per_worker=1, on_batch=interrupt_after_the_first
+    )
     assert report.interrupted and report.done + report.failed == 1
     manifest = json.loads((out / "run.json").read_text())
     assert "interrupted" in manifest and "finished" not in manifest
     assert (out / "records.jsonl").read_text(encoding="utf-8").strip()  # exported
 
-    monkeypatch.undo()
     again = ray_engine.run_folder_ray(config, root, out, workers=1, cpus_per_worker=1)
     assert not again.interrupted
     assert again.done + again.failed + again.already_done == 4
