@@ -33,6 +33,7 @@ def _raising(exc: BaseException) -> Callable[..., object]:
         (errors.DecodeError("not text"), errors.EXIT_USAGE),
         (errors.RunRefusedError("folder locked"), errors.EXIT_USAGE),
         (errors.ModelLoadError("no such model"), errors.EXIT_MODEL),
+        (errors.ClusterError("workers lost"), errors.EXIT_CLUSTER),
         (OSError(errno.ENOSPC, "No space left on device"), errors.EXIT_IO),
         (KeyboardInterrupt(), errors.EXIT_INTERRUPTED),
     ],
@@ -65,6 +66,7 @@ def test_every_id2en_error_class_is_covered() -> None:
         errors.DecodeError,
         errors.RunRefusedError,
         errors.ModelLoadError,
+        errors.ClusterError,
     }
 
 
