@@ -1,0 +1,263 @@
+"""The Ray engine on 1 vs 2 local nodes, its overhead per batch, and its memory on a Parquet table.
+
+Each part starts a Ray cluster on this machine (ray.cluster_utils.Cluster: a head with no
+CPUs and worker nodes of one CPU each, on 127.0.0.1) and runs `run_folder_ray` on the tiny
+random-weight models (tests/support/tiny_models.py), in this one run:
+
+  nodes:    articles/s on 1 node (1 worker) and on 2 nodes (2 workers), steady state (first
+            batch to last, so the actors' start is left out) and wall (with it). On a
+            2-core machine expect no speed-up: both nodes share the same cores.
+  overhead: seconds per batch of batches that need no model (empty files: each fails at
+            read and writes its record), i.e. what the engine adds per batch (hand-out,
+            pickling, the result's round trip, the record write).
+  memory:   a Parquet table of --mb MB (translation off, extractive summaries: the input
+            path, not the models) on 2 nodes: the driver's peak RSS, the object store's
+            peak use and what was spilled (polled every 0.2 s), and what 1 GB
+            extrapolates to from the driver's growth per row.
+
+    python benchmarks/ray_nodes.py --quick           # a minute or two
+    python benchmarks/ray_nodes.py --articles 80 --mb 100
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"  # every node on 127.0.0.1
+
+from pipeline.config import PipelineConfig, load_config
+from pipeline.engines.ray import run_folder_ray
+from pipeline.engines.run_report import RunReport
+from tests.support.tiny_models import build_tiny_bart, build_tiny_marian
+
+SENTENCES = [
+    "Presiden meresmikan jembatan baru di Jakarta kemarin pagi.",
+    "Warga menyambut baik rencana pemerintah daerah itu.",
+    "Hujan deras mengguyur Bandung sejak pagi hingga sore.",
+    "Petani di desa itu panen raya pada tahun ini.",
+    "Harga beras di pasar naik menjelang hari raya.",
+    "Wartawan melaporkan banjir di Surabaya pada hari Senin.",
+]
+
+
+def _peak_rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        line = next(line for line in status if line.startswith("VmHWM"))
+    return int(line.split()[1]) / 1024
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        line = next(line for line in status if line.startswith("VmRSS"))
+    return int(line.split()[1]) / 1024
+
+
+@contextmanager
+def cluster(ray: Any, nodes: int) -> Iterator[Any]:
+    from ray.cluster_utils import Cluster
+
+    local = Cluster(
+        initialize_head=True, head_node_args={"num_cpus": 0, "include_dashboard": False}
+    )
+    for _ in range(nodes):
+        local.add_node(num_cpus=1)
+    local.wait_for_nodes()
+    ray.init(address=local.address, log_to_driver=False)
+    try:
+        yield local
+    finally:
+        ray.shutdown()
+        local.shutdown()
+
+
+class BatchClock:
+    """Times of each batch's outcomes reaching the driver (run_folder_ray's on_batch)."""
+
+    def __init__(self) -> None:
+        self.times: list[float] = []
+        self.articles: list[int] = []
+
+    def __call__(self, report: RunReport) -> None:
+        self.times.append(time.perf_counter())
+        self.articles.append(report.processed)
+
+    def steady(self) -> tuple[float, int]:
+        """Seconds and articles from the first batch's outcome to the last's."""
+        return self.times[-1] - self.times[0], self.articles[-1] - self.articles[0]
+
+
+def timed_run(
+    ray: Any, config: PipelineConfig, root: Path, out: Path, nodes: int
+) -> tuple[RunReport, BatchClock, float]:
+    clock = BatchClock()
+    with cluster(ray, nodes):
+        started = time.perf_counter()
+        report = run_folder_ray(config, root, out, workers=nodes, cpus_per_worker=1, on_batch=clock)
+        wall = time.perf_counter() - started
+    return report, clock, wall
+
+
+def write_articles(root: Path, count: int, seed: int = 0) -> Path:
+    rng = random.Random(seed)
+    root.mkdir(parents=True)
+    for n in range(count):
+        text = " ".join(rng.choices(SENTENCES, k=rng.randint(3, 6)))
+        (root / f"a{n:04d}.txt").write_text(text, encoding="utf-8")
+    return root
+
+
+def write_table(path: Path, target_bytes: int, seed: int = 0) -> int:
+    """Rows of 10-30 sentences (about 1-2 KB) until the file is about target_bytes."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = random.Random(seed)
+    rows = 0
+    with pq.ParquetWriter(path, pa.schema([("id", pa.string()), ("text", pa.string())])) as out:
+        while not path.exists() or path.stat().st_size < target_bytes:
+            texts = [" ".join(rng.choices(SENTENCES, k=rng.randint(10, 30))) for _ in range(5000)]
+            ids = [f"a{rows + n}" for n in range(len(texts))]
+            out.write_table(pa.table({"id": ids, "text": texts}))
+            rows += len(texts)
+    return rows
+
+
+class StorePoller:
+    """The object store's peak use and spilled bytes over all nodes, polled."""
+
+    USED = re.compile(r"Plasma memory usage (\d+) MiB")
+    SPILLED = re.compile(r"Spilled (\d+) MiB")
+
+    def __init__(self, ray: Any) -> None:
+        from ray._private.internal_api import memory_summary
+
+        self.summary = memory_summary
+        self.peak_mib = 0
+        self.spilled_mib = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+
+    def _poll(self) -> None:
+        while not self._stop.wait(0.2):
+            try:
+                text = self.summary(stats_only=True)
+            except Exception:  # a node going down between polls; the next poll counts
+                continue
+            self.peak_mib = max(self.peak_mib, sum(int(m) for m in self.USED.findall(text)))
+            self.spilled_mib = max(
+                self.spilled_mib, sum(int(m) for m in self.SPILLED.findall(text))
+            )
+
+    def __enter__(self) -> StorePoller:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def memory_part(ray: Any, models: Path, work: Path, megabytes: float) -> None:
+    table = work / "table" / "big.parquet"
+    table.parent.mkdir()
+    rows = write_table(table, int(megabytes * 1e6))
+    size = table.stat().st_size
+    settings = _settings(models, batch_articles=64)
+    settings["stages"] = {"translate": None, "summarize": "summarize.extractive"}
+    config = load_config(settings)
+    before = _rss_mb()
+    with cluster(ray, 2), StorePoller(ray) as store:
+        started = time.perf_counter()
+        report = run_folder_ray(config, table, work / "out-table", workers=2, cpus_per_worker=1)
+        seconds = time.perf_counter() - started
+    peak = _peak_rss_mb()
+    per_row_kb = max(peak - before, 0) * 1024 / rows
+    rows_per_gb = rows * 1e9 / size
+    print(
+        f"\nmemory: {size / 1e6:.0f} MB Parquet, {rows} rows, {report.processed} records in "
+        f"{seconds:.0f}s on 2 nodes\n"
+        f"  driver RSS {before:.0f} MB before the run, peak {peak:.0f} MB "
+        f"({per_row_kb:.2f} KB per row)\n"
+        f"  object store: peak {store.peak_mib} MiB over all nodes, "
+        f"spilled {store.spilled_mib} MiB\n"
+        f"  1 GB (~{rows_per_gb:,.0f} rows) extrapolates to a driver peak of "
+        f"~{before + per_row_kb * rows_per_gb / 1024:.0f} MB; the object store stays at a few "
+        "batches in flight"
+    )
+
+
+def _settings(models: Path, batch_articles: int) -> dict[str, Any]:
+    return {
+        "run": {"device": "cpu", "progress": "never", "batch_articles": batch_articles},
+        "translate": {
+            "model": str(models / "marian"),
+            "local_files_only": True,
+            "num_beams": 2,
+            "max_new_tokens": 12,
+        },
+        "summarize": {"model": str(models / "bart"), "local_files_only": True, "num_beams": 2},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--articles", type=int, default=48, help="articles for 1 vs 2 nodes")
+    parser.add_argument("--batches", type=int, default=60, help="model-free batches (overhead)")
+    parser.add_argument("--mb", type=float, default=30.0, help="Parquet size for memory (MB)")
+    parser.add_argument("--quick", action="store_true", help="16 articles, 30 batches, 10 MB")
+    parser.add_argument("--skip-memory", action="store_true")
+    args = parser.parse_args()
+    if args.quick:
+        args.articles, args.batches, args.mb = 16, 30, 10.0
+    import ray
+
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        models = work / "models"
+        build_tiny_marian(models / "marian")
+        build_tiny_bart(models / "bart")
+        if not args.skip_memory:
+            memory_part(ray, models, work, args.mb)  # first: the driver's peak is its own
+
+        root = write_articles(work / "articles", args.articles)
+        config = load_config(_settings(models, batch_articles=2))
+        print(
+            f"\nnodes: {args.articles} articles, batches of 2, tiny models, {os.cpu_count()} cores"
+        )
+        print(f"{'nodes':>5} {'steady articles/s':>18} {'wall articles/s':>16} {'wall s':>7}")
+        rates = {}
+        for nodes in (1, 2):
+            report, clock, wall = timed_run(ray, config, root, work / f"out-{nodes}", nodes)
+            seconds, articles = clock.steady()
+            rates[nodes] = articles / seconds
+            wall_rate = report.processed / wall
+            print(f"{nodes:>5} {rates[nodes]:>18.2f} {wall_rate:>16.2f} {wall:>7.1f}")
+        print(f"2 nodes / 1 node (steady): {rates[2] / rates[1]:.2f}x")
+
+        empty = work / "empty"
+        empty.mkdir()
+        for n in range(args.batches):
+            (empty / f"e{n:04d}.txt").write_text("", encoding="utf-8")
+        config = load_config(_settings(models, batch_articles=1))
+        print(f"\noverhead: {args.batches} batches that need no model (an empty file each)")
+        for nodes in (1, 2):
+            _, clock, _ = timed_run(ray, config, empty, work / f"out-empty-{nodes}", nodes)
+            seconds, _ = clock.steady()
+            per_batch = seconds / (len(clock.times) - 1)
+            print(f"  {nodes} node(s): {per_batch * 1000:.1f} ms per batch (driver-side, steady)")
+
+
+if __name__ == "__main__":
+    main()
