@@ -30,7 +30,14 @@ from pipeline.inputs.language import check_language
 from pipeline.inputs.reader import read_article
 from pipeline.output.export import export_records
 from pipeline.output.manifest import now, write_manifest
-from pipeline.output.records import SOURCE_DIGEST, article_record, remove_temp_files, write_record
+from pipeline.output.records import (
+    GONE_DIR,
+    SOURCE_DIGEST,
+    article_record,
+    remove_temp_files,
+    set_aside_records,
+    write_record,
+)
 from pipeline.progress import progress_bar
 from pipeline.types import Article
 
@@ -70,7 +77,7 @@ def prepare(
 
 def start(run: Run, engine: str) -> None:
     """run.json says a run is under way (after the setup was checked); temporary files a
-    killed run left are removed."""
+    killed run left are removed, and records of inputs that are gone are set aside."""
     data = run.manifest.data
     data.update({"started": now(), "engine": engine})
     for key in ("finished", "interrupted"):
@@ -78,6 +85,15 @@ def start(run: Run, engine: str) -> None:
     write_manifest(run.out_dir, data)
     if removed := remove_temp_files(run.out_dir):
         logger.info("removed %d temporary files left by an earlier, killed run", removed)
+    ids = [item.id for item in run.plan.items]
+    if moved := set_aside_records(run.out_dir, ids):
+        logger.warning(
+            "%d records are of inputs that are gone (deleted or renamed since they were "
+            "made): moved to %s, and left out of every output",
+            moved,
+            run.out_dir / GONE_DIR,
+        )
+        export_records(run.out_dir, run.config.run.formats, ids)  # at once, should we be killed
 
 
 def process_batch(

@@ -98,7 +98,8 @@ def table_items(path: Path, file_id: str, options: TableOptions) -> list[InputIt
     row = 0
     try:
         for row, values in _rows(path, wanted):
-            row_id, notes = _row_id(values, id_column, options.text_column), ()
+            row_id = _row_id(values, id_column, options.text_column)
+            notes: tuple[str, ...] = ()
             if row_id is None and id_column is not None:
                 no_id.append(row + 1)
                 notes = (f"no id in column {id_column!r}; recorded under its row number",)
@@ -244,12 +245,15 @@ class _Cursor:
     each batch is decoded once; going back (or to another file) starts a new pass."""
 
     def __init__(self) -> None:
-        self._key: tuple[Path, tuple[str, ...]] | None = None
+        self._key: tuple[Path, tuple[str, ...], tuple[int, ...]] | None = None
         self._rows: Iterator[tuple[int, Row]] | None = None
         self._last: tuple[int, Row] | None = None
 
     def get(self, path: Path, columns: list[str], row: int) -> Row:
-        key = (path, tuple(columns))
+        # The file's identity is part of the key: a file rewritten since the last pass (a
+        # second run in one process) must not be read on through the old open handle.
+        info = path.stat()
+        key = (path, tuple(columns), (info.st_ino, info.st_size, info.st_mtime_ns))
         last = self._last
         if key != self._key or self._rows is None or last is None or row < last[0]:
             self._key, self._rows, self._last = key, _rows(path, columns, start=row), None
@@ -390,11 +394,12 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, Row]]:
             if not fields:
                 continue  # a blank line is no row
             if len(fields) != len(header):
-                row: Row = _BadRow(
+                row: Row = _BadRow.of(
                     f"line {first_line}: {len(fields)} fields but the header has "
-                    f"{len(header)} (an unquoted delimiter in the text?)"
+                    f"{len(header)} (an unquoted delimiter in the text?)",
+                    header,
+                    fields,
                 )
-                row.header, row.fields = header, fields
             else:
                 row = dict(zip(header, fields, strict=True))
             yield number, row
@@ -407,6 +412,12 @@ class _BadRow(str):
 
     header: list[str]
     fields: list[str]
+
+    @classmethod
+    def of(cls, message: str, header: list[str], fields: list[str]) -> _BadRow:
+        row = cls(message)
+        row.header, row.fields = header, fields
+        return row
 
     def field(self, column: str, text_column: str) -> str | None:
         """`column`'s value by position: counted from the start when it comes before the

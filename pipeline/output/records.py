@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -23,6 +24,9 @@ from pipeline.types import Article
 logger = logging.getLogger(__name__)
 
 RECORDS_DIR = "records"  # OUT/records/<id>.json, one per article
+# Records whose input is no longer there (deleted, renamed, a fixed row's error record),
+# moved out of records/ so that no output describes them, and kept in case they are wanted.
+GONE_DIR = "records-of-inputs-gone"
 RECORDS_JSONL = "records.jsonl"  # all records, one per line, sorted by id
 RECORDS_PARQUET = "records.parquet"
 MANIFEST = "run.json"  # the run's settings, input, times and last report line
@@ -121,6 +125,26 @@ def remove_temp_files(out_dir: Path) -> int:
     for path in paths:
         path.unlink(missing_ok=True)
     return len(paths)
+
+
+def set_aside_records(out_dir: Path, ids: Iterable[str]) -> int:
+    """Move every record that is not one of `ids` (the input's articles) from records/ to
+    GONE_DIR, at the same relative path; returns how many were moved."""
+    records = Path(out_dir, RECORDS_DIR)
+    wanted = {record_path(out_dir, article_id) for article_id in ids}
+    moved = 0
+    for path in sorted(records.rglob("*.json")):
+        if path in wanted:
+            continue
+        target = Path(out_dir, GONE_DIR, path.relative_to(records))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(path, target)
+        moved += 1
+        for folder in path.parents:  # folders it leaves empty go too
+            if folder == records or any(folder.iterdir()):
+                break
+            folder.rmdir()
+    return moved
 
 
 def write_record(out_dir: Path, record: dict[str, Any]) -> Path:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -24,6 +25,9 @@ from pipeline.engines.local import run_folder
 from pipeline.engines.run_lock import run_lock
 from pipeline.errors import RunRefusedError
 from pipeline.output.atomic import atomic_open
+from pipeline.output.dataset import iter_run_records, load_records
+from pipeline.output.records import iter_records
+from pipeline.report.page import RunStats, render_report
 from tests.helpers import extractive_config, run_records, tiny_config_dict
 from tests.support.corpus import builtin_pairs
 
@@ -462,7 +466,59 @@ def test_records_jsonl_holds_only_this_input_folders_articles(
     (root / "a01.txt").unlink()
     run_folder(extractive_config(tiny_models), root, out)
     assert [r["id"] for r in _records(out)] == ["a00", "a02"]
-    assert (out / "records" / "a01.json").exists()  # kept, never deleted
+    assert not (out / "records" / "a01.json").exists()
+    assert (out / "records-of-inputs-gone" / "a01.json").exists()  # kept, set aside
+
+
+def _every_output(out: Path) -> dict[str, list[str]]:
+    """The article ids each output of a run describes."""
+    page = render_report(out)
+    return {
+        "records/": sorted(r["id"] for r in iter_records(out)),
+        "records.jsonl": list(run_records(out)),
+        "records.parquet": sorted(load_records(out, source="parquet")["id"]),
+        "report": sorted(
+            re.findall(r"<h2><span class='badge [^']*'>[^<]*</span> ([^<]+)</h2>", page)
+        ),
+    }
+
+
+def test_every_output_drops_the_records_of_inputs_that_are_gone(
+    tmp_path: Path, tiny_models: Path
+) -> None:
+    """The report used to read records/ whole: a deleted article stayed on the page and
+    its failure was still counted."""
+    root, out = _corpus(tmp_path / "in", 2), tmp_path / "out"
+    (root / "broken.txt").write_text("")
+    config = extractive_config(tiny_models, run={"formats": ["jsonl", "parquet"]})
+    assert run_folder(config, root, out).failed == 1
+    assert _every_output(out)["report"] == ["a00", "a01", "broken"]
+    (root / "broken.txt").unlink()
+    (root / "a01.txt").rename(root / "b01.txt")
+    report = run_folder(config, root, out)
+    assert (report.total, report.done, report.failed, report.already_done) == (2, 1, 0, 1)
+    outputs = _every_output(out)
+    assert all(ids == ["a00", "b01"] for ids in outputs.values()), outputs
+    stats = RunStats.collect(
+        list(iter_run_records(out)), json.loads((out / "run.json").read_text())
+    )
+    assert (stats.articles, stats.failed) == (2, 0)
+    gone = out / "records-of-inputs-gone"
+    assert sorted(p.name for p in gone.iterdir()) == ["a01.json", "broken.json"]
+
+
+def test_a_fixed_csv_rows_error_record_goes_from_every_output(
+    tmp_path: Path, tiny_models: Path
+) -> None:
+    table, out = tmp_path / "t.csv", tmp_path / "out"
+    table.write_text('id,text\na,Harga naik.\nb,"Warga senang.\n', encoding="utf-8")
+    config = extractive_config(tiny_models, run={"formats": ["jsonl", "parquet"]})
+    assert run_folder(config, table, out).failed == 1
+    assert _every_output(out)["records.jsonl"] == ["a", "rows-from-2"]
+    table.write_text('id,text\na,Harga naik.\nb,"Warga senang."\n', encoding="utf-8")
+    assert run_folder(config, table, out).failed == 0
+    outputs = _every_output(out)
+    assert all(ids == ["a", "b"] for ids in outputs.values()), outputs
 
 
 def test_atomic_open_leaves_the_old_file_when_writing_fails(tmp_path: Path) -> None:

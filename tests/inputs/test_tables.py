@@ -224,6 +224,16 @@ def test_empty_and_nan_id_cells_are_named_not_silently_numbered(
         assert "no id in column 'id'" in read_article(numbered[0]).warnings[0]
 
 
+def test_a_table_rewritten_between_two_reads_is_read_anew(tmp_path: Path) -> None:
+    """The row cursor used to read on through its old handle: a second run in one process
+    over a rewritten file read garbage ("broken CSV quoting") from the new bytes."""
+    table = tmp_path / "t.csv"
+    table.write_text("id,text\na,Harga naik.\nb,Warga senang.\n", encoding="utf-8")
+    assert read_article(discover(table)[0]).text == "Harga naik."
+    table.write_text("id,text\na,Harga turun lagi.\nb,Presiden datang.\n", encoding="utf-8")
+    assert [read_article(i).text for i in discover(table)[1:]] == ["Presiden datang."]
+
+
 def test_every_row_carries_a_digest_of_what_its_record_is_made_from(tmp_path: Path) -> None:
     """Rows used to carry none (meta.source_sha256: null), so an edited row was never redone."""
     table = _write(tmp_path / "t.csv", _rows())
