@@ -26,7 +26,7 @@ from pipeline.errors import (
     InputError,
     exit_code,
 )
-from pipeline.output.records import RECORDS_DIR, REPORT_HTML
+from pipeline.output.records import RECORDS_DIR, REPORT_HTML, STDIN_COPY_PREFIX
 
 if TYPE_CHECKING:
     from pipeline.config import PipelineConfig
@@ -399,7 +399,7 @@ def _stdin_file(out_dir: Path) -> Iterator[Path]:
     if sys.stdin.isatty():
         print("reading JSON lines from standard input (Ctrl-D ends)", file=sys.stderr)
     out_dir.mkdir(parents=True, exist_ok=True)
-    folder = Path(tempfile.mkdtemp(prefix=".stdin-", dir=out_dir))
+    folder = Path(tempfile.mkdtemp(prefix=STDIN_COPY_PREFIX, dir=out_dir))
     path = folder / "stdin.jsonl"
     try:
         with path.open("wb") as handle:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,6 +15,8 @@ from pipeline.inputs.tables import TableOptions
 from pipeline.output.records import SOURCE_DIGEST, read_record, record_status
 
 logger = logging.getLogger(__name__)
+
+STDIN_LABEL = "stdin"  # a record's `source` for standard input's rows: "stdin:<line>"
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,9 @@ def discover_inputs(
         exclude=out_dir,
         follow_links=config.run.follow_links,
     )
+    if input_name is not None:  # records name the input, not the copy deleted after the run
+        label = STDIN_LABEL if input_name == "-" else input_name
+        items = [dataclasses.replace(item, label=label) for item in items]
     return Inputs(input_name or str(Path(input_dir).resolve()), items)
 
 

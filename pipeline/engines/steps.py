@@ -34,6 +34,7 @@ from pipeline.output.records import (
     GONE_DIR,
     SOURCE_DIGEST,
     article_record,
+    remove_stdin_copies,
     remove_temp_files,
     set_aside_records,
     write_record,
@@ -85,6 +86,8 @@ def start(run: Run, engine: str) -> None:
     write_manifest(run.out_dir, data)
     if removed := remove_temp_files(run.out_dir):
         logger.info("removed %d temporary files left by an earlier, killed run", removed)
+    if removed := remove_stdin_copies(run.out_dir, {i.path.parent for i in run.plan.items}):
+        logger.info("removed %d copies of standard input left by killed runs", removed)
     ids = [item.id for item in run.plan.items]
     if moved := set_aside_records(run.out_dir, ids):
         logger.warning(

@@ -22,7 +22,9 @@ class InputItem:
     notes: tuple[str, ...] = ()  # warnings found while discovering, e.g. a renamed duplicate
     digest: str | None = None  # sha256 of the source bytes (the file, or the row's line)
     error: str | None = None  # found while discovering (a link not followed): not readable
+    label: str | None = None  # how records name the file when `path` is a stand-in (stdin)
 
     @property
     def where(self) -> str:
-        return f"{self.path}:{self.line}" if self.line else str(self.path)
+        shown = self.label or str(self.path)
+        return f"{shown}:{self.line}" if self.line else shown

@@ -10,7 +10,8 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import Iterable, Iterator, Mapping
+import shutil
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote
@@ -31,6 +32,7 @@ RECORDS_JSONL = "records.jsonl"  # all records, one per line, sorted by id
 RECORDS_PARQUET = "records.parquet"
 MANIFEST = "run.json"  # the run's settings, input, times and last report line
 LOCK = ".id2en.lock"
+STDIN_COPY_PREFIX = ".stdin-"  # OUT/.stdin-XXXX/: standard input's copy while its run lasts
 REPORT_HTML = "report.html"  # `id2en report`'s page, unless told another file
 
 SOURCE_DIGEST = "source_sha256"  # record meta: the digest of the bytes it was made from
@@ -125,6 +127,15 @@ def remove_temp_files(out_dir: Path) -> int:
     for path in paths:
         path.unlink(missing_ok=True)
     return len(paths)
+
+
+def remove_stdin_copies(out_dir: Path, in_use: Collection[Path]) -> int:
+    """Delete copies of standard input that killed runs left (not those in `in_use`)."""
+    used = {folder.resolve() for folder in in_use}
+    stale = [p for p in Path(out_dir).glob(f"{STDIN_COPY_PREFIX}*") if p.resolve() not in used]
+    for folder in stale:
+        shutil.rmtree(folder, ignore_errors=True)
+    return len(stale)
 
 
 def set_aside_records(out_dir: Path, ids: Iterable[str]) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.cli.main import main
 from pipeline.output.records import iter_records
 from tests.helpers import SENTENCES, tiny_config_dict
 
@@ -66,3 +68,25 @@ def test_run_reads_json_lines_from_stdin_and_resumes(config_file: Path, tmp_path
 
     again = _id2en(*command, stdin=gzip.decompress(dump.read_bytes()))
     assert "0 done, 1 failed, 3 already done" in again.stdout.decode()
+
+
+def test_a_killed_runs_copy_of_stdin_is_removed_by_the_next_run(
+    tiny_models: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A kill -9 leaves OUT/.stdin-*/stdin.jsonl (a whole copy of the input); it used to
+    stay for good, and records named it as their source although it is deleted."""
+    config = tmp_path / "tiny.yaml"
+    data = tiny_config_dict(tiny_models, stages={"summarize": "summarize.extractive"})
+    config.write_text(json.dumps(data), "utf-8")
+    out = tmp_path / "out"
+    left = out / ".stdin-k1ll3d" / "stdin.jsonl"  # what a killed run leaves
+    left.parent.mkdir(parents=True)
+    left.write_text(json.dumps({"id": "a", "text": SENTENCES[0]}) + "\n", "utf-8")
+    rows = "".join(
+        json.dumps({"id": k, "text": t}) + "\n" for k, t in zip("ab", SENTENCES[:2], strict=True)
+    )
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(rows.encode())))
+    assert main(["run", "-", "-o", str(out), "-c", str(config)]) == 0
+    assert [p.name for p in out.iterdir() if p.name.startswith(".stdin")] == []
+    sources = [r["source"] for r in iter_records(out)]
+    assert sources == ["stdin:1", "stdin:2"]
