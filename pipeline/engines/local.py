@@ -52,7 +52,7 @@ def run_folder(
                 for outcome in outcomes:
                     report.add(outcome)
                 _trim_heap()
-                run.tick()
+                steps.checkpoint(run)
                 bar.update(len(outcomes))
                 bar.set_postfix(sent_per_s=f"{report.sentences / max(report.elapsed, 1e-9):.1f}")
                 if on_batch:

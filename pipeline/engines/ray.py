@@ -194,7 +194,7 @@ def _collect(
         for outcomes in results:
             for outcome in outcomes:
                 run.report.add(outcome)
-            run.tick()
+            steps.checkpoint(run)
             bar.update(len(outcomes))
             if on_batch:
                 on_batch(run.report)

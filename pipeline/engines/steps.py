@@ -58,9 +58,20 @@ class Run:
     plan: Plan
     report: RunReport
     started: float  # time.perf_counter() when the run began, before discovery
+    earlier_s: float = 0.0  # time the folder's earlier runs took (a resumed run's total)
+    runs: int = 1  # invocations into this folder, this one included
+    saved: float = 0.0  # when checkpoint() last wrote the time into run.json
 
     def tick(self) -> None:
         self.report.elapsed = time.perf_counter() - self.started
+
+    def total_time(self) -> dict[str, Any]:
+        """run.json's time fields: this invocation's and the whole run's, all invocations."""
+        return {
+            "elapsed_s": round(self.report.elapsed, 3),
+            "elapsed_total_s": round(self.earlier_s + self.report.elapsed, 3),
+            "runs": self.runs,
+        }
 
 
 def prepare(
@@ -73,7 +84,16 @@ def prepare(
     report = RunReport(
         total=len(inputs.items), already_done=plan.already_done, changed=plan.changed
     )
-    return Run(config, out_dir, manifest, plan, report, started)
+    earlier, runs = _earlier_runs(manifest.data)
+    return Run(config, out_dir, manifest, plan, report, started, earlier, runs + 1)
+
+
+def _earlier_runs(data: dict[str, Any]) -> tuple[float, int]:
+    """(seconds, count) of the runs into a folder so far, from its run.json."""
+    total = data.get("elapsed_total_s", data.get("elapsed_s"))
+    seconds = float(total) if isinstance(total, (int, float)) else 0.0
+    runs = data.get("runs")
+    return seconds, runs if isinstance(runs, int) else int("started" in data)
 
 
 def start(run: Run, engine: str) -> None:
@@ -83,7 +103,10 @@ def start(run: Run, engine: str) -> None:
     data.update({"started": now(), "engine": engine})
     for key in ("finished", "interrupted"):
         data.pop(key, None)
+    run.tick()
+    data.update(run.total_time())
     write_manifest(run.out_dir, data)
+    run.saved = time.perf_counter()
     if removed := remove_temp_files(run.out_dir):
         logger.info("removed %d temporary files left by an earlier, killed run", removed)
     if removed := remove_stdin_copies(run.out_dir, {i.path.parent for i in run.plan.items}):
@@ -155,6 +178,19 @@ def _write(article: Article, out_dir: Path) -> Outcome:
     )
 
 
+CHECKPOINT_S = 10.0  # how often a run's time so far is saved, for a kill -9 to keep it
+
+
+def checkpoint(run: Run) -> None:
+    """After a batch: the time so far, into run.json now and then, so that the Time of a
+    run killed without warning still counts toward the folder's total."""
+    run.tick()
+    if time.perf_counter() - run.saved >= CHECKPOINT_S:
+        run.manifest.data.update(run.total_time())
+        write_manifest(run.out_dir, run.manifest.data)
+        run.saved = time.perf_counter()
+
+
 def finish(run: Run) -> None:
     """Export records.jsonl (and Parquet) for this input and close run.json: after the
     last batch, and after a stop signal (a crash leaves both for the resume)."""
@@ -165,7 +201,7 @@ def finish(run: Run) -> None:
         run.manifest.adopt_settings()
     data["interrupted" if report.interrupted else "finished"] = now()
     data["last_report"] = report.line()
-    data["elapsed_s"] = round(report.elapsed, 3)
+    data.update(run.total_time())
     write_manifest(run.out_dir, data)
 
 

@@ -62,7 +62,8 @@ class RunStats:
     model_seconds: float = 0.0  # summed per-article stage timings
     started: str | None = None
     finished: str | None = None
-    wall_seconds: float | None = None
+    wall_seconds: float | None = None  # all invocations into the folder (a resumed run's total)
+    runs: int = 1  # those invocations
     interrupted: bool = False
     fingerprint: str | None = None
     version: str | None = None
@@ -80,6 +81,8 @@ class RunStats:
         stats.finished = manifest.get("finished") or manifest.get("interrupted")
         stats.interrupted = "interrupted" in manifest and "finished" not in manifest
         stats.wall_seconds = _wall_seconds(manifest)
+        if isinstance(manifest.get("runs"), int) and manifest["runs"] > 1:
+            stats.runs = manifest["runs"]
         stats.fingerprint = manifest.get("fingerprint")
         stats.version = manifest.get("id2en")
         return stats
@@ -115,9 +118,11 @@ def _models_from_config(config: dict[str, Any]) -> dict[str, list[str]]:
 
 
 def _wall_seconds(manifest: dict[str, Any]) -> float | None:
-    """Elapsed time of the last run, from the manifest's own number or its timestamps."""
-    if isinstance(manifest.get("elapsed_s"), (int, float)):
-        return float(manifest["elapsed_s"])
+    """Elapsed time of the run, summed over its invocations (a killed and resumed run's
+    total), from the manifest's own numbers or, failing those, its timestamps."""
+    for key in ("elapsed_total_s", "elapsed_s"):  # elapsed_s alone: a folder from 0.x
+        if isinstance(manifest.get(key), (int, float)):
+            return float(manifest[key])
     start = parse_time(manifest.get("started"))
     end = parse_time(manifest.get("finished") or manifest.get("interrupted"))
     if start is None or end is None or end < start:
@@ -214,6 +219,11 @@ def _tile(label: str, value: Any, note: str = "", css: str = "") -> str:
     )
 
 
+def _time_note(stats: RunStats) -> str:
+    in_models = f"{_duration(stats.model_seconds)} in models"
+    return f"total of {stats.runs} runs (resumed); {in_models}" if stats.runs > 1 else in_models
+
+
 def _articles_note(stats: RunStats) -> str:
     skipped = f", {stats.skipped} skipped" if stats.skipped else ""
     return f"{stats.ok} ok{skipped}"
@@ -230,7 +240,7 @@ def _header(title: str, out_dir: Path, stats: RunStats, first_screen: str = "") 
             f"in {stats.warned_articles} articles",
             "warn" if stats.warnings else "",
         ),
-        _tile("Time", _duration(stats.wall_seconds), f"{_duration(stats.model_seconds)} in models"),
+        _tile("Time", _duration(stats.wall_seconds), _time_note(stats)),
     ]
     facts = [
         (f"{family} model", ", ".join(names) or "none") for family, names in stats.models.items()

@@ -302,3 +302,46 @@ def test_report_in_headless_chromium(tiny_models: Path, tmp_path: Path) -> None:
     assert console == [], f"console messages: {console}"
     assert _png_size(shot) == (1280, 2000)
     assert shot.stat().st_size > 20_000  # a rendered page, not a blank one
+
+
+def _time_tile(page: str) -> tuple[str, str]:
+    found = re.search(
+        r"class='label'>Time</span><span class='value'>([^<]+)</span>"
+        r"<span class='note'>([^<]+)</span>",
+        page,
+    )
+    assert found, "no Time tile"
+    return found.group(1), found.group(2)
+
+
+def test_the_time_tile_counts_every_invocation_of_a_resumed_run(
+    tiny_models: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The tile used to show the last invocation only: a run killed after an hour and
+    resumed for a minute said "1 min"."""
+    from pipeline.engines import steps
+    from pipeline.engines.local import run_folder
+    from tests.helpers import extractive_config, write_files
+
+    texts = {f"a{n}.txt": f"Harga beras naik {n} persen." for n in range(3)}
+    root, out = write_files(tmp_path / "in", texts), tmp_path / "out"
+    config = extractive_config(tiny_models, run={"batch_articles": 1})
+    monkeypatch.setattr(steps, "CHECKPOINT_S", 0.0)  # save the time after every batch
+
+    def killed(report: Any) -> None:
+        raise RuntimeError("killed")  # no finish(): what a kill -9 leaves
+
+    with pytest.raises(RuntimeError):
+        run_folder(config, root, out, on_batch=killed)
+    manifest = json.loads((out / "run.json").read_text())
+    assert manifest["runs"] == 1 and manifest["elapsed_total_s"] > 0
+    manifest["elapsed_total_s"] = 3600.0  # as if the killed run had taken an hour
+    (out / "run.json").write_text(json.dumps(manifest))
+
+    report = run_folder(config, root, out)
+    assert (report.done, report.already_done) == (2, 1)
+    manifest = json.loads((out / "run.json").read_text())
+    assert manifest["runs"] == 2
+    assert manifest["elapsed_total_s"] == pytest.approx(3600 + manifest["elapsed_s"], abs=0.01)
+    value, note = _time_tile(render_report(out))
+    assert value == "1 h 00 min" and note.startswith("total of 2 runs (resumed); ")
