@@ -12,13 +12,18 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_core import ErrorDetails
 
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, excerpt
 from pipeline.registry import canonical_name, check_stage_names
 
 logger = logging.getLogger(__name__)
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"  # ships in the wheel
 OutputFormat = Literal["jsonl", "parquet"]
+# YAML aliases (*name) repeat an anchored value (&name). A config holds a few hundred
+# values; nested aliases in a few hundred bytes can stand for billions ("billion laughs"),
+# which validation and its error message would expand. More than this is refused.
+MAX_YAML_VALUES = 10_000
+MAX_PROBLEMS = 20  # validation problems listed in one error; the rest are counted
 
 
 class _Section(BaseModel):
@@ -281,10 +286,58 @@ def parse_override(item: str) -> tuple[list[str], Any]:
             f"override {item!r}: expected SECTION.KEY=VALUE, e.g. translate.num_beams=2"
         )
     try:
-        value = yaml.safe_load(raw) if raw.strip() else None
+        value = load_yaml(raw, f"override {key.strip()}") if raw.strip() else None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"override {item!r}: value is not valid YAML ({exc})") from None
+        raise ConfigError(
+            f"override {excerpt(item)!r}: value is not valid YAML ({excerpt(str(exc))})"
+        ) from None
     return key.strip().split("."), value
+
+
+def load_yaml(text: str, where: str) -> Any:
+    """YAML text as Python values (safe types only), refusing aliases that expand to more
+    than MAX_YAML_VALUES values or that contain themselves."""
+    loader = yaml.SafeLoader(text)
+    try:
+        try:
+            node = loader.get_single_node()
+        except RecursionError:
+            raise ConfigError(f"{where}: YAML nested too deeply") from None
+        if node is None:
+            return None
+        _count_values(node, {}, set(), where)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _count_values(node: yaml.Node, counted: dict[int, int], open_: set[int], where: str) -> int:
+    """Values under `node` with every alias expanded (each shared node counted once per use,
+    computed once), raising ConfigError past MAX_YAML_VALUES."""
+    key = id(node)
+    if key in counted:
+        return counted[key]
+    if key in open_:
+        raise ConfigError(f"{where}: a YAML alias (*name) contains itself; write the value out")
+    total = 1
+    if isinstance(node, (yaml.SequenceNode, yaml.MappingNode)):
+        open_.add(key)
+        children = node.value if isinstance(node, yaml.SequenceNode) else _pairs(node)
+        for child in children:
+            total += _count_values(child, counted, open_, where)
+            if total > MAX_YAML_VALUES:
+                raise ConfigError(
+                    f"{where}: YAML aliases expand to more than {MAX_YAML_VALUES:,} values "
+                    "(&name / *name repeat a value, and nested they multiply); a config "
+                    "needs far fewer: write the values out"
+                )
+        open_.discard(key)
+    counted[key] = total
+    return total
+
+
+def _pairs(node: yaml.MappingNode) -> list[yaml.Node]:
+    return [part for pair in node.value for part in pair]
 
 
 def apply_overrides(data: dict[str, Any], overrides: list[str] | dict[str, Any]) -> dict[str, Any]:
@@ -314,7 +367,7 @@ def _describe(error: ErrorDetails, data: dict[str, Any]) -> str:
         close = difflib.get_close_matches(loc[-1], known, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         return f"{where}: unknown key{hint}; known keys here: {', '.join(known)}"
-    return f"{where}: {error['msg']} (got {error.get('input')!r})"
+    return f"{where}: {error['msg']} (got {excerpt(repr(error.get('input')))})"
 
 
 def _known_keys(section_path: list[str]) -> list[str]:
@@ -332,8 +385,12 @@ def validate_config(data: dict[str, Any], source: str = "<config>") -> PipelineC
     try:
         config = PipelineConfig.model_validate(data)
     except ValidationError as exc:
-        problems = "\n  ".join(_describe(e, data) for e in exc.errors())
-        raise ConfigError(f"invalid config {source}:\n  {problems}") from None
+        errors = exc.errors()
+        problems = [_describe(e, data) for e in errors[:MAX_PROBLEMS]]
+        if len(errors) > MAX_PROBLEMS:
+            problems.append(f"... and {len(errors) - MAX_PROBLEMS} more problems")
+        listed = "\n  ".join(problems)
+        raise ConfigError(f"invalid config {excerpt(source)}:\n  {listed}") from None
     check_stage_names(config, source)
     return config
 
@@ -353,9 +410,9 @@ def load_config(
         path = find_config(source)
         where = str(path)
         try:
-            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+            loaded = load_yaml(path.read_text(encoding="utf-8"), str(path))
         except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+            raise ConfigError(f"{path}: not valid YAML: {excerpt(str(exc), 1000)}") from None
         if loaded is not None and not isinstance(loaded, dict):
             raise ConfigError(f"{path}: top level must be a mapping of sections")
         data = _resolve_relative_paths(loaded or {}, path.parent)

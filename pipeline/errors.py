@@ -50,6 +50,17 @@ class ClusterError(Id2enError, RuntimeError):
     exit_code = EXIT_CLUSTER
 
 
+def excerpt(text: str, limit: int = 200) -> str:
+    """`text` for an error message: cut to `limit` characters, saying so, when longer.
+
+    >>> excerpt("x" * 300, 5)
+    'xxxxx... (300 characters, cut here)'
+    """
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text):,} characters, cut here)"
+
+
 def exit_code(exc: BaseException) -> int | None:
     """The CLI's exit code for an error, or None for one that is a bug (a traceback).
 

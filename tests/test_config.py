@@ -124,3 +124,72 @@ def test_the_old_stage_name_is_read_as_the_new_one() -> None:
     config = load_config("default", ["stages.translate=translate.marian"])
     assert config.stages.translate == "translate.seq2seq"
     assert load_config("default").stages.translate == "translate.seq2seq"
+
+
+def alias_bomb(levels: int) -> str:
+    """A few hundred bytes of YAML whose aliases expand to 9**levels strings."""
+    lines = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for n in range(1, levels):
+        lines.append(f"a{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 9)}]")
+    return "\n".join(lines) + f"\ntranslate:\n  num_beams: *a{levels - 1}\n"
+
+
+class TestHostileYaml:
+    def test_an_alias_bomb_is_refused_before_it_expands(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        from pipeline.cli.main import main
+
+        path = tmp_path / "bomb.yaml"
+        path.write_text(alias_bomb(9), encoding="utf-8")  # 9**9: 387 million strings
+        assert len(path.read_bytes()) < 600
+        with pytest.raises(ConfigError, match=r"aliases expand to more than 10,000 values"):
+            load_config(path)
+        assert main(["config", "validate", str(path)]) == 2
+        err = capsys.readouterr().err
+        assert str(path) in err and len(err) < 1000
+
+    def test_an_alias_that_contains_itself_is_refused(self, tmp_path: Path) -> None:
+        path = tmp_path / "loop.yaml"
+        path.write_text("run: &r\n  itself: *r\n", encoding="utf-8")
+        with pytest.raises(ConfigError, match="contains itself"):
+            load_config(path)
+
+    def test_anchors_that_repeat_a_few_settings_still_work(self, tmp_path: Path) -> None:
+        path = tmp_path / "anchors.yaml"
+        path.write_text(
+            "translate: &decoding\n  num_beams: 2\n  max_new_tokens: 64\n"
+            "summarize:\n  <<: *decoding\n  num_beams: 3\n",
+            encoding="utf-8",
+        )
+        config = load_config(path)
+        assert (config.translate.num_beams, config.summarize.num_beams) == (2, 3)
+        assert config.summarize.max_new_tokens == 64
+
+    def test_an_override_value_is_held_to_the_same_bound(self) -> None:
+        with pytest.raises(ConfigError, match=r"aliases expand"):
+            load_config(None, [f"translate.num_beams={_flow_bomb(6)}"])
+
+    def test_a_long_bad_value_is_cut_in_the_message_saying_so(self) -> None:
+        with pytest.raises(ConfigError) as caught:
+            load_config(None, {"translate.num_beams": ["beam"] * 5000})
+        message = str(caught.value)
+        assert "translate.num_beams" in message
+        assert len(message) < 1500
+        assert "characters, cut here)" in message
+
+    def test_many_problems_are_listed_up_to_a_readable_number(self) -> None:
+        overrides = {f"run.nope{n}": 1 for n in range(200)}
+        with pytest.raises(ConfigError) as caught:
+            load_config(None, overrides)
+        message = str(caught.value)
+        assert message.count("unknown key") == 20
+        assert "... and 180 more problems" in message
+
+
+def _flow_bomb(levels: int) -> str:
+    """alias_bomb as one flow-style YAML value (a --set value is one line)."""
+    items = ['&a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for n in range(1, levels):
+        items.append(f"&a{n} [{', '.join([f'*a{n - 1}'] * 9)}]")
+    return "[" + ", ".join(items) + "]"
