@@ -220,6 +220,20 @@ class RunSettings(_Section):
     keep_columns: list[str] = Field(
         default_factory=list, description="tables: columns copied into each record's meta.columns"
     )
+    delimiter: str | None = Field(
+        None,
+        description="CSV files: the field delimiter, e.g. ';' or 'tab' (default: sniffed among "
+        ", ; tab | from the header line; .tsv files use tab)",
+    )
+
+    @field_validator("delimiter")
+    @classmethod
+    def _check_delimiter(cls, value: str | None) -> str | None:
+        if value in ("tab", "\\t"):  # a tab is hard to type on a command line
+            return "\t"
+        if value is not None and (len(value) != 1 or value in '"\r\n'):
+            raise ValueError(f"must be one character (e.g. ';' or 'tab'), not {value!r}")
+        return value
 
     @field_validator("device")
     @classmethod

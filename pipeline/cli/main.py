@@ -99,9 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Read *.txt, *.md, *.jsonl ({id, text} rows) and tables (*.parquet, *.csv, "
         "*.tsv, *.json lists of objects; one article per row) under INPUT, recursing into "
         "subfolders, and write one JSON record per article to OUT_DIR/records/ plus "
-        "OUT_DIR/records.jsonl. INPUT may also be one table or .jsonl file, or - for JSON "
-        "lines on standard input. Running again on the same OUT_DIR skips finished articles "
-        "and retries failed ones.",
+        "OUT_DIR/records.jsonl. INPUT may also be one file: a .txt/.md article, a table or a "
+        ".jsonl file, or - for JSON lines on standard input. Running again on the same "
+        "OUT_DIR skips finished articles and retries failed ones.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -109,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
         "input_dir",
         type=Path,
         metavar="INPUT",
-        help="folder of articles, one table or .jsonl file, or - (JSON lines on stdin)",
+        help="folder of articles, one article, table or .jsonl file, or - (JSON lines on stdin)",
     )
     run.add_argument(
         "--text-column",
@@ -128,6 +128,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="A,B",
         help="tables: columns copied into each record's meta.columns, e.g. url,published_at",
+    )
+    run.add_argument(
+        "--delimiter",
+        default=None,
+        metavar="CHAR",
+        help="CSV files: the field delimiter, e.g. ';' or tab (default: sniffed among , ; tab |)",
     )
     run.add_argument(
         "-o",
@@ -386,6 +392,8 @@ def _run_overrides(args: argparse.Namespace) -> list[str]:
         overrides.append(f"run.text_column={json.dumps(args.text_column)}")
     if args.id_column is not None:
         overrides.append(f"run.id_column={json.dumps(args.id_column)}")
+    if args.delimiter is not None:
+        overrides.append(f"run.delimiter={json.dumps(args.delimiter)}")
     if args.keep_columns is not None:
         names = [name.strip() for name in args.keep_columns.split(",") if name.strip()]
         overrides.append(f"run.keep_columns={json.dumps(names)}")
@@ -398,7 +406,9 @@ def _stdin_file(out_dir: Path) -> Iterator[Path]:
     a run lists its articles before it starts, and a stream can be read only once."""
     if sys.stdin.isatty():
         print("reading JSON lines from standard input (Ctrl-D ends)", file=sys.stderr)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    from pipeline.engines.run_lock import make_out_dir
+
+    make_out_dir(out_dir)
     folder = Path(tempfile.mkdtemp(prefix=STDIN_COPY_PREFIX, dir=out_dir))
     path = folder / "stdin.jsonl"
     try:

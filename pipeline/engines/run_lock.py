@@ -22,10 +22,22 @@ from pipeline.output.records import LOCK
 logger = logging.getLogger(__name__)
 
 
+def make_out_dir(out_dir: Path) -> None:
+    """Create the output folder; a file in its place is a wrong -o, not a disk error."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        taken = next(p for p in (out_dir, *out_dir.parents) if p.exists() and not p.is_dir())
+        raise RunRefusedError(
+            f"output folder {str(out_dir)!r} cannot be made: {str(taken)!r} is a file, not a "
+            "folder; give -o a folder (new or one an earlier run wrote)"
+        ) from None
+
+
 @contextmanager
 def run_lock(out_dir: Path) -> Iterator[None]:
     """One run per output folder; the OS frees the lock even if the process is killed."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+    make_out_dir(out_dir)
     path = out_dir / LOCK
     handle = path.open("a+")
     try:

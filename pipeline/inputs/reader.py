@@ -70,13 +70,16 @@ def discover(
     listed, becomes an item whose `error` names it.
     """
     root = Path(root)
-    if root.is_file() and root.suffix.lower() in ROW_SUFFIXES + TABLE_SUFFIXES:
-        return _unique_ids(_file_items(root, "", tables))
+    if root.is_file():
+        return _unique_ids(_one_file_items(root, tables))
     if not root.is_dir():
-        raise InputError(f"input folder {str(root)!r} does not exist or is not a folder")
+        raise InputError(
+            f"input {str(root)!r} does not exist; give a folder of articles or one "
+            f"{'/'.join(_SUFFIXES)} file"
+        )
     found = _walk(root, exclude, follow_links)
+    kinds = ", ".join(f"{n} {suffix}" for suffix, n in found.ignored.most_common(8))
     if found.ignored:
-        kinds = ", ".join(f"{n} {suffix}" for suffix, n in found.ignored.most_common(8))
         logger.warning(
             "%s: passed over %d files id2en does not read (%s); articles must be %s",
             root,
@@ -91,9 +94,31 @@ def discover(
             items.extend(_file_items(path, relative, tables))
         except InputError as exc:  # a table nothing can be read from fails on its own
             logger.warning("%s", exc)
-            items.append(failed_table(path, relative, str(exc)))
+            # The record's source names the file already.
+            items.append(failed_table(path, relative, str(exc).removeprefix(f"{path}: ")))
     items.sort(key=lambda item: (str(item.path), item.line or 0))
+    if not items:
+        passed_over = sum(found.ignored.values())
+        raise InputError(
+            f"no articles in {str(root)!r}: looked for {' '.join(_SUFFIXES)} files in it and "
+            "its subfolders (hidden ones skipped)"
+            + (f"; passed over {passed_over} other files ({kinds})" if passed_over else "")
+        )
     return _unique_ids(items)
+
+
+def _one_file_items(path: Path, tables: TableOptions | None) -> list[InputItem]:
+    """One file given as the input: a text file is one article (its name as the id); a
+    table or .jsonl gives one article per row, ids from the rows alone."""
+    suffix = path.suffix.lower()
+    if suffix in TEXT_SUFFIXES:
+        return _file_items(path, path.stem, tables)
+    if suffix in ROW_SUFFIXES + TABLE_SUFFIXES:
+        return _file_items(path, "", tables)
+    raise InputError(
+        f"{str(path)!r} is not a kind of file id2en reads: give a {'/'.join(_SUFFIXES)} "
+        "file, or a folder of them"
+    )
 
 
 def is_output_folder(folder: Path) -> bool:
@@ -103,11 +128,29 @@ def is_output_folder(folder: Path) -> bool:
 
 def _file_items(path: Path, file_id: str, tables: TableOptions | None) -> list[InputItem]:
     suffix = path.suffix.lower()
+    if suffix in ROW_SUFFIXES or (suffix == ".json" and _holds_json_lines(path)):
+        return list(_jsonl_items(path, file_id))
     if suffix in TABLE_SUFFIXES:
         return table_items(path, file_id, tables or TableOptions())
-    if suffix in ROW_SUFFIXES:
-        return list(_jsonl_items(path, file_id))
     return [InputItem(file_id, path, digest=_file_digest(path))]
+
+
+def _holds_json_lines(path: Path) -> bool:
+    """A .json file whose first line is a whole JSON object: JSON lines under the other
+    suffix (a list of objects starts with "[", one object over many lines does not parse)."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
+            if not head.startswith(b"{"):  # a list, or not JSON: the table reader says
+                return False
+            handle.seek(0)
+            first = next((line for line in handle if line.strip()), b"")
+        row = json.loads(first.decode("utf-8-sig"))
+    except (OSError, ValueError):
+        return False
+    if isinstance(row, dict):
+        logger.info("%s holds JSON lines (one object per line); reading it as .jsonl", path)
+    return isinstance(row, dict)
 
 
 def _walk(root: Path, exclude: Path | None, follow_links: bool) -> _Found:

@@ -46,11 +46,13 @@ class TableOptions:
     text_column: str = "text"
     id_column: str | None = None  # None: "id" when the table has it, else the row number
     keep_columns: tuple[str, ...] = ()
+    delimiter: str | None = None  # CSV: None sniffs it (see csv_delimiter)
 
     @classmethod
     def from_run(cls, run: Any) -> TableOptions:
-        """From a config's `run` section (run.text_column, run.id_column, run.keep_columns)."""
-        return cls(run.text_column, run.id_column, tuple(run.keep_columns))
+        """From a config's `run` section (run.text_column, run.id_column, run.keep_columns,
+        run.delimiter)."""
+        return cls(run.text_column, run.id_column, tuple(run.keep_columns), run.delimiter)
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,7 @@ def table_items(path: Path, file_id: str, options: TableOptions) -> list[InputIt
 
     Raises InputError when nothing in the file can be read (no such column, not a table).
     """
-    columns = _columns(path)
+    columns = _columns(path, options.delimiter)
     _check_columns(path, columns, options)
     id_column = options.id_column or ("id" if "id" in columns else None)
     content = _content_columns(options)
@@ -97,7 +99,7 @@ def table_items(path: Path, file_id: str, options: TableOptions) -> list[InputIt
     no_id: list[int] = []
     row = 0
     try:
-        for row, values in _rows(path, wanted):
+        for row, values in _rows(path, wanted, delimiter=options.delimiter):
             row_id = _row_id(values, id_column, options.text_column)
             notes: tuple[str, ...] = ()
             if row_id is None and id_column is not None:
@@ -193,7 +195,9 @@ def read_row(item: TableRow, max_bytes: int | None) -> tuple[str, list[str], dic
     options = item.options
     columns = [options.text_column, *options.keep_columns]
     try:
-        values = _CURSOR.get(item.path, list(dict.fromkeys(columns)), (item.line or 1) - 1)
+        values = _CURSOR.get(
+            item.path, list(dict.fromkeys(columns)), (item.line or 1) - 1, options.delimiter
+        )
     except _RestUnreadable as exc:
         raise InputError(exc.message) from None
     except OSError as exc:
@@ -245,18 +249,19 @@ class _Cursor:
     each batch is decoded once; going back (or to another file) starts a new pass."""
 
     def __init__(self) -> None:
-        self._key: tuple[Path, tuple[str, ...], tuple[int, ...]] | None = None
+        self._key: tuple[Path, tuple[str, ...], tuple[int, ...], str | None] | None = None
         self._rows: Iterator[tuple[int, Row]] | None = None
         self._last: tuple[int, Row] | None = None
 
-    def get(self, path: Path, columns: list[str], row: int) -> Row:
+    def get(self, path: Path, columns: list[str], row: int, delimiter: str | None) -> Row:
         # The file's identity is part of the key: a file rewritten since the last pass (a
         # second run in one process) must not be read on through the old open handle.
         info = path.stat()
-        key = (path, tuple(columns), (info.st_ino, info.st_size, info.st_mtime_ns))
+        key = (path, tuple(columns), (info.st_ino, info.st_size, info.st_mtime_ns), delimiter)
         last = self._last
         if key != self._key or self._rows is None or last is None or row < last[0]:
-            self._key, self._rows, self._last = key, _rows(path, columns, start=row), None
+            rows = _rows(path, columns, start=row, delimiter=delimiter)
+            self._key, self._rows, self._last = key, rows, None
         elif last[0] == row:
             return last[1]
         for number, values in self._rows:
@@ -273,25 +278,30 @@ _CURSOR = _Cursor()
 # -- formats ------------------------------------------------------------------------------
 
 
-def _columns(path: Path) -> list[str]:
+def _columns(path: Path, delimiter: str | None = None) -> list[str]:
     """The table's column names; raises InputError when the file cannot be opened as one."""
     suffix = path.suffix.lower()
     try:
         if suffix == ".parquet":
             return _parquet_file(path).schema_arrow.names
         if suffix in (".csv", ".tsv"):
-            return _csv_header(path)
+            return _csv_header(path, csv_delimiter(path, delimiter))
         return _json_keys(path)
     except OSError as exc:
         raise InputError(f"{path}: cannot read the file: {exc.strerror or exc}") from None
 
 
-def _rows(path: Path, columns: list[str], start: int = 0) -> Iterator[tuple[int, Row]]:
+def _rows(
+    path: Path, columns: list[str], start: int = 0, *, delimiter: str | None = None
+) -> Iterator[tuple[int, Row]]:
     """(0-based row number, values of `columns`) from row `start` on."""
     suffix = path.suffix.lower()
     if suffix == ".parquet":
         return _parquet_rows(path, columns, start)
-    rows = _csv_rows(path) if suffix in (".csv", ".tsv") else _json_rows(path)
+    if suffix in (".csv", ".tsv"):
+        rows = _csv_rows(path, csv_delimiter(path, delimiter))
+    else:
+        rows = _json_rows(path)
     return ((n, _pick(v, columns)) for n, v in rows if n >= start)
 
 
@@ -357,15 +367,40 @@ def _csv_open(path: Path) -> Any:
     return path.open("r", encoding="utf-8-sig", newline="")
 
 
-def _csv_reader(handle: Any, path: Path) -> Any:
-    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+def _csv_reader(handle: Any, delimiter: str) -> Any:
     return csv.reader(handle, delimiter=delimiter, strict=True)
 
 
-def _csv_header(path: Path) -> list[str]:
+CSV_DELIMITERS = ",;\t|"  # the ones sniffed; --delimiter (run.delimiter) names any other
+
+
+def csv_delimiter(path: Path, given: str | None) -> str:
+    """`given`, else tab for .tsv, else the one delimiter the header line holds (Excel in
+    many locales writes ";"); when it holds several, csv.Sniffer decides on the first
+    lines; "," when the header holds none (a one-column file)."""
+    if given:
+        return given
+    if path.suffix.lower() == ".tsv":
+        return "\t"
+    try:
+        with _csv_open(path) as handle:
+            sample = handle.read(1 << 16)
+    except (OSError, UnicodeDecodeError):
+        return ","  # reading the header reports the problem
+    header = sample.splitlines()[0] if sample else ""
+    present = [d for d in CSV_DELIMITERS if d in header]
+    if len(present) <= 1:
+        return present[0] if present else ","
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=CSV_DELIMITERS).delimiter
+    except csv.Error:
+        return max(present, key=header.count)
+
+
+def _csv_header(path: Path, delimiter: str) -> list[str]:
     with _csv_open(path) as handle:
         try:
-            header = next(_csv_reader(handle, path), None)
+            header = next(_csv_reader(handle, delimiter), None)
         except UnicodeDecodeError as exc:
             raise InputError(
                 f"{path}: not UTF-8 ({exc.reason} at byte {exc.start}); re-export it as UTF-8"
@@ -377,9 +412,9 @@ def _csv_header(path: Path) -> list[str]:
     return header
 
 
-def _csv_rows(path: Path) -> Iterator[tuple[int, Row]]:
+def _csv_rows(path: Path, delimiter: str) -> Iterator[tuple[int, Row]]:
     with _csv_open(path) as handle:
-        reader = _csv_reader(handle, path)
+        reader = _csv_reader(handle, delimiter)
         header = next(reader, None) or []
         number = 0
         while True:
@@ -473,7 +508,9 @@ def _json_rows(path: Path) -> Iterator[tuple[int, Row]]:
         window = _JsonWindow(handle)
         if window.next_char() != "[":
             raise _RestUnreadable(
-                0, 'expected a JSON list of objects like [{"id": "...", "text": "..."}, ...]'
+                0,
+                'expected a JSON list of objects like [{"id": "...", "text": "..."}, ...], or '
+                "JSON lines (one whole object on each line)",
             )
         window.skip(1)
         number = 0

@@ -310,3 +310,40 @@ def test_a_reader_that_stops_early_is_no_error() -> None:
     process.stdout.close()  # the reader is gone before the first line is written
     assert process.wait(timeout=60) == EXIT_OK
     assert process.stderr.read() == b""
+
+
+def test_run_on_one_text_file_translates_it(
+    config_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    example = Path(__file__).resolve().parents[2] / "examples" / "banjir-bandung.txt"
+    out = tmp_path / "out"
+    assert main(["run", str(example), "-o", str(out), "-c", str(config_file)]) == EXIT_OK
+    assert "1 done, 0 failed" in capsys.readouterr().out
+    records = run_records(out)
+    assert list(records) == ["banjir-bandung"]
+    assert records["banjir-bandung"]["status"] == "ok"
+    assert records["banjir-bandung"]["source"] == str(example)
+
+
+def test_run_on_an_empty_folder_is_refused_saying_what_was_looked_for(
+    config_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "empty").mkdir()
+    args = ["run", str(tmp_path / "empty"), "-o", str(tmp_path / "out"), "-c", str(config_file)]
+    assert main(args) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert err.startswith("id2en: no articles in ") and "looked for .txt .md .jsonl" in err
+
+
+@pytest.mark.parametrize("out", ["taken.txt", "taken.txt/out"])
+def test_run_into_a_file_says_out_must_be_a_folder(
+    folder: Path, config_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], out: str
+) -> None:
+    (tmp_path / "taken.txt").write_text("not a folder")
+    args = ["run", str(folder), "-o", str(tmp_path / out), "-c", str(config_file)]
+    assert main(args) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert f"{str(tmp_path / 'taken.txt')!r} is a file, not a folder" in err
+    assert "Errno" not in err and "resume" not in err
+    assert main(["run", "-", "-o", str(tmp_path / out), "-c", str(config_file)]) == EXIT_USAGE
+    assert "is a file, not a folder" in capsys.readouterr().err

@@ -17,7 +17,7 @@ import yaml
 from pipeline.config import load_config
 from pipeline.engines.fingerprint import differences
 from pipeline.engines.local import run_folder
-from pipeline.errors import EXIT_MODEL, EXIT_USAGE, RunRefusedError
+from pipeline.errors import EXIT_MODEL, EXIT_USAGE, InputError, RunRefusedError
 from pipeline.inputs.decoding import html_to_text
 from pipeline.inputs.reader import discover
 from pipeline.output.records import record_path
@@ -297,7 +297,8 @@ def test_unsupported_files_are_named_when_nothing_is_read(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     root = write_files(tmp_path / "in", {"a.pdf": "x", "b.pdf": "x", "c.docx": "x", "README": "x"})
-    assert discover(root) == []
+    with pytest.raises(InputError, match=r"no articles in .*passed over 4 other files \(2 \.pdf"):
+        discover(root)
     assert "passed over 4 files id2en does not read (2 .pdf, 1 .docx, 1 (no suffix))" in (
         caplog.text
     )

@@ -466,3 +466,45 @@ def test_the_python_api_flags_or_skips_english_as_runs_do(tiny_models: Path) -> 
     assert skipped.meta["skipped"].startswith("skipped: the text looks English")
     assert not skipped.english and not skipped.sentences and skipped.error is None
     assert translated.english and translated.sentences
+
+
+@pytest.mark.parametrize("name", ["berita.txt", "berita.md"])
+def test_one_text_file_is_an_input_of_one_article_named_by_the_file(
+    tmp_path: Path, name: str
+) -> None:
+    path = tmp_path / name
+    path.write_text(ARTICLE, encoding="utf-8")
+    items = discover(path)
+    assert [(i.id, i.path, i.line) for i in items] == [("berita", path, None)]
+    assert items[0].digest is not None  # resume notices an edit, as for a file in a folder
+    assert read_article(items[0]).text == ARTICLE
+
+
+def test_one_file_of_another_kind_is_refused_naming_the_kinds_read(tmp_path: Path) -> None:
+    path = tmp_path / "photo.jpg"
+    path.write_bytes(b"\xff\xd8\xff")
+    with pytest.raises(
+        InputError, match=r"'.*photo\.jpg' is not a kind of file id2en reads.*\.txt/\.md/\.jsonl"
+    ):
+        discover(path)
+
+
+def test_a_missing_input_says_what_an_input_may_be(tmp_path: Path) -> None:
+    with pytest.raises(
+        InputError, match=r"does not exist; give a folder of articles or one \.txt/"
+    ):
+        discover(tmp_path / "nowhere")
+
+
+@pytest.mark.parametrize("names", [[], ["photo.jpg", ".hidden.txt"]])
+def test_a_folder_without_articles_says_what_was_looked_for(
+    tmp_path: Path, names: list[str]
+) -> None:
+    root = _tree(tmp_path / "in", names)
+    root.mkdir(exist_ok=True)
+    with pytest.raises(InputError) as info:
+        discover(root)
+    message = str(info.value)
+    assert message.startswith(f"no articles in {str(root)!r}: looked for .txt .md .jsonl")
+    assert ".csv" in message and "subfolders" in message
+    assert ("passed over 1 other files" in message) == bool(names)

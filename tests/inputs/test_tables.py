@@ -259,9 +259,31 @@ def test_invalid_json_fails_from_that_object_on(tmp_path: Path) -> None:
     found = _articles(discover(table))
     assert found["a"].text == "Harga naik."
     assert "invalid JSON in object 2" in str(found["rows-from-2"])
-    (tmp_path / "o.json").write_text('{"id": "a", "text": "Harga naik."}')
-    with pytest.raises(InputError, match="expected a JSON list of objects"):
+    (tmp_path / "o.json").write_text('{\n "id": "a",\n "text": "Harga naik."\n}\n')
+    with pytest.raises(InputError, match=r"expected a JSON list of objects .*, or JSON lines"):
         discover(tmp_path / "o.json")
+
+
+def test_a_json_file_holding_json_lines_is_read_as_json_lines(tmp_path: Path) -> None:
+    lines = [json.dumps({"id": key, "text": text}) for key, text in ARTICLES.items()]
+    path = tmp_path / "t.json"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    items = discover(path)
+    assert [(i.id, i.line) for i in items] == [(key, n) for n, key in enumerate(ARTICLES, 1)]
+    assert {key: a.text for key, a in _articles(items).items()} == ARTICLES
+    (tmp_path / "in").mkdir()
+    path.rename(tmp_path / "in" / "t.json")
+    assert [i.id for i in discover(tmp_path / "in")] == [f"t/{key}" for key in ARTICLES]
+
+
+def test_a_table_that_fails_in_a_folder_does_not_repeat_its_path(tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    path = tmp_path / "in" / "bad.json"
+    path.write_text('"just a string"', encoding="utf-8")
+    [item] = discover(tmp_path / "in")
+    assert item.where == str(path)
+    assert item.error is not None and str(path) not in item.error
+    assert item.error.startswith("expected a JSON list of objects")
 
 
 def test_json_objects_split_across_read_chunks(
@@ -396,3 +418,70 @@ def test_reading_a_table_keeps_one_batch_in_memory(tmp_path: Path) -> None:
         read_article(item)
         most = max(most, pa.total_allocated_bytes() - base)
     assert most < 6_000_000, f"{most / 1e6:.1f} MB held while reading {len(items)} rows"
+
+
+# -- CSV delimiters ------------------------------------------------------------------------
+
+SEMICOLON_CSV = (
+    "id;text;url\n"
+    'jembatan;"Harga naik 1,5 persen; kata warga.";https://x.id/a\n'
+    "pasar;Harga beras naik 2,5 persen, kata pedagang.;https://x.id/b\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "delimiter"),
+    [
+        (SEMICOLON_CSV, ";"),
+        (SEMICOLON_CSV.replace(";", "|"), "|"),
+        (SEMICOLON_CSV.replace(";", "\t"), "\t"),
+        ("id,text\njembatan,Harga naik; kata warga.\n", ","),
+        ("text\nHarga naik; kata warga.\n", ","),  # one column: no delimiter at all
+    ],
+)
+def test_the_csv_delimiter_is_sniffed_from_the_header(
+    tmp_path: Path, text: str, delimiter: str
+) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text(text, encoding="utf-8")
+    assert tables.csv_delimiter(path, None) == delimiter
+    found = _articles(discover(path, TableOptions()))
+    assert all(not isinstance(a, Exception) for a in found.values()), found
+    assert all(";" not in key and "," not in key for key in found)
+
+
+def test_a_semicolon_csv_reads_its_rows_and_quoted_delimiters(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text(SEMICOLON_CSV, encoding="utf-8")
+    found = _articles(discover(path, TableOptions(keep_columns=("url",))))
+    assert found["jembatan"].text == "Harga naik 1,5 persen; kata warga."
+    assert found["jembatan"].meta["columns"] == {"url": "https://x.id/a"}
+    assert found["pasar"].text == "Harga beras naik 2,5 persen, kata pedagang."
+
+
+def test_a_given_delimiter_overrides_the_sniffed_one(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("id;text\na;Satu, dua.\n", encoding="utf-8")
+    assert tables.csv_delimiter(path, ",") == ","
+    with pytest.raises(InputError, match=r"no column 'text'; its columns are: 'id;text'"):
+        discover(path, TableOptions(delimiter=","))
+
+
+@pytest.mark.parametrize(("given", "expected"), [(";", ";"), ("tab", "\t"), ("\\t", "\t")])
+def test_run_delimiter_setting_and_cli_flag(given: str, expected: str) -> None:
+    assert load_config(None, [f"run.delimiter={json.dumps(given)}"]).run.delimiter == expected
+    with pytest.raises(Exception, match="must be one character"):
+        load_config(None, ['run.delimiter=";;"'])
+
+
+def test_cli_run_on_a_semicolon_csv_with_delimiter(tiny_models: Path, tmp_path: Path) -> None:
+    config = tmp_path / "tiny.yaml"
+    config.write_text(
+        json.dumps(tiny_config_dict(tiny_models, stages={"summarize": None})), encoding="utf-8"
+    )
+    table = tmp_path / "t.csv"
+    table.write_text("id;text\na;Satu, dua.\nb;Tiga.\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["run", str(table), "-o", str(out), "-c", str(config), "--delimiter", ";"]) == 0
+    records = {r["id"]: r for r in iter_records(out)}
+    assert sorted(records) == ["a", "b"] and records["a"]["text"] == "Satu, dua."
