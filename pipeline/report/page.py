@@ -20,9 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import __version__
+from pipeline.errors import InputError
 from pipeline.output.atomic import atomic_write_text
 from pipeline.output.dataset import iter_run_records
 from pipeline.output.manifest import parse_time, read_manifest
+from pipeline.output.record_format import locate_record, record_problems
 from pipeline.output.records import MANIFEST, record_status
 from pipeline.report.charts import CSS as CHART_CSS
 from pipeline.report.charts import (
@@ -148,9 +150,43 @@ def _manifest(out_dir: Path) -> dict[str, Any]:
 
 
 def render_report(out_dir: str | os.PathLike[str]) -> str:
-    """The HTML page for a run folder written by `id2en run` (or a records .jsonl file)."""
-    out_dir = Path(out_dir)
-    records = list(iter_run_records(out_dir))
+    """The HTML page for a run folder written by `id2en run` (or a records .jsonl file).
+    Records that do not fit the record format are listed, not shown or counted."""
+    return _render(Path(out_dir))[0]
+
+
+def write_report(out_dir: str | os.PathLike[str], output: str | os.PathLike[str]) -> Path:
+    """Render the report for `out_dir` and write it to `output` atomically. Raises
+    InputError, once the page is written, naming each record that does not fit the format."""
+    output = Path(output)
+    page, misfits = _render(Path(out_dir))
+    atomic_write_text(output, page)
+    logger.info("wrote report for %s to %s", out_dir, output)
+    if misfits:
+        noun = "record does" if len(misfits) == 1 else "records do"
+        raise InputError(
+            f"{len(misfits)} {noun} not fit the record format; {output} was written "
+            "without them, listing them (fix or remove them, then run `id2en report` again):\n"
+            + "\n".join(f"  {line}" for line in misfits)
+        )
+    return output
+
+
+def _fitting(out_dir: Path) -> tuple[list[dict[str, Any]], list[str]]:
+    """The records that fit the format, and "WHERE: PROBLEM" for each problem of the rest."""
+    records, misfits = [], []
+    for record in iter_run_records(out_dir):
+        problems = record_problems(record)
+        if not problems:
+            records.append(record)
+            continue
+        where = locate_record(out_dir, record)
+        misfits += [f"{where}: {problem}" for problem in problems]
+    return records, misfits
+
+
+def _render(out_dir: Path) -> tuple[str, list[str]]:
+    records, misfits = _fitting(out_dir)
     manifest = _manifest(out_dir)
     stats = RunStats.collect(records, manifest)
     overview = Overview()
@@ -162,21 +198,14 @@ def render_report(out_dir: str | os.PathLike[str]) -> str:
     body = [
         filter_inputs(kinds),  # first, so the filter rules reach every later element
         _header(title, out_dir, stats, first_screen),
+        _misfits(misfits),
         _toc(records, kinds),
         "<main>",
         *(_article(index, record, kinds) for index, record in enumerate(records)),
         "</main>",
         _footer(),
     ]
-    return _document(title, "\n".join(body), CHART_CSS + filter_css(kinds))
-
-
-def write_report(out_dir: str | os.PathLike[str], output: str | os.PathLike[str]) -> Path:
-    """Render the report for `out_dir` and write it to `output` atomically."""
-    output = Path(output)
-    atomic_write_text(output, render_report(out_dir))
-    logger.info("wrote report for %s to %s", out_dir, output)
-    return output
+    return _document(title, "\n".join(body), CHART_CSS + filter_css(kinds)), misfits
 
 
 # -- HTML pieces --------------------------------------------------------------------------
@@ -198,6 +227,17 @@ def _document(title: str, body: str, extra_css: str = "") -> str:
         "content=\"default-src 'none'; style-src 'unsafe-inline'\">\n"
         f"<title>{_esc(title)}</title>\n<style>{CSS}{extra_css}</style>\n</head>\n<body>\n"
         f"{body}\n</body>\n</html>\n"
+    )
+
+
+def _misfits(misfits: list[str]) -> str:
+    """The records left out because they do not fit the record format, named."""
+    if not misfits:
+        return ""
+    items = "".join(f"<li>{_esc(line)}</li>" for line in misfits)
+    return (
+        "<section class='error' role='alert'><strong>Records that do not fit the record "
+        f"format, left out of this page and its counts:</strong><ul>{items}</ul></section>"
     )
 
 

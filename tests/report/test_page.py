@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from pipeline.cli.main import main
+from pipeline.errors import InputError
 from pipeline.output.atomic import atomic_write_text
 from pipeline.output.records import iter_records, record_path, write_record
 from pipeline.report.page import render_report, write_report
@@ -238,6 +239,50 @@ def test_cli_report_writes_the_page(run_dir: Path, tmp_path: Path) -> None:
 def test_cli_report_on_a_folder_without_records(tmp_path: Path) -> None:
     assert main(["report", str(tmp_path), "-o", str(tmp_path / "r.html")]) == 2
     assert not (tmp_path / "r.html").exists()
+
+
+class TestRecordsThatDoNotFit:
+    """A hand-edited record that does not fit the format is named and listed; the rest of
+    the report still renders."""
+
+    def edit(self, run_dir: Path, article_id: str, change: dict[str, Any]) -> Path:
+        path = record_path(run_dir, article_id)
+        record = json.loads(path.read_text(encoding="utf-8"))
+        record["sentences"][0].update(change.get("sentence", {}))
+        record.update(change.get("record", {}))
+        path.write_text(json.dumps(record), encoding="utf-8")
+        return path
+
+    def test_a_string_score_is_named_and_the_rest_renders(
+        self, run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        edited = self.edit(run_dir, "tenang", {"sentence": {"score": "tinggi"}})
+        output = tmp_path / "report.html"
+        assert main(["report", str(run_dir), "-o", str(output)]) == 2
+        err = capsys.readouterr().err
+        assert "Traceback" not in err
+        assert f"{edited}: sentences[0].score: expected a number or null, got 'tinggi'" in err
+        assert "1 record" in err and str(output) in err  # the page was written without it
+        page = output.read_text(encoding="utf-8")
+        visible = _Page(page).visible
+        assert "sentences[0].score: expected a number or null, got 'tinggi'" in visible
+        assert "rusak" in page and "kendali" in page  # the others are shown
+        tiles = dict(re.findall(r"class='label'>([^<]+)</span><span class='value'>([^<]+)<", page))
+        assert tiles["Articles"] == "3"  # counted without it, the page says which
+
+    def test_a_records_jsonl_line_is_named_by_its_line(self, tmp_path: Path) -> None:
+        lines = [json.dumps(r) for r in _records()]
+        bad = json.loads(lines[2])
+        bad["warnings"], bad["meta"] = [{"kind": "x"}], []
+        lines[2] = json.dumps(bad)
+        jsonl = tmp_path / "records.jsonl"
+        jsonl.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        with pytest.raises(InputError) as caught:
+            write_report(jsonl, tmp_path / "r.html")
+        message = str(caught.value)
+        assert f"{jsonl}:3: warnings[0]: expected a string, got {{'kind': 'x'}}" in message
+        assert f"{jsonl}:3: meta: expected an object or null, got []" in message
+        assert (tmp_path / "r.html").is_file()
 
 
 # -- headless Chromium --------------------------------------------------------------------
