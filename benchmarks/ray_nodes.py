@@ -15,8 +15,8 @@ random-weight models (tests/support/tiny_models.py), in this one run:
             peak use and what was spilled (polled every 0.2 s), and what 1 GB
             extrapolates to from the driver's growth per row.
 
-    python benchmarks/ray_nodes.py --quick           # a minute or two
-    python benchmarks/ray_nodes.py --articles 80 --mb 100
+    python benchmarks/ray_nodes.py --quick           # a few minutes on 2 busy cores
+    python benchmarks/ray_nodes.py --articles 80 --mb 1000   # the 1 GB table itself
 """
 
 from __future__ import annotations
@@ -66,6 +66,7 @@ def _rss_mb() -> float:
 
 @contextmanager
 def cluster(ray: Any, nodes: int) -> Iterator[Any]:
+    from ray._common.utils import reset_ray_address
     from ray.cluster_utils import Cluster
 
     local = Cluster(
@@ -74,6 +75,9 @@ def cluster(ray: Any, nodes: int) -> Iterator[Any]:
     for _ in range(nodes):
         local.add_node(num_cpus=1)
     local.wait_for_nodes()
+    # Cluster writes its address to /tmp/ray/ray_current_cluster, where any plain
+    # ray.init() on this machine would join it (or, once it is gone, fail): unwrite it.
+    reset_ray_address()
     ray.init(address=local.address, log_to_driver=False)
     try:
         yield local
@@ -118,16 +122,32 @@ def write_articles(root: Path, count: int, seed: int = 0) -> Path:
     return root
 
 
+def _words(rng: random.Random, count: int) -> list[str]:
+    """Made-up Indonesian-looking words: text that compresses about as news text does
+    (a few sentences repeated would compress 50x and put 10x the rows in a GB)."""
+    syllables = [c + v for c in "bcdghjklmnprstw" for v in "aiueo"] + ["ng", "ny", "an", "er"]
+    return ["".join(rng.choices(syllables, k=rng.randint(1, 4))) for _ in range(count)]
+
+
+def _article(rng: random.Random, words: list[str]) -> str:
+    sentences = []
+    for _ in range(rng.randint(6, 14)):
+        sentence = " ".join(rng.choices(words, k=rng.randint(6, 18)))
+        sentences.append(sentence[0].upper() + sentence[1:] + ".")
+    return " ".join(sentences)
+
+
 def write_table(path: Path, target_bytes: int, seed: int = 0) -> int:
-    """Rows of 10-30 sentences (about 1-2 KB) until the file is about target_bytes."""
+    """Rows of 6-14 sentences (about 0.5-1.5 KB) until the file is about target_bytes."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     rng = random.Random(seed)
+    words = _words(rng, 20_000)
     rows = 0
     with pq.ParquetWriter(path, pa.schema([("id", pa.string()), ("text", pa.string())])) as out:
         while not path.exists() or path.stat().st_size < target_bytes:
-            texts = [" ".join(rng.choices(SENTENCES, k=rng.randint(10, 30))) for _ in range(5000)]
+            texts = [_article(rng, words) for _ in range(2000)]
             ids = [f"a{rows + n}" for n in range(len(texts))]
             out.write_table(pa.table({"id": ids, "text": texts}))
             rows += len(texts)
@@ -146,6 +166,7 @@ class StorePoller:
         self.summary = memory_summary
         self.peak_mib = 0
         self.spilled_mib = 0
+        self.polls = 0  # summaries read (0: the numbers above mean nothing)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._poll, daemon=True)
 
@@ -155,7 +176,9 @@ class StorePoller:
                 text = self.summary(stats_only=True)
             except Exception:  # a node going down between polls; the next poll counts
                 continue
-            self.peak_mib = max(self.peak_mib, sum(int(m) for m in self.USED.findall(text)))
+            used = self.USED.findall(text)
+            self.polls += bool(used)
+            self.peak_mib = max(self.peak_mib, sum(int(m) for m in used))
             self.spilled_mib = max(
                 self.spilled_mib, sum(int(m) for m in self.SPILLED.findall(text))
             )
@@ -191,7 +214,7 @@ def memory_part(ray: Any, models: Path, work: Path, megabytes: float) -> None:
         f"  driver RSS {before:.0f} MB before the run, peak {peak:.0f} MB "
         f"({per_row_kb:.2f} KB per row)\n"
         f"  object store: peak {store.peak_mib} MiB over all nodes, "
-        f"spilled {store.spilled_mib} MiB\n"
+        f"spilled {store.spilled_mib} MiB ({store.polls} polls)\n"
         f"  1 GB (~{rows_per_gb:,.0f} rows) extrapolates to a driver peak of "
         f"~{before + per_row_kb * rows_per_gb / 1024:.0f} MB; the object store stays at a few "
         "batches in flight"
@@ -215,12 +238,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=int, default=48, help="articles for 1 vs 2 nodes")
     parser.add_argument("--batches", type=int, default=60, help="model-free batches (overhead)")
-    parser.add_argument("--mb", type=float, default=30.0, help="Parquet size for memory (MB)")
-    parser.add_argument("--quick", action="store_true", help="16 articles, 30 batches, 10 MB")
+    parser.add_argument("--mb", type=float, default=20.0, help="Parquet size for memory (MB)")
+    parser.add_argument("--quick", action="store_true", help="16 articles, 30 batches, 4 MB")
     parser.add_argument("--skip-memory", action="store_true")
     args = parser.parse_args()
     if args.quick:
-        args.articles, args.batches, args.mb = 16, 30, 10.0
+        args.articles, args.batches, args.mb = 16, 30, 4.0
     import ray
 
     with tempfile.TemporaryDirectory() as tmp:

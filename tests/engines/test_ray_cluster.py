@@ -51,6 +51,7 @@ SENTENCES = [
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Any]:
     """A head with no CPUs (it runs no worker) and two worker nodes of one CPU each."""
+    from ray._common.utils import reset_ray_address
     from ray.cluster_utils import Cluster
 
     nodes = Cluster(
@@ -59,6 +60,9 @@ def cluster() -> Iterator[Any]:
     for _ in range(2):
         nodes.add_node(num_cpus=1)
     nodes.wait_for_nodes()
+    # Cluster writes its address to /tmp/ray/ray_current_cluster, where any plain
+    # ray.init() on this machine would join it (or, once it is gone, fail): unwrite it.
+    reset_ray_address()
     ray.init(address=nodes.address, log_to_driver=False, runtime_env={"env_vars": RAY_LOCAL_ENV})
     try:
         yield nodes
