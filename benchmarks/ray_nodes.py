@@ -24,7 +24,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import re
+import shutil
 import sys
 import tempfile
 import threading
@@ -155,33 +155,20 @@ def write_table(path: Path, target_bytes: int, seed: int = 0) -> int:
 
 
 class StorePoller:
-    """The object store's peak use and spilled bytes over all nodes, polled."""
+    """The object store's peak use, polled: Ray's plasma store on Linux lives in /dev/shm,
+    so the bytes in use there over the run's baseline are all the nodes' object stores
+    together (Ray's own memory summary needs grpc, not always installed)."""
 
-    USED = re.compile(r"Plasma memory usage (\d+) MiB")
-    SPILLED = re.compile(r"Spilled (\d+) MiB")
-
-    def __init__(self, ray: Any) -> None:
-        from ray._private.internal_api import memory_summary
-
-        self.summary = memory_summary
-        self.peak_mib = 0
-        self.spilled_mib = 0
-        self.polls = 0  # summaries read (0: the numbers above mean nothing)
+    def __init__(self) -> None:
+        self.baseline = shutil.disk_usage("/dev/shm").used
+        self.peak_mib = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._poll, daemon=True)
 
     def _poll(self) -> None:
         while not self._stop.wait(0.2):
-            try:
-                text = self.summary(stats_only=True)
-            except Exception:  # a node going down between polls; the next poll counts
-                continue
-            used = self.USED.findall(text)
-            self.polls += bool(used)
-            self.peak_mib = max(self.peak_mib, sum(int(m) for m in used))
-            self.spilled_mib = max(
-                self.spilled_mib, sum(int(m) for m in self.SPILLED.findall(text))
-            )
+            used = shutil.disk_usage("/dev/shm").used - self.baseline
+            self.peak_mib = max(self.peak_mib, used / 2**20)
 
     def __enter__(self) -> StorePoller:
         self._thread.start()
@@ -192,32 +179,66 @@ class StorePoller:
         self._thread.join()
 
 
+def spilled_mib(session_dir: Path) -> float:
+    """What Ray spilled to disk under the cluster's session folder (its default place)."""
+    spilled = [p for p in session_dir.rglob("*") if "spill" in p.name.lower()]
+    files = [f for p in spilled for f in ([p] if p.is_file() else p.rglob("*")) if f.is_file()]
+    return sum(f.stat().st_size for f in files) / 2**20
+
+
+def table_run(
+    ray: Any, config: PipelineConfig, table: Path, out: Path, calibrate: bool = False
+) -> tuple[RunReport, float, float, float]:
+    """(report, seconds, object store peak MiB, spilled MiB) of one run on 2 nodes."""
+    with cluster(ray, 2) as local, StorePoller() as store:
+        started = time.perf_counter()
+        report = run_folder_ray(config, table, out, workers=2, cpus_per_worker=1)
+        seconds = time.perf_counter() - started
+        spilled = spilled_mib(Path(local.head_node.get_session_dir_path()))
+        run_peak = store.peak_mib
+        if calibrate:  # the poller sees the object store: 64 MiB put shows as about 64
+            import numpy as np
+
+            block = ray.put(np.ones(64 * 2**20, dtype=np.uint8))
+            time.sleep(1)
+            print(f"  (calibration: a 64 MiB ray.put shows as {store.peak_mib:.0f} MiB)")
+            del block
+    return report, seconds, run_peak, spilled
+
+
 def memory_part(ray: Any, models: Path, work: Path, megabytes: float) -> None:
-    table = work / "table" / "big.parquet"
-    table.parent.mkdir()
-    rows = write_table(table, int(megabytes * 1e6))
-    size = table.stat().st_size
+    """A table of a quarter of the size, then the full size: the driver's peak RSS grows
+    by the difference in rows times its cost per row (the input list), the slope the
+    extrapolation to 1 GB uses; fixed costs (imports, Ray) are in both."""
     settings = _settings(models, batch_articles=64)
     settings["stages"] = {"translate": None, "summarize": "summarize.extractive"}
     config = load_config(settings)
+    print("\nmemory: Parquet tables on 2 nodes (translation off, extractive summaries)")
     before = _rss_mb()
-    with cluster(ray, 2), StorePoller(ray) as store:
-        started = time.perf_counter()
-        report = run_folder_ray(config, table, work / "out-table", workers=2, cpus_per_worker=1)
-        seconds = time.perf_counter() - started
-    peak = _peak_rss_mb()
-    per_row_kb = max(peak - before, 0) * 1024 / rows
-    rows_per_gb = rows * 1e9 / size
+    print(f"  driver RSS before any run: {before:.0f} MB")
+    peaks, sizes = [], []
+    for share in (0.25, 1.0):
+        table = work / f"table-{share}" / "big.parquet"
+        table.parent.mkdir()
+        rows = write_table(table, int(megabytes * share * 1e6))
+        size = table.stat().st_size
+        report, seconds, store_mib, spilled = table_run(
+            ray, config, table, work / f"out-{share}", calibrate=share == 1.0
+        )
+        peaks.append((rows, _peak_rss_mb()))
+        sizes.append(size)
+        print(
+            f"  {size / 1e6:5.1f} MB, {rows} rows: {report.processed} records in {seconds:.0f}s; "
+            f"driver peak RSS {peaks[-1][1]:.0f} MB; object store peak {store_mib:.0f} MiB; "
+            f"spilled {spilled:.0f} MiB"
+        )
+    (rows_a, peak_a), (rows_b, peak_b) = peaks
+    per_row_kb = max(peak_b - peak_a, 0) * 1024 / (rows_b - rows_a)
+    rows_per_gb = rows_b * 1e9 / sizes[-1]
+    at_1gb = peak_b + per_row_kb * (rows_per_gb - rows_b) / 1024
     print(
-        f"\nmemory: {size / 1e6:.0f} MB Parquet, {rows} rows, {report.processed} records in "
-        f"{seconds:.0f}s on 2 nodes\n"
-        f"  driver RSS {before:.0f} MB before the run, peak {peak:.0f} MB "
-        f"({per_row_kb:.2f} KB per row)\n"
-        f"  object store: peak {store.peak_mib} MiB over all nodes, "
-        f"spilled {store.spilled_mib} MiB ({store.polls} polls)\n"
-        f"  1 GB (~{rows_per_gb:,.0f} rows) extrapolates to a driver peak of "
-        f"~{before + per_row_kb * rows_per_gb / 1024:.0f} MB; the object store stays at a few "
-        "batches in flight"
+        f"  driver: {per_row_kb:.2f} KB per row; 1 GB of such a table (~{rows_per_gb:,.0f} rows) "
+        f"extrapolates to a driver peak of ~{at_1gb:,.0f} MB"
     )
 
 
