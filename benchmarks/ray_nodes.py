@@ -260,11 +260,11 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=48, help="articles for 1 vs 2 nodes")
     parser.add_argument("--batches", type=int, default=60, help="model-free batches (overhead)")
     parser.add_argument("--mb", type=float, default=20.0, help="Parquet size for memory (MB)")
-    parser.add_argument("--quick", action="store_true", help="16 articles, 30 batches, 4 MB")
+    parser.add_argument("--quick", action="store_true", help="16 articles, 30 batches, 8 MB")
     parser.add_argument("--skip-memory", action="store_true")
     args = parser.parse_args()
     if args.quick:
-        args.articles, args.batches, args.mb = 16, 30, 4.0
+        args.articles, args.batches, args.mb = 16, 30, 8.0
     import ray
 
     with tempfile.TemporaryDirectory() as tmp:
