@@ -10,7 +10,8 @@ from typing import Any, overload
 
 from pipeline.config import PipelineConfig, load_config
 from pipeline.inputs.language import SKIPPED, check_language
-from pipeline.registry import FAMILIES, Stage, build_stage
+from pipeline.progress import notice
+from pipeline.registry import FAMILIES, Stage, build_stage, holds_model
 from pipeline.types import Article
 
 logger = logging.getLogger(__name__)
@@ -47,6 +48,9 @@ class Pipeline:
     def load(self) -> Pipeline:
         """Load every stage's models now instead of on the first batch, so that a missing
         or broken model fails here, before any article is touched."""
+        models = [getattr(self.config, f).model for f, s in self.stages if holds_model(s.name)]
+        if models:
+            notice(f"loading models ({', '.join(models)}) …", self.config.run.progress)
         for _, stage in self.stages:
             stage.load()
         return self

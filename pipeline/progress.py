@@ -64,3 +64,11 @@ def progress_bar(total: int | None = None, mode: ProgressMode = "auto", **kwargs
     """A tqdm bar (disabled, so free to update, when `mode` says no output)."""
     kwargs.setdefault("dynamic_ncols", True)
     return _bar_class()(total=total, disable=not progress_enabled(mode), **kwargs)
+
+
+def notice(message: str, mode: ProgressMode = "auto") -> None:
+    """One status line on stderr wherever a bar would show: a wait of seconds with nothing
+    on screen looks hung. Nothing when output goes to a file, a pipe or a log."""
+    if progress_enabled(mode):
+        sys.stderr.write(message + "\n")
+        sys.stderr.flush()

@@ -466,8 +466,11 @@ def _cmd_translate(args: argparse.Namespace, *, summary_only: bool = False) -> i
     overrides = list(args.overrides)
     if not summary_only:
         overrides.append("stages.summarize=null")
+    if getattr(args, "json", False):  # output for a program: no "loading models" line
+        overrides.append("run.progress=never")
     pipe = Pipeline.from_config(args.config, overrides)
-    article = pipe(_read_input(args, pipe.config))
+    text = _read_input(args, pipe.config)
+    article = pipe.load()(text)  # loaded first: on a terminal, it says it is loading
     if article.error:
         print(f"error: {safe(article.error)}", file=sys.stderr)
         return EXIT_FAILED_ARTICLES

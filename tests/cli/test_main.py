@@ -347,3 +347,39 @@ def test_run_into_a_file_says_out_must_be_a_folder(
     assert "Errno" not in err and "resume" not in err
     assert main(["run", "-", "-o", str(tmp_path / out), "-c", str(config_file)]) == EXIT_USAGE
     assert "is a file, not a folder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("extra", "shown"),
+    [
+        (["--set", "run.progress=always"], True),  # as on a terminal
+        ([], False),  # auto: stdout and stderr are not a terminal here
+        (["--set", "run.progress=always", "--json"], False),  # output for a program
+    ],
+)
+def test_translate_says_it_is_loading_models_on_a_terminal_only(
+    config_file: Path,
+    tiny_models: Path,
+    capsys: pytest.CaptureFixture[str],
+    extra: list[str],
+    shown: bool,
+) -> None:
+    assert (
+        main(["translate", "-c", str(config_file), *extra, "Presiden meresmikan jembatan."])
+        == EXIT_OK
+    )
+    err = capsys.readouterr().err
+    assert (f"loading models ({tiny_models / 'marian'}) …\n" in err) == shown, err
+
+
+def test_run_says_it_is_loading_models_before_the_first_article(
+    folder: Path,
+    config_file: Path,
+    tiny_models: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = ["run", str(folder), "-o", str(tmp_path / "out"), "-c", str(config_file)]
+    assert main([*args, "--progress", "always"]) == EXIT_OK
+    err = capsys.readouterr().err
+    assert err.startswith(f"loading models ({tiny_models / 'marian'}, {tiny_models / 'bart'}) …\n")
