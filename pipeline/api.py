@@ -89,10 +89,12 @@ class Pipeline:
         id_column: str | None = None,
     ) -> Any:
         """Run the pipeline over a `datasets.Dataset` (or a pandas DataFrame) and return the
-        same kind of table with new columns: english, summary, sentences (a list of
-        {text, paragraph, start, end, en, cut}), warnings, status (ok | failed | skipped)
-        and error. The original columns are left as they are; a row whose text is null or
-        empty gets status "failed" and the others run. A progress bar shows in notebooks.
+        same kind of table with new columns: english, summary, summary_score (as in
+        records.parquet), sentences (a list of {text, paragraph, start, end, en, cut}),
+        warnings, status (ok | failed | skipped) and error. A list of texts, or of dicts
+        holding `text_column`, gives a list of dicts: each row with those keys added. The
+        original columns are left as they are; a row whose text is null or empty gets
+        status "failed" and the others run. A progress bar shows in notebooks.
 
         `batch_size` articles go through the stages together (default run.batch_articles);
         `id_column` names the articles in log messages (default "row-N").

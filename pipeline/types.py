@@ -3,8 +3,21 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal
+
+from pipeline.inputs.language import SKIPPED
+
+Status = Literal["ok", "failed", "skipped"]
+
+
+def status_of(error: str | None, meta: Mapping[str, Any]) -> Status:
+    """failed when there is an error; skipped when not processed (not Indonesian, with
+    run.non_indonesian: skip); else ok. Articles and records alike say it this way."""
+    if error:
+        return "failed"
+    return "skipped" if SKIPPED in meta else "ok"
 
 
 @dataclass
@@ -58,6 +71,11 @@ class Article:
         return "\n\n".join(
             " ".join(part for part in parts if part) for _, parts in sorted(paragraphs.items())
         )
+
+    @property
+    def status(self) -> Status:
+        """ok | failed | skipped, as the article's record says (`status_of`)."""
+        return status_of(self.error, self.meta)
 
     def warn(self, message: str) -> None:
         self.warnings.append(message)

@@ -128,3 +128,15 @@ def test_building_a_pipeline_loads_no_model(tmp_path: Path) -> None:
     pipe = Pipeline.from_config({"translate": missing})  # builds: nothing is loaded yet
     with pytest.raises(ModelLoadError, match="nowhere"):
         pipe.load()  # loading is what finds the model missing
+
+
+def test_an_article_says_its_status_as_its_record_does(pipe: Pipeline) -> None:
+    from pipeline.inputs.language import SKIPPED
+    from pipeline.output.records import article_record
+
+    done = pipe(ARTICLE)
+    failed = Article(id="f", text="x", error="translate: RuntimeError: boom")
+    skipped = Article(id="s", text="The bridge opened.", meta={SKIPPED: "looks English"})
+    assert (done.status, failed.status, skipped.status) == ("ok", "failed", "skipped")
+    for article in (done, failed, skipped):
+        assert article_record(article)["status"] == article.status

@@ -1,10 +1,11 @@
 """`Pipeline.map`: a `datasets.Dataset` or pandas DataFrame in, the same table out with the
-pipeline's results as new columns, the original columns untouched."""
+pipeline's results as new columns, the original columns untouched; a list of texts or of
+dicts in, a list of dicts out."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -22,7 +23,7 @@ logger = logging.getLogger(__name__)
 
 # The columns map adds, typed as in a run's records (output.dataset.SCHEMA), so an empty list
 # and a null keep one Arrow type across batches and datasets.
-NEW_COLUMNS = ("english", "summary", "sentences", "warnings", "status", "error")
+NEW_COLUMNS = ("english", "summary", "summary_score", "sentences", "warnings", "status", "error")
 NEW_SCHEMA = pa.schema([SCHEMA.field(name) for name in NEW_COLUMNS])
 
 
@@ -34,7 +35,13 @@ def map_table(
     id_column: str | None,
 ) -> Any:
     """The Dataset or DataFrame `data` with NEW_COLUMNS added; see Pipeline.map."""
-    columns = list(data.column_names if hasattr(data, "column_names") else data.columns)
+    if isinstance(data, (list, tuple)):
+        data = _list_rows(data, text_column)
+        columns = list(dict.fromkeys(key for row in data for key in row)) or [text_column]
+    elif hasattr(data, "column_names") or hasattr(data, "columns"):
+        columns = list(data.column_names if hasattr(data, "column_names") else data.columns)
+    else:
+        raise TypeError(f"map takes {TAKES}, not a {type(data).__name__}")
     _check_columns(columns, text_column, id_column)
     texts, ids = _column(data, text_column), _ids(data, id_column)
     rows: list[dict[str, Any]] = []
@@ -68,7 +75,28 @@ def _check_columns(columns: list[str], text_column: str, id_column: str | None) 
         )
 
 
+TAKES = (
+    "a datasets.Dataset, a pandas DataFrame, or a list of texts or of dicts "
+    "(each with the text column)"
+)
+
+
+def _list_rows(data: list[Any] | tuple[Any, ...], text_column: str) -> list[dict[str, Any]]:
+    """A list's items as rows: a text is a row holding it under `text_column`."""
+    rows = []
+    for number, item in enumerate(data):
+        if isinstance(item, str):
+            rows.append({text_column: item})
+        elif isinstance(item, Mapping):
+            rows.append(dict(item))
+        else:
+            raise TypeError(f"map takes {TAKES}; item {number} is a {type(item).__name__}")
+    return rows
+
+
 def _column(data: Any, name: str) -> list[Any]:
+    if isinstance(data, list):  # rows from _list_rows; a dict without the key has no text
+        return [row.get(name) for row in data]
     if hasattr(data, "column_names"):  # a Dataset: read one column, not whole rows
         return list(data.select_columns([name])[name])
     return list(data[name].tolist())
@@ -103,6 +131,8 @@ def _results(pipe: Pipeline, articles: list[Article]) -> Iterator[dict[str, Any]
 
 
 def _with_columns(data: Any, new: pa.Table) -> Any:
+    if isinstance(data, list):
+        return [{**row, **added} for row, added in zip(data, new.to_pylist(), strict=True)]
     if hasattr(data, "column_names"):
         import datasets
         from datasets.table import InMemoryTable

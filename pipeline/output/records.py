@@ -13,14 +13,13 @@ import os
 import shutil
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import quote
 
 from pipeline import __version__
-from pipeline.inputs.language import SKIPPED
 from pipeline.output.atomic import TMP_SUFFIX, atomic_write_text
 from pipeline.report.warning_summary import summarize_repeats
-from pipeline.types import Article
+from pipeline.types import Article, Status, status_of
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +36,6 @@ REPORT_HTML = "report.html"  # `id2en report`'s page, unless told another file
 
 SOURCE_DIGEST = "source_sha256"  # record meta: the digest of the bytes it was made from
 
-Status = Literal["ok", "failed", "skipped"]
 STATUSES: tuple[Status, ...] = ("ok", "failed", "skipped")
 
 
@@ -57,12 +55,11 @@ def article_record(article: Article) -> dict[str, Any]:
 def record_status(record: Mapping[str, Any]) -> Status:
     """ok | failed | skipped (not Indonesian, run.non_indonesian: skip), for a record being
     made or one read back; records written before `status` existed have only `error`."""
-    if record.get("error") or record.get("status") == "failed":
+    if record.get("status") == "failed":
         return "failed"
     meta = record.get("meta")
-    if record.get("status") == "skipped" or (isinstance(meta, dict) and SKIPPED in meta):
-        return "skipped"
-    return "ok"
+    status = status_of(record.get("error"), meta if isinstance(meta, dict) else {})
+    return "skipped" if status == "ok" and record.get("status") == "skipped" else status
 
 
 # -- where records are --------------------------------------------------------------------

@@ -84,3 +84,34 @@ def test_map_refuses_unknown_or_taken_columns(pipe: Pipeline) -> None:
         pipe.map(ds, text_column="isi")
     with pytest.raises(ValueError, match="batch_size"):
         pipe.map(ds, text_column="isi", batch_size=-1)
+
+
+@pytest.mark.slow
+def test_map_gives_the_summary_score_as_the_parquet_export_does(pipe: Pipeline) -> None:
+    ds = datasets.Dataset.from_dict({"text": [TEXTS[0], TEXTS[1]]})
+    out = pipe.map(ds)
+    [article] = pipe([TEXTS[0]])
+    assert out["summary_score"][0] == article.meta["summary"]["score"]
+    assert isinstance(out["summary_score"][0], float)
+    assert out["summary_score"][1] is None  # a failed row has no summary
+
+
+@pytest.mark.slow
+def test_map_takes_a_list_of_texts_or_of_dicts(pipe: Pipeline) -> None:
+    out = pipe.map([TEXTS[0], ""])
+    assert isinstance(out, list) and [list(row) for row in out] == [["text", *NEW_COLUMNS]] * 2
+    assert [row["status"] for row in out] == ["ok", "failed"]
+    assert out[0]["text"] == TEXTS[0] and out[0]["english"] == pipe(TEXTS[0]).english
+    rows = pipe.map([{"body": TEXTS[2], "url": "u1"}, {"url": "u2"}], text_column="body")
+    assert [(r["url"], r["status"]) for r in rows] == [("u1", "ok"), ("u2", "failed")]
+    assert rows[0]["body"] == TEXTS[2] and "null" in rows[1]["error"]
+    assert pipe.map([]) == []
+
+
+def test_map_says_what_it_takes(pipe: Pipeline) -> None:
+    with pytest.raises(
+        TypeError, match=r"map takes a datasets\.Dataset, a pandas DataFrame, or a list"
+    ):
+        pipe.map(42)
+    with pytest.raises(TypeError, match=r"item 1 is a int"):
+        pipe.map(["teks", 7])
