@@ -38,6 +38,11 @@ class Sentence:
     # The model's confidence: the chosen hypothesis' mean log-probability per output
     # token (<= 0; closer to 0 is surer). None when no model produced `en`.
     score: float | None = None
+    # What the English must keep, with offsets into `text`: [{"start", "end", "kind"}],
+    # kind "url" | "email" | "handle" | "hashtag" | "term" | "en-quote" | "number".
+    spans: list[dict[str, Any]] = field(default_factory=list)
+    # The QA checks' findings on the final English: [{"check", "message"}] (pipeline.qa).
+    flags: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -113,7 +118,9 @@ class Article:
             f"<tr><td>{i}</td><td>{s.paragraph}</td><td>{esc(s.text)}</td>"
             f"<td>{esc(s.en) if s.en is not None else '<i>not translated</i>'}</td>"
             f"<td>{esc(s.lang or '')}</td>"
-            f"<td>{'' if s.score is None else f'{s.score:.3f}'}</td></tr>"
+            f"<td>{'' if s.score is None else f'{s.score:.3f}'}</td>"
+            f"<td title='{esc(' | '.join(str(f.get('message')) for f in s.flags))}'>"
+            f"{esc(', '.join(str(f.get('check')) for f in s.flags))}</td></tr>"
             for i, s in enumerate(self.sentences)
         )
         parts = [f"<div><b>{esc(self.id)}</b>"]
@@ -122,6 +129,7 @@ class Article:
         parts.append(
             "<table><thead><tr><th>#</th><th>¶</th><th>Indonesian</th><th>English</th>"
             "<th>lang</th><th title='mean log-probability per output token'>score</th>"
+            "<th title='QA checks that flag the English (id2en check)'>QA</th>"
             f"</tr></thead><tbody>{rows}</tbody></table>"
         )
         if self.summary is not None:

@@ -584,13 +584,13 @@ def _cmd_shortlist(args: argparse.Namespace) -> int:
 
 def _cmd_check(args: argparse.Namespace) -> int:
     from pipeline.qa.audit import (
-        QaSettings,
         audit,
         check_config,
         format_report,
         pairs_of_file,
         pairs_of_run,
     )
+    from pipeline.qa.check import QaSettings
 
     if (args.out_dir is None) == (args.data is None):
         raise InputError("id2en check: give either OUT_DIR (a run folder) or --data FILE.jsonl")

@@ -43,6 +43,14 @@ SENTENCE_TYPE = pa.struct(
         ("cut", pa.string()),
         ("lang", pa.string()),  # "id", "en" or "zxx" (copied unchanged)
         ("score", pa.float64()),  # mean log-probability per output token
+        # What the English must keep (offsets into `text`) and the QA checks' findings.
+        (
+            "spans",
+            pa.list_(
+                pa.struct([("start", pa.int64()), ("end", pa.int64()), ("kind", pa.string())])
+            ),
+        ),
+        ("flags", pa.list_(pa.struct([("check", pa.string()), ("message", pa.string())]))),
     ]
 )
 SCHEMA = pa.schema(
@@ -66,6 +74,7 @@ SCHEMA = pa.schema(
 _DERIVED = {"meta_json", "extra_json", "summary_score"}  # built from `meta`, not record keys
 _PLAIN_COLUMNS = [name for name in SCHEMA.names if name not in _DERIVED]
 _SENTENCE_FIELDS = [field.name for field in SENTENCE_TYPE]
+_LATER_FIELDS = frozenset({"spans", "flags"})  # sentence fields older records lack
 _BATCH_ROWS = 1000  # rows converted to Arrow at a time, so big runs need no list of all dicts
 
 
@@ -76,7 +85,11 @@ def record_to_row(record: dict[str, Any]) -> dict[str, Any]:
     """One record (as written by the engine) as a row matching SCHEMA."""
     row = {name: record.get(name) for name in _PLAIN_COLUMNS}
     row["sentences"] = [
-        {name: sentence.get(name) for name in _SENTENCE_FIELDS}
+        {
+            name: sentence.get(name)
+            for name in _SENTENCE_FIELDS
+            if name in sentence or name not in _LATER_FIELDS
+        }
         for sentence in record.get("sentences") or []
     ]
     row["warnings"] = [str(w) for w in record.get("warnings") or []]
@@ -92,12 +105,18 @@ def record_to_row(record: dict[str, Any]) -> dict[str, Any]:
 def row_to_record(row: dict[str, Any]) -> dict[str, Any]:
     """Undo record_to_row: the record dict again, `meta` parsed back from JSON."""
     record = {name: row.get(name) for name in _PLAIN_COLUMNS}
-    record["sentences"] = [dict(s) for s in row.get("sentences") or []]
+    record["sentences"] = [_sentence(s) for s in row.get("sentences") or []]
     record["warnings"] = list(row.get("warnings") or [])
     record["meta"] = json.loads(row["meta_json"]) if row.get("meta_json") else {}
     if row.get("extra_json"):
         record.update(json.loads(row["extra_json"]))
     return record
+
+
+def _sentence(row: dict[str, Any]) -> dict[str, Any]:
+    """A sentence struct as its record wrote it: fields added later (None in rows of
+    records written before them) left out, so old records round-trip unchanged."""
+    return {k: v for k, v in row.items() if not (k in _LATER_FIELDS and v is None)}
 
 
 def to_records(dataset: datasets.Dataset | pa.Table) -> list[dict[str, Any]]:
@@ -251,5 +270,5 @@ def sentence_rows(
     rows = []
     for record in records:
         for index, sentence in enumerate(record.get("sentences") or []):
-            rows.append({"id": record["id"], "sentence": index, **sentence})
+            rows.append({"id": record["id"], "sentence": index, **_sentence(dict(sentence))})
     return rows

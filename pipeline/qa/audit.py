@@ -14,10 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.config import PipelineConfig
-from pipeline.guards import GuardSettings, guard_settings
-from pipeline.inputs.language import sentence_language
-from pipeline.qa.check import CHECKS, Flag, check_pair
-from pipeline.translate.glossary import Glossary
+from pipeline.qa.check import CHECKS, Flag, QaSettings
 
 
 @dataclass(frozen=True)
@@ -39,24 +36,6 @@ class CheckReport:
     flagged: Counter[str] = field(default_factory=Counter)  # check -> sentences flagged
     flags: Counter[str] = field(default_factory=Counter)  # check -> flags
     examples: dict[str, list[tuple[Pair, Flag]]] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class QaSettings:
-    glossary: Glossary
-    guards: GuardSettings | None
-
-    @classmethod
-    def of(cls, config: PipelineConfig) -> QaSettings:
-        """What a run with `config` checks: its glossary, and its guards when they are on."""
-        guards = guard_settings(config) if config.guards.enabled else None
-        return cls(Glossary.load(config.translate.glossary), guards)
-
-    def flags(self, text: str, english: str, lang: str | None = None) -> list[Flag] | None:
-        """check_pair's flags; None for a sentence that is not checked (not Indonesian)."""
-        if (lang or sentence_language(text)) != "id":
-            return None
-        return check_pair(text, english, self.glossary, self.guards)
 
 
 def audit(pairs: Iterable[Pair], settings: QaSettings, examples: int = 3) -> CheckReport:

@@ -12,7 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.guards import GuardSettings, check_translation
+from pipeline.config import PipelineConfig
+from pipeline.guards import GuardFinding, GuardSettings, check_translation, guard_settings
+from pipeline.inputs.language import sentence_language
+from pipeline.qa.quotes import english_quotes
 from pipeline.qa.spans import EN_QUOTE, NUMBER, requirements
 from pipeline.translate.glossary import Glossary
 
@@ -52,9 +55,33 @@ def check_pair(
     if guards is not None:
         flags += [
             Flag("guards", f"{f.kind}: {f.message}")
-            for f in check_translation(text, text_en, guards)
+            for f in guard_translation(text, text_en, guards)
         ]
     return flags
+
+
+def guard_translation(
+    source: str,
+    output: str,
+    settings: GuardSettings = GuardSettings(),  # noqa: B008 - frozen, shared safely
+) -> list[GuardFinding]:
+    """The output guards on a translated sentence, its English quotes masked."""
+    return check_translation(*mask_quotes(source, output), settings)
+
+
+def mask_quotes(source: str, output: str) -> tuple[str, str]:
+    """Both sides with the source's English quotes masked (as many characters, none a
+    word's): a quote kept byte for byte is not an untranslated copy, and lengths still
+    compare."""
+    for start, end in reversed(english_quotes(source)):
+        quote = source[start:end]
+        mask = _MASK * len(quote)
+        source = source[:start] + mask + source[end:]
+        output = output.replace(quote, mask, 1)
+    return source, output
+
+
+_MASK = "\u00b7"  # a middle dot: punctuation, so never part of a word
 
 
 _WHAT = {
@@ -63,3 +90,21 @@ _WHAT = {
     "protected": "protected span not kept byte for byte",
     "glossary": "required term missing from the translation",
 }
+
+
+@dataclass(frozen=True)
+class QaSettings:
+    glossary: Glossary
+    guards: GuardSettings | None
+
+    @classmethod
+    def of(cls, config: PipelineConfig) -> QaSettings:
+        """What a run with `config` checks: its glossary, and its guards when they are on."""
+        guards = guard_settings(config) if config.guards.enabled else None
+        return cls(Glossary.load(config.translate.glossary), guards)
+
+    def flags(self, text: str, english: str, lang: str | None = None) -> list[Flag] | None:
+        """check_pair's flags; None for a sentence that is not checked (not Indonesian)."""
+        if (lang or sentence_language(text)) != "id":
+            return None
+        return check_pair(text, english, self.glossary, self.guards)

@@ -36,6 +36,7 @@ from pipeline.report.charts import (
     filter_labels,
     status_key,
 )
+from pipeline.report.qa import qa_flags
 from pipeline.report.warning_summary import read_lines, warning_count
 
 logger = logging.getLogger(__name__)
@@ -346,6 +347,7 @@ def _article(index: int, record: dict[str, Any], kinds: dict[str, int]) -> str:
     parts.append(_warnings(record.get("warnings") or [], _warning_count(record)))
     least = least_confident(record.get("sentences") or [])
     parts.append(_least_confident(record.get("sentences") or [], least))
+    parts.append(qa_flags(record.get("sentences") or []))
     parts.append(_aligned(record, flagged, set(least)))
     parts.append(_summary(record))
     parts.append(_details(record))

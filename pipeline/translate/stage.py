@@ -23,10 +23,16 @@ from pipeline.generation.model_stage import ModelStage
 from pipeline.guards import (
     SAFER_DECODING,
     Guarded,
+    GuardFinding,
+    GuardSettings,
     check_translation,
     guard_outputs,
+    guard_settings,
 )
 from pipeline.inputs.language import sentence_language
+from pipeline.qa.check import QaSettings, mask_quotes
+from pipeline.qa.spans import EN_QUOTE, NUMBER, sentence_spans
+from pipeline.qa.spans import requirements as sentence_requirements
 from pipeline.splitter import cut_at_clauses
 from pipeline.translate.cache import TranslationCache, TranslationLike, namespace_key
 from pipeline.translate.glossary import Glossary, Requirement
@@ -137,6 +143,7 @@ class TranslateStage(ModelStage):
             self._guard(units)
         self._warn_missing_terms(units)
         self._warn_length_limits(units)
+        self._record_qa(units)
         if self.config.guards.enabled:
             self._warn_low_scores(units)
         done = [a for a in articles if a.error is None]
@@ -151,6 +158,17 @@ class TranslateStage(ModelStage):
             return False
         sentence.en = sentence.text
         return True
+
+    def _record_qa(self, units: list[_Unit]) -> None:
+        """Each sentence's spans, and the QA flags on its final English: the same
+        check_pair as `id2en check` (pipeline.qa), so both agree on the same pairs."""
+        guards = guard_settings(self.config) if self.config.guards.enabled else None
+        qa = QaSettings(self.glossary, guards)
+        for unit in units:
+            sentence = unit.article.sentences[unit.index]
+            sentence.spans = [s.to_dict() for s in sentence_spans(sentence.text, self.glossary)]
+            flags = qa.flags(sentence.text, sentence.en or "", sentence.lang) or []
+            sentence.flags = [f.to_dict() for f in flags]
 
     def _warn_low_scores(self, units: list[_Unit]) -> None:
         floor = self.config.guards.min_score
@@ -213,14 +231,27 @@ class TranslateStage(ModelStage):
             return None
         return self._required_tokens(self.backend, texts)
 
-    def _required_tokens(self, backend: Backend, texts: list[str]) -> list[RequiredTokens] | None:
-        """Each text's required renderings as target token sequences (None if none has any)."""
+    def _required_tokens(
+        self, backend: Backend, texts: list[str], more: Mapping[str, list[Requirement]] = {}
+    ) -> list[RequiredTokens] | None:
+        """Each text's renderings forced up front (all but numbers), plus `more` of its
+        own, as target token sequences (None if none has any)."""
         rows = []
         for text in texts:
-            renderings = [r.rendering for r in self.glossary.requirements(text)]
+            renderings = [r.rendering for r in [*self._upfront(text), *more.get(text, [])]]
             sequences = tuple(seq for r in renderings if (seq := self._target(backend, r)))
-            rows.append(RequiredTokens(sequences))
+            rows.append(RequiredTokens(tuple(dict.fromkeys(sequences))))
         return rows if any(row.sequences for row in rows) else None
+
+    def _requirements(self, text: str) -> list[Requirement]:
+        """What a sentence's English must hold: protected spans, English quotes, glossary
+        terms, numbers (pipeline.qa.spans)."""
+        return sentence_requirements(text, self.glossary)
+
+    def _upfront(self, text: str) -> list[Requirement]:
+        """The requirements forced in every decoding; a number only in a retry that
+        found it missing (its English form is one of several right ones)."""
+        return [r for r in self._requirements(text) if r.kind != NUMBER]
 
     def _target(self, backend: Backend, rendering: str) -> tuple[int, ...]:
         """A rendering as target-side token ids, as it reads inside a sentence."""
@@ -233,7 +264,7 @@ class TranslateStage(ModelStage):
         missing: dict[str, list[Requirement]] = {}
         for unit in units:
             sentence = unit.article.sentences[unit.index]
-            needed = self.glossary.requirements(sentence.text)
+            needed = self._requirements(sentence.text)
             lacking = [r for r in needed if not r.met_by(sentence.en or "")]
             if lacking:
                 missing[sentence.text] = lacking
@@ -245,33 +276,33 @@ class TranslateStage(ModelStage):
         missing = self._missing_terms(units)
         if not missing:
             return
-        retried = self._force_required(list(missing))
+        retried = self._force_required(missing)
         for unit, sentence, lacking in _flagged(units, missing):
             output = retried.get(sentence.text)
-            if output is not None and sum(not r.met_by(output.text) for r in lacking) < len(
-                lacking
-            ):
+            # Every requirement counts: forcing one number must not lose another.
+            needed = self._requirements(sentence.text)
+            if output is not None and sum(not r.met_by(output.text) for r in needed) < len(lacking):
                 unit.hold(output)
                 unit.article.warn(f"sentence {unit.index}: retranslated with required terms forced")
 
     def _warn_missing_terms(self, units: list[_Unit]) -> None:
         """Warn by name about the required renderings the kept translation lacks."""
         missing = self._missing_terms(units)
-        for unit, _sentence, lacking in _flagged(units, missing):
-            names = ", ".join(r.describe() for r in lacking)
-            unit.article.warn(
-                f"sentence {unit.index}: required term missing from the translation: {names}"
-            )
-            counts = unit.article.meta.setdefault("guards", {})
-            counts["missing_term"] = counts.get("missing_term", 0) + len(lacking)
+        for unit, sentence, lacking in _flagged(units, missing):
+            _warn_missing(unit.article, f"sentence {unit.index}", lacking, sentence.en or "")
 
-    def _force_required(self, sources: list[str]) -> dict[str, Generated]:
-        """Whole sentences again on a backend that forces their renderings, with room for
-        them (pieces over the window are skipped)."""
+    def _force_required(self, missing: Mapping[str, list[Requirement]]) -> dict[str, Generated]:
+        """Whole sentences again on a backend that forces their renderings and their
+        missing numbers' English forms, with room for them (pieces over the window are
+        skipped)."""
         backend = self._forcing()
         if backend is None:
             return {}
-        return self._generate_whole(backend, sources, self.generation_settings, forced_only=True)
+        numbers = {s: [r for r in lacking if r.kind == NUMBER] for s, lacking in missing.items()}
+        settings = self.generation_settings
+        return self._generate_whole(
+            backend, list(missing), settings, forced_only=True, more=numbers
+        )
 
     def _generate_whole(
         self,
@@ -280,6 +311,7 @@ class TranslateStage(ModelStage):
         settings: dict[str, Any],
         *,
         forced_only: bool = False,
+        more: Mapping[str, list[Requirement]] = {},
     ) -> dict[str, Generated]:
         """The sources that fit the window whole, generated on `backend` with their required
         renderings forced where it can, and room for them (forced_only: nothing unless some
@@ -287,7 +319,7 @@ class TranslateStage(ModelStage):
         fits = self._whole_sentences(backend, sources) if sources else []
         required = None
         if fits and backend.capabilities.forces_required_tokens:
-            required = self._required_tokens(backend, [s for s, _ in fits])
+            required = self._required_tokens(backend, [s for s, _ in fits], more)
         if required is not None:
             extra = max(len(seq) for row in required for seq in row.sequences)
             settings = _with_room(settings, extra=extra * 2)
@@ -349,7 +381,7 @@ class TranslateStage(ModelStage):
             where = f"sentence {unit.index}"
             text, output = sentence.text, sentence.en or ""
             items.append(Guarded(text, text, output, unit.article, where, unit.hold))
-        guard_outputs(items, check_translation, self._retry_safer, self.config)
+        guard_outputs(items, _guard_check, self._retry_safer, self.config)
 
     def _whole_sentences(self, backend: Backend, sources: list[str]) -> list[tuple[str, list[int]]]:
         """(sentence, token ids) of the sources that fit the window whole: a retry
@@ -361,7 +393,7 @@ class TranslateStage(ModelStage):
         """Whole sentences again, with loop-breaking decoding (pieces over the window skip).
         Sentences with required terms go to a backend that forces them, so that a retry
         never loses a term the forced retranslation put in."""
-        with_terms = {s for s in sources if self.glossary.requirements(s)}
+        with_terms = {s for s in sources if self._upfront(s)}
         forcing = None
         if with_terms and not self.backend.capabilities.forces_required_tokens:
             forcing = self._forcing()
@@ -433,6 +465,11 @@ def _combined_score(outputs: list[TranslationLike]) -> float | None:
     return total / sum(tokens)
 
 
+def _guard_check(source: str, output: str, settings: GuardSettings) -> list[GuardFinding]:
+    """The output guards, looking past English quotes kept byte for byte (pipeline.qa)."""
+    return check_translation(*mask_quotes(source, output), settings)
+
+
 def _with_room(settings: dict[str, Any], extra: int) -> dict[str, Any]:
     """Settings whose length limit has `extra` more tokens, for forced renderings."""
     if settings.get("max_new_tokens") is not None:
@@ -440,6 +477,26 @@ def _with_room(settings: dict[str, Any], extra: int) -> dict[str, Any]:
     if settings.get("max_length") is not None:
         return settings | {"max_length": int(settings["max_length"]) + extra}
     return settings
+
+
+# What a requirement still missing after the retry is warned as, and counted under.
+_MISSING = {
+    NUMBER: ("number missing or changed in the translation", "number_mismatch"),
+    EN_QUOTE: ("English quote not kept byte for byte", "quote_changed"),
+}
+_MISSING_TERM = ("required term missing from the translation", "missing_term")
+
+
+def _warn_missing(article: Article, where: str, lacking: list[Requirement], english: str) -> None:
+    """One warning per kind of requirement still missing, naming each (a number with what
+    the English has instead), and a count per kind the run report adds up."""
+    counts = article.meta.setdefault("guards", {}) if lacking else {}
+    for message, key in dict.fromkeys([*_MISSING.values(), _MISSING_TERM]):
+        group = [r for r in lacking if _MISSING.get(r.kind, _MISSING_TERM) == (message, key)]
+        if group:
+            names = ", ".join(r.explain(english) for r in group)
+            article.warn(f"{where}: {message}: {names}")
+            counts[key] = counts.get(key, 0) + len(group)
 
 
 def _flagged(

@@ -99,6 +99,8 @@ def test_one_row_per_article_with_nested_sentences(tmp_path: Path, varied_record
         "cut",
         "lang",
         "score",
+        "spans",
+        "flags",
     }
     by_id = {row["id"]: row for row in ds}
     assert len(by_id["a/one"]["sentences"]) == 3

@@ -95,3 +95,11 @@ def test_id2en_check_counts_per_check(tmp_path: Path, capsys: pytest.CaptureFixt
 def test_id2en_check_needs_one_source(tmp_path: Path) -> None:
     assert main(["check"]) == 2
     assert main(["check", str(tmp_path)]) == 2  # no records/
+
+
+def test_a_kept_english_quote_is_not_an_untranslated_copy() -> None:
+    english = f'"{QUOTED[1:36]}," said.'
+    assert check_pair(QUOTED, english) == []
+    # Without the quote the guards still see a copy.
+    copied = "kata juru bicara itu kata juru bicara itu kata juru"
+    assert [f.check for f in check_pair(QUOTED, copied)] == ["quotes", "guards"]
