@@ -88,12 +88,15 @@ def test_ctranslate2_misses_are_retried_with_forcing(tiny_models: Path, tmp_path
 def test_id2en_check_gives_the_run_s_flags(
     tiny_models: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    texts = [f'"{QUOTE}," kata juru bicara itu.', *NUMBERS, "Harga beras naik lagi."]
+    texts = [f'"{QUOTE}," kata juru bicara itu.', *NUMBERS, "Gubernur Bank Indonesia datang."]
     articles = tmp_path / "in"
     articles.mkdir()
     (articles / "a.txt").write_text(" ".join(texts), encoding="utf-8")
     config = tmp_path / "tiny.yaml"
-    settings = tiny_config_dict(tiny_models, translate={"num_beams": 2, "max_new_tokens": 24})
+    glossary = tmp_path / "g.tsv"
+    glossary.write_text("Bank Indonesia\tΩ-Bank\n", encoding="utf-8")  # no "Ω" piece: flagged
+    translate = {"num_beams": 2, "max_new_tokens": 24, "glossary": str(glossary)}
+    settings = tiny_config_dict(tiny_models, translate=translate)
     settings["stages"] = {"summarize": None}
     config.write_text(json.dumps(settings), encoding="utf-8")
     out = tmp_path / "out"
@@ -104,15 +107,15 @@ def test_id2en_check_gives_the_run_s_flags(
         assert "spans" in sentence and "flags" in sentence
         for flag in sentence["flags"]:
             recorded.setdefault(flag["check"], set()).add(index)
-    assert recorded, "tiny models give gibberish: some sentence is flagged"
+    assert recorded["glossary"] == {6}
     capsys.readouterr()
     assert main(["check", str(out), "--examples", "0"]) == 0
     report = capsys.readouterr().out
     rows = {line.split()[0]: int(line.split()[1]) for line in report.splitlines()[2:7]}
     assert rows == {check: len(recorded.get(check, ())) for check in rows}
-    # The same pairs as a JSONL file: the same counts.
+    # The same pairs as a JSONL file, checked with the run's config: the same counts.
     pairs = tmp_path / "pairs.jsonl"
     lines = [json.dumps({"text": s["text"], "text_en": s["en"]}) for s in record["sentences"]]
     pairs.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    assert main(["check", "--data", str(pairs), "--examples", "0"]) == 0
+    assert main(["check", "--data", str(pairs), "-c", str(config), "--examples", "0"]) == 0
     assert capsys.readouterr().out.splitlines()[1:7] == report.splitlines()[1:7]
