@@ -188,14 +188,15 @@ def spilled_mib(session_dir: Path) -> float:
 
 def table_run(
     ray: Any, config: PipelineConfig, table: Path, out: Path, calibrate: bool = False
-) -> tuple[RunReport, float, float, float]:
-    """(report, seconds, object store peak MiB, spilled MiB) of one run on 2 nodes."""
+) -> tuple[RunReport, float, float, float, float]:
+    """(report, seconds, object store peak MiB, spilled MiB, driver peak RSS MB) of one
+    run on 2 nodes."""
     with cluster(ray, 2) as local, StorePoller() as store:
         started = time.perf_counter()
         report = run_folder_ray(config, table, out, workers=2, cpus_per_worker=1)
         seconds = time.perf_counter() - started
         spilled = spilled_mib(Path(local.head_node.get_session_dir_path()))
-        run_peak = store.peak_mib
+        run_peak, driver_peak = store.peak_mib, _peak_rss_mb()  # before the calibration's array
         if calibrate:  # the poller sees the object store: 64 MiB put shows as about 64
             import numpy as np
 
@@ -203,7 +204,7 @@ def table_run(
             time.sleep(1)
             print(f"  (calibration: a 64 MiB ray.put shows as {store.peak_mib:.0f} MiB)")
             del block
-    return report, seconds, run_peak, spilled
+    return report, seconds, run_peak, spilled, driver_peak
 
 
 def memory_part(ray: Any, models: Path, work: Path, megabytes: float) -> None:
@@ -222,10 +223,10 @@ def memory_part(ray: Any, models: Path, work: Path, megabytes: float) -> None:
         table.parent.mkdir()
         rows = write_table(table, int(megabytes * share * 1e6))
         size = table.stat().st_size
-        report, seconds, store_mib, spilled = table_run(
+        report, seconds, store_mib, spilled, driver_peak = table_run(
             ray, config, table, work / f"out-{share}", calibrate=share == 1.0
         )
-        peaks.append((rows, _peak_rss_mb()))
+        peaks.append((rows, driver_peak))
         sizes.append(size)
         print(
             f"  {size / 1e6:5.1f} MB, {rows} rows: {report.processed} records in {seconds:.0f}s; "
@@ -262,6 +263,7 @@ def main() -> None:
     parser.add_argument("--mb", type=float, default=20.0, help="Parquet size for memory (MB)")
     parser.add_argument("--quick", action="store_true", help="16 articles, 30 batches, 8 MB")
     parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--memory-only", action="store_true", help="only the Parquet part")
     args = parser.parse_args()
     if args.quick:
         args.articles, args.batches, args.mb = 16, 30, 8.0
@@ -274,6 +276,8 @@ def main() -> None:
         build_tiny_bart(models / "bart")
         if not args.skip_memory:
             memory_part(ray, models, work, args.mb)  # first: the driver's peak is its own
+        if args.memory_only:
+            return
 
         root = write_articles(work / "articles", args.articles)
         config = load_config(_settings(models, batch_articles=2))
