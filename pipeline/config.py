@@ -109,9 +109,29 @@ class BackendSettings(ModelSource, GenerationOverrides, SearchLoop):
     ct2_model_dir: str | None = Field(
         None, description="where converted CTranslate2 models are kept (default: user cache)"
     )
+    source_prefix: str | None = Field(
+        None,
+        description="text put before every input (default: the model's own, e.g. MADLAD's "
+        "'<2en> ' or a T5 summarizer's 'summarize: '; '' for none)",
+    )
 
 
-class TranslateSettings(BackendSettings):
+class LanguageSettings(_Section):
+    """A multilingual translator's languages, in its own codes (None: inferred per family)."""
+
+    source_lang: str | None = Field(
+        None,
+        description="source language code of a multilingual model (default per family: "
+        "NLLB ind_Latn, M2M-100 id, mBART-50 id_ID)",
+    )
+    target_lang: str | None = Field(
+        None,
+        description="target language code, forced as the first output token (default: "
+        "NLLB eng_Latn, M2M-100 en, mBART-50 en_XX, MADLAD en as a <2en> prefix)",
+    )
+
+
+class TranslateSettings(BackendSettings, LanguageSettings):
     model: str = "Helsinki-NLP/opus-mt-id-en"
     max_input_tokens: int | None = Field(
         None, ge=8, description="cut longer sentences at clauses (default: the model's window)"

@@ -45,6 +45,7 @@ def _torch(
     task: str | None,
     shortlist: VocabularyShortlist | None,
 ) -> Backend:
+    from pipeline.generation.conditioning import condition
     from pipeline.generation.models import load_seq2seq, set_threads
     from pipeline.generation.torch_backend import TorchBackend
 
@@ -52,6 +53,7 @@ def _torch(
     loaded = load_seq2seq(
         settings, device=run.device, dtype=run.dtype, task=task, quantize=settings.quantize
     )
+    conditioning = condition(settings, loaded.model.config, loaded.tokenizer, task)
     return TorchBackend(
         loaded,
         max_batch_tokens=settings.max_batch_tokens,
@@ -60,6 +62,7 @@ def _torch(
         search_loop=settings.search_loop,
         quantize=settings.quantize,
         shortlist=shortlist,
+        conditioning=conditioning,
     )
 
 

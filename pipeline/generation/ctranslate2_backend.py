@@ -26,6 +26,7 @@ from typing import Any
 
 from pipeline.config import ModelSource
 from pipeline.generation.backend import Generated, RequiredTokens, mean_log_prob
+from pipeline.generation.conditioning import Conditioning, condition
 from pipeline.generation.ctranslate2_models import (
     STORED,
     CT2Device,
@@ -33,7 +34,9 @@ from pipeline.generation.ctranslate2_models import (
     default_ct2_root,
     ensure_converted,
     import_ctranslate2,
+    is_native_folder,
     local_model_path,
+    native_tokenizer,
     with_vocabulary_map,
 )
 from pipeline.generation.models import generation_defaults, input_window, load_error
@@ -163,6 +166,13 @@ class HubModelFiles:
     tokenizer: Any
     generation_defaults: dict[str, Any]
     max_input_tokens: int
+    conditioning: Conditioning
+    native: bool = False  # already a CTranslate2 model: used as it is, not converted
+
+
+# A CTranslate2-native folder has no generation config: id2en's defaults for one.
+NATIVE_GENERATION_DEFAULTS = {"num_beams": 5, "max_length": 512}
+NATIVE_WINDOW = 512  # tokens; its config does not say (translate.max_input_tokens does)
 
 
 def read_model_files(source: ModelSource, task: str | None) -> HubModelFiles:
@@ -170,6 +180,17 @@ def read_model_files(source: ModelSource, task: str | None) -> HubModelFiles:
     from transformers import AutoConfig, AutoTokenizer, GenerationConfig
 
     path = local_model_path(source)
+    if is_native_folder(path):
+        tokenizer = native_tokenizer(source, path)
+        return HubModelFiles(
+            path=path,
+            revision=source.revision or (path.name if not Path(source.model).is_dir() else None),
+            tokenizer=tokenizer,
+            generation_defaults=dict(NATIVE_GENERATION_DEFAULTS),
+            max_input_tokens=NATIVE_WINDOW,
+            conditioning=condition(source, None, tokenizer, task),
+            native=True,
+        )
     try:
         tokenizer = AutoTokenizer.from_pretrained(path)
         config = AutoConfig.from_pretrained(path)
@@ -187,6 +208,7 @@ def read_model_files(source: ModelSource, task: str | None) -> HubModelFiles:
         tokenizer=tokenizer,
         generation_defaults=generation_defaults(config, generation_config, task),
         max_input_tokens=window,
+        conditioning=condition(source, config, tokenizer, task),
     )
 
 
@@ -215,14 +237,19 @@ class CTranslate2Backend(HubTokenizerMethods, BatchedBackend):
         ct2 = import_ctranslate2()
         self.source, self.files = source, files
         self.tokenizer = files.tokenizer
+        self.conditioning = files.conditioning
+        self.conditioning.apply(self.tokenizer)
         self.generation_defaults = dict(files.generation_defaults)
+        self.generation_defaults |= self.conditioning.generation_defaults()
         self.max_input_tokens = files.max_input_tokens
         self.device, self.compute_type = device, compute_type
         self.vocabulary_digest = vocabulary_map[1] if vocabulary_map else None
-        root = Path(model_root or default_ct2_root()).expanduser()
-        stored = STORED[compute_type]
-        target = converted_dir(root, str(files.path), files.revision, stored)
-        self.model_dir = ensure_converted(files.path, target, stored)
+        self.model_dir = files.path
+        if not files.native:
+            root = Path(model_root or default_ct2_root()).expanduser()
+            stored = STORED[compute_type]
+            target = converted_dir(root, str(files.path), files.revision, stored)
+            self.model_dir = ensure_converted(files.path, target, stored)
         self.translate_options: dict[str, Any] = {}
         if vocabulary_map is not None:
             self.model_dir = with_vocabulary_map(self.model_dir, *vocabulary_map)
@@ -242,7 +269,8 @@ class CTranslate2Backend(HubTokenizerMethods, BatchedBackend):
     @property
     def backend_id(self) -> str:
         suffix = f"/shortlist-{self.vocabulary_digest}" if self.vocabulary_digest else ""
-        return f"ctranslate2/{self.compute_type}{suffix}"
+        languages = f"/{self.conditioning.key}" if self.conditioning.key else ""
+        return f"ctranslate2/{self.compute_type}{languages}{suffix}"
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -284,7 +312,7 @@ class CTranslate2Backend(HubTokenizerMethods, BatchedBackend):
             ended.append(finished)
             content = hypothesis[:-1] if finished else hypothesis
             outputs.append(self.piece_ids(content))
-        texts = self.tokenizer.batch_decode(outputs, skip_special_tokens=True)
+        texts = self.decode_outputs(outputs)
         return [
             Generated(
                 text=text.strip(),

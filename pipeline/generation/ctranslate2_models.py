@@ -4,6 +4,7 @@ model once into a cache folder keyed by model, revision and stored weight type."
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import re
@@ -108,6 +109,47 @@ def local_model_path(source: ModelSource) -> Path:
     return Path(path)
 
 
+def is_native_folder(folder: Path) -> bool:
+    """A folder that already holds a CTranslate2 model (model.bin, and a config.json that
+    is CTranslate2's, not a transformers model's): used as it is, never converted."""
+    if not (folder / "model.bin").is_file():
+        return False
+    config = read_json(folder / "config.json")
+    return "model_type" not in config and "architectures" not in config
+
+
+def native_tokenizer(source: ModelSource, folder: Path) -> Any:
+    """A CTranslate2-native folder's own SentencePiece models as its tokenizer."""
+    from pipeline.generation.sentencepiece_pair import (
+        SPM_NAMES,
+        SentencePiecePair,
+        find_sentencepiece_models,
+    )
+
+    models = find_sentencepiece_models(folder)
+    if models is None:
+        names = ", ".join(f"{a} + {b}" if a != b else a for a, b in SPM_NAMES)
+        raise ModelLoadError(
+            f"{source.model} holds a CTranslate2 model but no SentencePiece models to "
+            f"tokenize with ({folder}); looked for {names}\n"
+            "  fix: put the model's source/target SentencePiece files beside model.bin "
+            "under one of those names"
+        )
+    config = read_json(folder / "config.json")
+    return SentencePiecePair(
+        *models, eos=str(config.get("eos_token", "</s>")), unk=str(config.get("unk_token", "<unk>"))
+    )
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    """A JSON object file, or {} when it is missing or not an object."""
+    try:
+        loaded = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return loaded if isinstance(loaded, dict) else {}
+
+
 def default_ct2_root() -> Path:
     """$ID2EN_CACHE/ctranslate2, else the user cache (XDG_CACHE_HOME or ~/.cache)/id2en/..."""
     if os.environ.get("ID2EN_CACHE"):
@@ -159,17 +201,41 @@ def with_vocabulary_map(model_dir: Path, vmap: Path, digest: str) -> Path:
 LEGACY_CONFIG_DEFAULTS = {"bart": {"normalize_before": False}}
 
 
+def with_language_tokens(tokenizer: Any) -> Any:
+    """M2M100Tokenizer with its __xx__ language tokens in get_vocab(), where ctranslate2's
+    M2M-100 loader looks for them (transformers 5 no longer lists them as additional
+    special tokens, so the converted vocabulary would lack them)."""
+    languages = getattr(tokenizer, "lang_token_to_id", None)
+    if not languages:
+        return tokenizer
+    vocabulary = {**tokenizer.get_vocab(), **languages}
+    tokenizer.get_vocab = lambda: dict(vocabulary)
+    return tokenizer
+
+
 def converter_class() -> type:
     """ctranslate2's TransformersConverter, with LEGACY_CONFIG_DEFAULTS filled in on load."""
     from ctranslate2.converters import TransformersConverter
 
     class Converter(TransformersConverter):  # type: ignore[misc]  # untyped library class
+        def load_tokenizer(
+            self, tokenizer_class: Any, model_name_or_path: str, **kwargs: Any
+        ) -> Any:
+            tokenizer = super().load_tokenizer(tokenizer_class, model_name_or_path, **kwargs)
+            return with_language_tokens(tokenizer)
+
         def load_model(self, model_class: Any, model_name_or_path: str, **kwargs: Any) -> Any:
             model = super().load_model(model_class, model_name_or_path, **kwargs)
             defaults = LEGACY_CONFIG_DEFAULTS.get(getattr(model.config, "model_type", ""), {})
             for name, value in defaults.items():
                 if not hasattr(model.config, name):
                     setattr(model.config, name, value)
+            scaled = getattr(model.config, "scale_decoder_outputs", None)
+            if scaled is not None:
+                # transformers 5 ties T5's head always and keeps "scale the decoder outputs"
+                # (T5 v1.0 yes, v1.1/MADLAD/Flan-T5 no) here; ctranslate2 4.x reads that
+                # from tie_word_embeddings, which 5.x forces to True.
+                model.config.tie_word_embeddings = bool(scaled)
             return model
 
     return Converter

@@ -6,15 +6,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from pipeline.generation.conditioning import NO_CONDITIONING, Conditioning
+
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
 
 
 class HubTokenizerMethods:
     """token_ids, count_tokens, target_token_ids, decode and truncate on `self.tokenizer`,
-    and the piece <-> id conversions the backends themselves need."""
+    and the piece <-> id conversions the backends themselves need. Inputs get the model's
+    source prefix with the special tokens; outputs lose its language tokens."""
 
     tokenizer: PreTrainedTokenizerBase
+    conditioning: Conditioning = NO_CONDITIONING
 
     def token_ids(
         self,
@@ -29,7 +33,9 @@ class HubTokenizerMethods:
             kwargs |= {"truncation": True, "max_length": truncate_to}
         if not special_tokens:
             kwargs["add_special_tokens"] = False
-        encoded: list[list[int]] = self.tokenizer(list(texts), **kwargs)["input_ids"]
+        prefix = self.conditioning.source_prefix if special_tokens else ""
+        inputs = [prefix + text for text in texts]
+        encoded: list[list[int]] = self.tokenizer(inputs, **kwargs)["input_ids"]
         return list(encoded)
 
     def count_tokens(self, texts: Sequence[str], *, special_tokens: bool = True) -> list[int]:
@@ -44,6 +50,14 @@ class HubTokenizerMethods:
         assert isinstance(text, str)  # one sequence of ids decodes to one text
         return text
 
+    def decode_outputs(self, outputs: Sequence[Sequence[int]]) -> list[str]:
+        """Generated ids -> texts, without special and language tokens (a forced target
+        language token, or one a model wrote on its own)."""
+        drop = self.conditioning.language_token_ids
+        kept = [[int(i) for i in ids if int(i) not in drop] for ids in outputs]
+        texts: list[str] = self.tokenizer.batch_decode(kept, skip_special_tokens=True)
+        return texts
+
     def pieces(self, ids: Sequence[int]) -> list[str]:
         """Token ids -> the vocabulary's pieces (what CTranslate2 and shortlists read)."""
         pieces = self.tokenizer.convert_ids_to_tokens(list(ids))
@@ -56,4 +70,6 @@ class HubTokenizerMethods:
 
     def truncate(self, text: str, window: int) -> str:
         ids = self.token_ids([text], truncate_to=window)[0]
-        return self.decode(ids, skip_special_tokens=True)
+        kept = self.decode_outputs([ids])[0]
+        prefix = self.conditioning.source_prefix.strip()
+        return kept.removeprefix(prefix).lstrip() if prefix else kept

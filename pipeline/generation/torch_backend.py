@@ -19,6 +19,7 @@ from pipeline.generation.batching import (
     next_batch_end,
     prior_bytes_per_token,
 )
+from pipeline.generation.conditioning import NO_CONDITIONING, Conditioning
 from pipeline.generation.constraints import RequiredTokensProcessor
 from pipeline.generation.models import LoadedModel
 from pipeline.generation.restricted_head import head_parameters, restricted_output
@@ -45,11 +46,15 @@ class TorchBackend(HubTokenizerMethods, BatchedBackend):
         search_loop: str = "id2en",
         quantize: str = "none",
         shortlist: VocabularyShortlist | None = None,
+        conditioning: Conditioning = NO_CONDITIONING,
     ):
         super().__init__(max_batch_tokens=max_batch_tokens, max_batch_items=max_batch_items)
         self.loaded = loaded
         self.tokenizer = loaded.tokenizer
+        self.conditioning = conditioning
+        conditioning.apply(self.tokenizer)
         self.generation_defaults = dict(loaded.generation_defaults)
+        self.generation_defaults |= conditioning.generation_defaults()
         self.max_input_tokens = loaded.max_input_tokens
         self.search_loop = search_loop
         self.quantize = quantize
@@ -57,6 +62,8 @@ class TorchBackend(HubTokenizerMethods, BatchedBackend):
         # Tokens the search may need whatever the source: end, unknown.
         tok = loaded.tokenizer
         self._always = {t for t in (tok.eos_token, tok.unk_token) if t}
+        if conditioning.forced_bos_token_id is not None:  # the target language token
+            self._always |= set(self.pieces([conditioning.forced_bos_token_id]))
         self._head_parameters: tuple[Any, Any] | None = None
         # On CUDA, shrink the budget to what free memory holds (see MemoryBudget).
         self.memory_budget: MemoryBudget | None = None
@@ -67,7 +74,8 @@ class TorchBackend(HubTokenizerMethods, BatchedBackend):
     def backend_id(self) -> str:
         dtype = str(self.loaded.dtype).replace("torch.", "")
         suffix = f"/shortlist-{self.shortlist.digest}" if self.shortlist is not None else ""
-        return f"torch/{dtype}/{self.quantize}{suffix}"
+        languages = f"/{self.conditioning.key}" if self.conditioning.key else ""
+        return f"torch/{dtype}/{self.quantize}{languages}{suffix}"
 
     def describe(self) -> dict[str, Any]:
         return self.loaded.describe() | {"backend": self.backend_id}
@@ -149,7 +157,7 @@ class TorchBackend(HubTokenizerMethods, BatchedBackend):
         # id2en's loop returns (sequences, search scores); transformers' loop sequences only.
         output, search_scores = output if isinstance(output, tuple) else (output, None)
         sequences = output.cpu() if on_gpu else output
-        texts = tok.batch_decode(sequences, skip_special_tokens=True)
+        texts = self.decode_outputs(sequences.tolist())
         pad = loaded.model.generation_config.pad_token_id
         outputs = [
             _describe_output(seq, text, settings, pad)
@@ -167,7 +175,8 @@ class TorchBackend(HubTokenizerMethods, BatchedBackend):
                 n - int(forced and out.hit_length_limit)
                 for n, out in zip(tokens, outputs, strict=True)
             ]
-            scores = self._rescore(inputs, output, free, _static_bans(settings))
+            forced_first = settings.get("forced_bos_token_id") is not None
+            scores = self._rescore(inputs, output, free, _static_bans(settings), forced_first)
             for out, total, n in zip(outputs, scores, tokens, strict=True):
                 out.score = total / max(1, n)
         return outputs
@@ -196,7 +205,12 @@ class TorchBackend(HubTokenizerMethods, BatchedBackend):
         return LogitsProcessorList([processor])
 
     def _rescore(
-        self, inputs: dict[str, Any], sequences: Any, tokens: list[int], banned: list[int]
+        self,
+        inputs: dict[str, Any],
+        sequences: Any,
+        tokens: list[int],
+        banned: list[int],
+        forced_first: bool = False,
     ) -> list[float]:
         """Summed log-probability of each output's first `tokens` tokens by one teacher-forced
         pass, for outputs of transformers' own loop (which keeps no scores unless every
@@ -205,7 +219,9 @@ class TorchBackend(HubTokenizerMethods, BatchedBackend):
         tokens the output does not hold, so this equals the search's own score, except under
         repetition_penalty, and under renormalize_logits where a ban moves probability to
         the other tokens: `banned` (the tokens banned at every step) are left out of the
-        softmax then, as the search left them out (Marian's <pad>)."""
+        softmax then, as the search left them out (Marian's <pad>). A `forced_first` token
+        (forced_bos_token_id: NLLB's target language) had log-probability 0 in the search,
+        whatever the model gives it, so it counts 0 here too."""
         import torch
 
         model = self.loaded.model
@@ -223,6 +239,8 @@ class TorchBackend(HubTokenizerMethods, BatchedBackend):
                 if banned:
                     logits[..., banned] = float("-inf")
                 picked = logits.log_softmax(-1).gather(-1, seq[:, 1:, None])[..., 0]
+                if forced_first:
+                    picked[:, 0] = 0.0
                 counts = torch.tensor(tokens[rows], device=picked.device)
                 mask = torch.arange(picked.shape[1], device=picked.device)[None] < counts[:, None]
                 sums = (picked.masked_fill(~mask, 0.0)).sum(-1)

@@ -29,15 +29,24 @@ from typing import Any
 import sentencepiece as spm
 import torch
 from transformers import (
+    AddedToken,
     BartConfig,
     BartForConditionalGeneration,
     GenerationConfig,
+    M2M100Config,
+    M2M100ForConditionalGeneration,
+    M2M100Tokenizer,
     MarianConfig,
     MarianMTModel,
     MarianTokenizer,
+    NllbTokenizer,
+    PretrainedConfig,
     PreTrainedModel,
     PreTrainedTokenizerBase,
     RobertaTokenizer,
+    T5Config,
+    T5ForConditionalGeneration,
+    T5Tokenizer,
 )
 from transformers import initialization as hf_init
 from transformers.utils import logging as hf_logging
@@ -293,14 +302,14 @@ def _fill_matrices(model: PreTrainedModel, std: float) -> None:
 
 
 def _random_model(
-    cls: type[PreTrainedModel], config: MarianConfig | BartConfig, seed: int
+    cls: type[PreTrainedModel], config: PretrainedConfig, seed: int, std: float | None = None
 ) -> PreTrainedModel:
     """Randomly initialised model; the seed makes weights identical across builds."""
     torch.manual_seed(seed)
     with hf_init.no_init_weights():  # skip torch's constructor init and HF's pass
         model = cls(config)
     with torch.no_grad():
-        _fill_matrices(model, config.init_std)
+        _fill_matrices(model, std if std is not None else config.init_std)
     model.init_weights()  # the rest: norms, biases, sinusoidal positions, logits bias; ties
     for param in model.parameters():
         if hasattr(param, "_is_hf_initialized"):
@@ -449,6 +458,179 @@ def build_random_distilbart(out_dir: Path, *, seed: int = 0, non_word_bias: floa
         vocab_size=DISTILBART_VOCAB_SIZE,
         model_max_length=1024,
     )
+
+
+# ------------------------------------------------------------- multilingual translators
+# NLLB-200, M2M-100 and MADLAD-400 (T5) layouts around the same committed SentencePiece
+# model, converted in-process (deterministically: nothing is trained) by each family's own
+# tokenizer class, so language tokens, prefixes and special ids sit where the real
+# checkpoints have them.
+
+TINY_NLLB = Seq2SeqDims(16, 2, 2, 2, 32, 1024, _TINY_INIT_STD)
+NLLB_200_DISTILLED_600M = Seq2SeqDims(1024, 12, 12, 16, 4096, 1024)
+NLLB_200_VOCAB_SIZE = 256206
+# MADLAD-400's <2xx> target tokens: a few of its 400+ (the rest change nothing here).
+# T5 at 0.3 is so sensitive that float rounding between torch and CTranslate2 flips beams;
+# at 0.1 its outputs still differ per input.
+_TINY_T5_INIT_STD = 0.1
+MADLAD_LANGUAGE_TOKENS = ("<2en>", "<2id>", "<2ms>", "<2jv>", "<2su>")
+
+
+def _spm_pieces(proto: bytes) -> list[tuple[str, float]]:
+    """The committed model's pieces and scores, without its <unk>."""
+    sp = spm.SentencePieceProcessor(model_proto=proto)
+    return [
+        (sp.id_to_piece(i), sp.get_score(i))
+        for i in range(sp.get_piece_size())
+        if not (sp.is_unknown(i) or sp.is_control(i))
+    ]
+
+
+def write_nllb_tokenizer(out_dir: Path) -> NllbTokenizer:
+    """NLLB-200's tokenizer: <s> <pad> </s> <unk>, the pieces, then the 202 language codes
+    as special tokens; the source language code opens every input, </s> ends it."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    scratch = out_dir / "sentencepiece.bpe.model"
+    scratch.write_bytes(MARIAN_SPM.read_bytes())
+    converted = NllbTokenizer.from_pretrained(out_dir)  # the library's own conversion
+    model = json.loads(converted.backend_tokenizer.to_str())["model"]
+    scratch.unlink()
+    tok = NllbTokenizer(
+        vocab=model["vocab"],
+        merges=[tuple(pair) for pair in model["merges"]],
+        model_max_length=1024,
+    )
+    tok.save_pretrained(out_dir)
+    return tok
+
+
+def write_m2m100_tokenizer(out_dir: Path) -> M2M100Tokenizer:
+    """M2M-100's tokenizer: vocab.json (<s> <pad> </s> <unk> first) over the SentencePiece
+    model, then __xx__ language tokens; __id__ opens an input, </s> ends it."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    proto = MARIAN_SPM.read_bytes()
+    (out_dir / "sentencepiece.bpe.model").write_bytes(proto)
+    pieces = ["<s>", "<pad>", "</s>", "<unk>", *(p for p, _ in _spm_pieces(proto))]
+    vocab = {piece: i for i, piece in enumerate(pieces)}
+    (out_dir / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
+    tok = M2M100Tokenizer(
+        vocab_file=str(out_dir / "vocab.json"),
+        spm_file=str(out_dir / "sentencepiece.bpe.model"),
+        model_max_length=1024,
+    )
+    tok.save_pretrained(out_dir)
+    return tok
+
+
+def write_madlad_tokenizer(out_dir: Path, *, model_max_length: int = 512) -> T5Tokenizer:
+    """MADLAD-400's T5 tokenizer: <pad> </s> <unk>, the pieces, and <2xx> tokens matched
+    whole (not special: the real conversion keeps them as user-defined pieces)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    specials = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0)]
+    tok = T5Tokenizer(
+        vocab=specials + _spm_pieces(MARIAN_SPM.read_bytes()),
+        extra_ids=0,
+        model_max_length=model_max_length,
+    )
+    tok.add_tokens([AddedToken(t, normalized=False, special=False) for t in MADLAD_LANGUAGE_TOKENS])
+    tok.save_pretrained(out_dir)
+    return tok
+
+
+def m2m100_config(vocab_size: int, dims: Seq2SeqDims = TINY_NLLB) -> M2M100Config:
+    """Config mirroring nllb-200-distilled-600M / m2m100_418M: </s> starts decoding."""
+    return M2M100Config(
+        vocab_size=vocab_size,
+        **_dims_kwargs(dims),
+        activation_function="relu",
+        scale_embedding=True,
+        bos_token_id=0,
+        pad_token_id=1,
+        eos_token_id=2,
+        decoder_start_token_id=2,
+        architectures=["M2M100ForConditionalGeneration"],
+    )
+
+
+def m2m100_generation_config(num_beams: int = 4) -> GenerationConfig:
+    """generation_config.json as the NLLB / M2M-100 checkpoints ship it (no forced token:
+    the target language is the caller's to say)."""
+    return GenerationConfig(
+        bos_token_id=0,
+        pad_token_id=1,
+        eos_token_id=2,
+        decoder_start_token_id=2,
+        max_length=200,
+        num_beams=num_beams,
+    )
+
+
+def _model_vocab(tok: PreTrainedTokenizerBase) -> int:
+    """Embedding rows: M2M100Tokenizer's len() leaves out its language and made-up words
+    (ids after the vocabulary), which the real checkpoints' embeddings hold."""
+    if isinstance(tok, M2M100Tokenizer):
+        return max(tok.lang_token_to_id.values()) + 1 + tok.num_madeup_words
+    return len(tok)
+
+
+def _build_m2m100(
+    out_dir: Path, tok: PreTrainedTokenizerBase, dims: Seq2SeqDims, seed: int
+) -> Path:
+    config = m2m100_config(_model_vocab(tok), dims)
+    if isinstance(tok, NllbTokenizer):
+        config.tokenizer_class = "NllbTokenizer"  # as facebook/nllb-200-* config.json says
+    model = _random_model(M2M100ForConditionalGeneration, config, seed)
+    _save_model(model, m2m100_generation_config(), out_dir)
+    return out_dir
+
+
+def build_tiny_nllb(out_dir: Path, *, seed: int = 0) -> Path:
+    """Tiny NLLB-200 (M2M-100 architecture, NllbTokenizer); returns out_dir."""
+    with _quiet_build():
+        tok = write_nllb_tokenizer(Path(out_dir))
+        return _build_m2m100(Path(out_dir), tok, TINY_NLLB, seed)
+
+
+def build_tiny_m2m100(out_dir: Path, *, seed: int = 0) -> Path:
+    """Tiny M2M-100 (M2M100Tokenizer with __xx__ language tokens); returns out_dir."""
+    with _quiet_build():
+        tok = write_m2m100_tokenizer(Path(out_dir))
+        return _build_m2m100(Path(out_dir), tok, TINY_NLLB, seed)
+
+
+def t5_config(vocab_size: int, *, d_model: int = 16, layers: int = 2, heads: int = 2) -> T5Config:
+    """T5 v1.1 layout as MADLAD-400 and Flan-T5 have it (gated GELU, untied head)."""
+    return T5Config(
+        vocab_size=vocab_size,
+        d_model=d_model,
+        d_kv=d_model // heads,
+        d_ff=2 * d_model,
+        num_layers=layers,
+        num_decoder_layers=layers,
+        num_heads=heads,
+        feed_forward_proj="gated-gelu",
+        tie_word_embeddings=False,
+        pad_token_id=0,
+        eos_token_id=1,
+        decoder_start_token_id=0,
+        architectures=["T5ForConditionalGeneration"],
+    )
+
+
+def t5_generation_config(num_beams: int = 1) -> GenerationConfig:
+    return GenerationConfig(
+        pad_token_id=0, eos_token_id=1, decoder_start_token_id=0, num_beams=num_beams
+    )
+
+
+def build_tiny_madlad(out_dir: Path, *, seed: int = 0) -> Path:
+    """Tiny MADLAD-400 (T5 with <2xx> tokens, 512-token window); returns out_dir."""
+    with _quiet_build():
+        tok = write_madlad_tokenizer(Path(out_dir))
+        config = t5_config(len(tok))
+        model = _random_model(T5ForConditionalGeneration, config, seed, _TINY_T5_INIT_STD)
+        _save_model(model, t5_generation_config(), Path(out_dir))
+    return Path(out_dir)
 
 
 # -------------------------------------------------------------------------------- CLI
