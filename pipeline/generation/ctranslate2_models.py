@@ -197,8 +197,11 @@ def with_vocabulary_map(model_dir: Path, vmap: Path, digest: str) -> Path:
 # Config attributes CTranslate2's converters read that transformers 5 no longer keeps,
 # with the value every checkpoint of that architecture had: BART is post-norm (transformers
 # 4 had `normalize_before=False` on BartConfig; 5.x dropped the unused field, and
-# ctranslate2 4.x's BartLoader reads it).
-LEGACY_CONFIG_DEFAULTS = {"bart": {"normalize_before": False}}
+# ctranslate2 4.x's BartLoader reads it); Pegasus is pre-norm with no embedding norm.
+LEGACY_CONFIG_DEFAULTS = {
+    "bart": {"normalize_before": False},
+    "pegasus": {"normalize_before": True, "normalize_embedding": False},
+}
 
 
 def with_language_tokens(tokenizer: Any) -> Any:

@@ -40,6 +40,9 @@ from transformers import (
     MarianMTModel,
     MarianTokenizer,
     NllbTokenizer,
+    PegasusConfig,
+    PegasusForConditionalGeneration,
+    PegasusTokenizer,
     PretrainedConfig,
     PreTrainedModel,
     PreTrainedTokenizerBase,
@@ -522,9 +525,11 @@ def write_m2m100_tokenizer(out_dir: Path) -> M2M100Tokenizer:
     return tok
 
 
-def write_madlad_tokenizer(out_dir: Path, *, model_max_length: int = 512) -> T5Tokenizer:
-    """MADLAD-400's T5 tokenizer: <pad> </s> <unk>, the pieces, and <2xx> tokens matched
-    whole (not special: the real conversion keeps them as user-defined pieces)."""
+def write_t5_tokenizer(
+    out_dir: Path, *, model_max_length: int = 512, language_tokens: Iterable[str] = ()
+) -> T5Tokenizer:
+    """T5's tokenizer (<pad> </s> <unk>, then the pieces), with `language_tokens` matched
+    whole (MADLAD-400's <2xx>: not special, as the real conversion keeps them)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     specials = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0)]
     tok = T5Tokenizer(
@@ -532,9 +537,14 @@ def write_madlad_tokenizer(out_dir: Path, *, model_max_length: int = 512) -> T5T
         extra_ids=0,
         model_max_length=model_max_length,
     )
-    tok.add_tokens([AddedToken(t, normalized=False, special=False) for t in MADLAD_LANGUAGE_TOKENS])
+    tok.add_tokens([AddedToken(t, normalized=False, special=False) for t in language_tokens])
     tok.save_pretrained(out_dir)
     return tok
+
+
+def write_madlad_tokenizer(out_dir: Path) -> T5Tokenizer:
+    """MADLAD-400's T5 tokenizer: T5's with <2xx> target language tokens."""
+    return write_t5_tokenizer(out_dir, language_tokens=MADLAD_LANGUAGE_TOKENS)
 
 
 def m2m100_config(vocab_size: int, dims: Seq2SeqDims = TINY_NLLB) -> M2M100Config:
@@ -631,6 +641,80 @@ def build_tiny_madlad(out_dir: Path, *, seed: int = 0) -> Path:
         model = _random_model(T5ForConditionalGeneration, config, seed, _TINY_T5_INIT_STD)
         _save_model(model, t5_generation_config(), Path(out_dir))
     return Path(out_dir)
+
+
+# ------------------------------------------------------------------ other summarizers
+# T5 (t5-small / Flan-T5: a "summarize: " prefix in task_specific_params, a 512-token
+# window) and Pegasus (pegasus-cnn_dailymail: <pad> starts decoding, 1024 positions).
+
+# t5-small's summarization parameters, lengths scaled down as TINY_SUMMARIZATION's are.
+T5_SUMMARIZATION = {
+    "early_stopping": True,
+    "length_penalty": 2.0,
+    "max_length": 200,
+    "min_length": 30,
+    "no_repeat_ngram_size": 3,
+    "num_beams": 4,
+    "prefix": "summarize: ",
+}
+TINY_T5_SUMMARIZATION = {**T5_SUMMARIZATION, "min_length": 8, "max_length": 24}
+# google/pegasus-cnn_dailymail's generation defaults, lengths scaled down.
+PEGASUS_CNN_DAILYMAIL = {"length_penalty": 0.8, "max_length": 128, "min_length": 32, "num_beams": 8}
+TINY_PEGASUS_SUMMARIZATION = {**PEGASUS_CNN_DAILYMAIL, "min_length": 8, "max_length": 24}
+TINY_PEGASUS = Seq2SeqDims(16, 2, 2, 2, 32, 128, _TINY_INIT_STD)
+
+
+def build_tiny_t5_summarizer(out_dir: Path, *, seed: int = 0, window: int = 512) -> Path:
+    """Tiny T5 summarizer: "summarize: " prefix and defaults in task_specific_params."""
+    out_dir = Path(out_dir)
+    with _quiet_build():
+        tok = write_t5_tokenizer(out_dir, model_max_length=window)
+        config = t5_config(len(tok))
+        config.task_specific_params = {"summarization": dict(TINY_T5_SUMMARIZATION)}
+        model = _random_model(T5ForConditionalGeneration, config, seed, _TINY_T5_INIT_STD)
+        _save_model(model, t5_generation_config(), out_dir)
+    return out_dir
+
+
+def write_pegasus_tokenizer(out_dir: Path, *, model_max_length: int = 128) -> PegasusTokenizer:
+    """Pegasus' tokenizer: <pad> </s> <mask_1> <mask_2> <unk_2>..<unk_102>, then <unk> and
+    the pieces (its offset of 103)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    specials = [("<pad>", 0.0), ("</s>", 0.0), ("<mask_1>", 0.0), ("<mask_2>", 0.0)]
+    specials += [(f"<unk_{i}>", 0.0) for i in range(2, 103)]
+    vocab = [*specials, ("<unk>", 0.0), *_spm_pieces(MARIAN_SPM.read_bytes())]
+    tok = PegasusTokenizer(vocab=vocab, model_max_length=model_max_length)
+    tok.save_pretrained(out_dir)
+    return tok
+
+
+def build_tiny_pegasus(out_dir: Path, *, seed: int = 0) -> Path:
+    """Tiny Pegasus summarizer (128 positions) with pegasus-cnn_dailymail-like defaults."""
+    out_dir = Path(out_dir)
+    dims = TINY_PEGASUS
+    with _quiet_build():
+        tok = write_pegasus_tokenizer(out_dir, model_max_length=dims.max_positions)
+        config = PegasusConfig(
+            vocab_size=len(tok),
+            **_dims_kwargs(dims),
+            activation_function="relu",
+            scale_embedding=True,
+            pad_token_id=0,
+            eos_token_id=1,
+            decoder_start_token_id=0,
+            forced_eos_token_id=1,
+            architectures=["PegasusForConditionalGeneration"],
+        )
+        model = _random_model(PegasusForConditionalGeneration, config, seed)
+        gen = GenerationConfig(
+            pad_token_id=0,
+            eos_token_id=1,
+            decoder_start_token_id=0,
+            forced_eos_token_id=1,
+            **TINY_PEGASUS_SUMMARIZATION,
+        )
+        _save_model(model, gen, out_dir)
+    return out_dir
 
 
 # -------------------------------------------------------------------------------- CLI
