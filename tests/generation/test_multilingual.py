@@ -147,3 +147,26 @@ def test_required_terms_are_forced_after_the_language_token(models: Path, tmp_pa
     translator([article])
     assert "Bank Indonesia" in (article.sentences[0].en or "")
     assert not [w for w in article.warnings if "required term missing" in w]
+
+
+@pytest.mark.slow
+def test_eval_compares_models_side_by_side(models: Path, tiny_models: Path, tmp_path: Path) -> None:
+    """`id2en eval --variant nllb=translate.model=...`: each model on the same pairs."""
+    import yaml
+
+    from pipeline.translate.evaluate import format_table, run_variants
+
+    config = tmp_path / "config.yaml"
+    data = tiny_config_dict(tiny_models, guards={"enabled": False})
+    config.write_text(yaml.safe_dump(data), encoding="utf-8")
+    pairs = [(text, "The president discussed a new budget.") for text in SENTENCES[:3]]
+    variants = [
+        f"nllb=translate.model={models / 'nllb'}",
+        f"m2m-ct2=translate.model={models / 'm2m100'},stages.translate=translate.ctranslate2,"
+        f"translate.ct2_model_dir={models / 'ct2'},translate.ct2_compute_type=float32",
+    ]
+    results = run_variants(str(config), [], variants, pairs)
+    assert [r.name for r in results] == ["base", "nllb", "m2m-ct2"]
+    assert all(r.sentences == 3 and r.sentences_per_s > 0 for r in results)
+    table = format_table(results)
+    assert "nllb" in table and "m2m-ct2" in table

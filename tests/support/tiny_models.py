@@ -52,6 +52,7 @@ from transformers import (
     T5Tokenizer,
 )
 from transformers import initialization as hf_init
+from transformers.models.nllb.tokenization_nllb import FAIRSEQ_LANGUAGE_CODES
 from transformers.utils import logging as hf_logging
 
 from tests.support.corpus import builtin_pairs, iter_texts
@@ -489,17 +490,23 @@ def _spm_pieces(proto: bytes) -> list[tuple[str, float]]:
     ]
 
 
-def write_nllb_tokenizer(out_dir: Path) -> NllbTokenizer:
+def write_nllb_tokenizer(out_dir: Path, *, vocab_size: int | None = None) -> NllbTokenizer:
     """NLLB-200's tokenizer: <s> <pad> </s> <unk>, the pieces, then the 202 language codes
-    as special tokens; the source language code opens every input, </s> ends it."""
+    as special tokens; the source language code opens every input, </s> ends it. With
+    ``vocab_size``, filler pieces pad it to that many ids (the real 256,206)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     scratch = out_dir / "sentencepiece.bpe.model"
     scratch.write_bytes(MARIAN_SPM.read_bytes())
     converted = NllbTokenizer.from_pretrained(out_dir)  # the library's own conversion
     model = json.loads(converted.backend_tokenizer.to_str())["model"]
     scratch.unlink()
+    vocab: dict[str, int] = model["vocab"]
+    if vocab_size is not None:  # the language codes and <mask> come after the pieces
+        room = vocab_size - len(vocab) - len(FAIRSEQ_LANGUAGE_CODES) - 1
+        fillers = _filler_pieces(room, "▁", vocab)
+        vocab.update({piece: len(vocab) + i for i, piece in enumerate(fillers)})
     tok = NllbTokenizer(
-        vocab=model["vocab"],
+        vocab=vocab,
         merges=[tuple(pair) for pair in model["merges"]],
         model_max_length=1024,
     )
@@ -599,6 +606,14 @@ def build_tiny_nllb(out_dir: Path, *, seed: int = 0) -> Path:
     with _quiet_build():
         tok = write_nllb_tokenizer(Path(out_dir))
         return _build_m2m100(Path(out_dir), tok, TINY_NLLB, seed)
+
+
+def build_random_nllb(out_dir: Path, *, seed: int = 0) -> Path:
+    """Random-weight nllb-200-distilled-600M architecture (12+12 layers, d_model 1024, the
+    256,206-id vocabulary): real cost, no real output."""
+    with _quiet_build():
+        tok = write_nllb_tokenizer(Path(out_dir), vocab_size=NLLB_200_VOCAB_SIZE)
+        return _build_m2m100(Path(out_dir), tok, NLLB_200_DISTILLED_600M, seed)
 
 
 def build_tiny_m2m100(out_dir: Path, *, seed: int = 0) -> Path:
