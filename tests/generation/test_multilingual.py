@@ -170,3 +170,31 @@ def test_eval_compares_models_side_by_side(models: Path, tiny_models: Path, tmp_
     assert all(r.sentences == 3 and r.sentences_per_s > 0 for r in results)
     table = format_table(results)
     assert "nllb" in table and "m2m-ct2" in table
+
+
+def test_a_shortlist_keeps_the_target_language_token(
+    models: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The restricted output layer must hold the forced token, or NLLB cannot start."""
+    allowed = ["▁the", "▁of", "▁a", "e", "s", "."]
+    path = tmp_path / "shortlist.tsv"
+    path.write_text("\t" + " ".join(allowed) + "\n", encoding="utf-8")
+    translator = stage(models, "nllb", shortlist=str(path), max_new_tokens=6, num_beams=2)
+    backend: Any = translator.backend
+    model = backend.loaded.model
+    seen: list[list[int]] = []
+    generate = model.generate
+
+    def spying(*args: Any, **kwargs: Any) -> Any:
+        output = generate(*args, **kwargs)
+        sequences = output[0] if isinstance(output, tuple) else output
+        seen.extend(sequences.tolist())
+        return output
+
+    monkeypatch.setattr(model, "generate", spying)
+    outputs = translator.translate_texts(SENTENCES[:2])
+    target = backend.tokenizer.convert_tokens_to_ids("eng_Latn")
+    assert [row[1] for row in seen] == [target, target]
+    for output in outputs.values():
+        pieces = backend.tokenizer.tokenize(output.text)
+        assert set(pieces) <= set(allowed) | {"▁"}, pieces
