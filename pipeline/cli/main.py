@@ -27,6 +27,7 @@ from pipeline.errors import (
     exit_code,
 )
 from pipeline.output.records import RECORDS_DIR, REPORT_HTML, STDIN_COPY_PREFIX
+from pipeline.storage.objects import StoragePath, location
 
 if TYPE_CHECKING:
     from pipeline.config import PipelineConfig
@@ -107,9 +108,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "input_dir",
-        type=Path,
+        type=location,
         metavar="INPUT",
-        help="folder of articles, one article, table or .jsonl file, or - (JSON lines on stdin)",
+        help="folder of articles, one article, table or .jsonl file, or - (JSON lines on "
+        "stdin); a URL (s3://bucket/prefix/, gs://, az://) for object storage",
     )
     run.add_argument(
         "--text-column",
@@ -138,10 +140,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "-o",
         "--out",
-        type=Path,
+        type=location,
         required=True,
         metavar="OUT_DIR",
-        help="output folder (created if missing; reused to resume)",
+        help="output folder (created if missing; reused to resume), or an object-storage URL",
     )
     _config_args(run)
     run.add_argument(
@@ -401,15 +403,18 @@ def _run_overrides(args: argparse.Namespace) -> list[str]:
 
 
 @contextmanager
-def _stdin_file(out_dir: Path) -> Iterator[Path]:
-    """JSON lines from standard input, kept in a file inside OUT_DIR for the run's length:
-    a run lists its articles before it starts, and a stream can be read only once."""
+def _stdin_file(out_dir: StoragePath) -> Iterator[Path]:
+    """JSON lines from standard input, kept in a file inside OUT_DIR for the run's length
+    (in a local temporary folder when OUT_DIR is object storage): a run lists its articles
+    before it starts, and a stream can be read only once."""
     if sys.stdin.isatty():
         print("reading JSON lines from standard input (Ctrl-D ends)", file=sys.stderr)
     from pipeline.engines.run_lock import make_out_dir
 
-    make_out_dir(out_dir)
-    folder = Path(tempfile.mkdtemp(prefix=STDIN_COPY_PREFIX, dir=out_dir))
+    local = out_dir if isinstance(out_dir, Path) else None  # an object store: a local temp
+    if local is not None:
+        make_out_dir(local)
+    folder = Path(tempfile.mkdtemp(prefix=STDIN_COPY_PREFIX, dir=local))
     path = folder / "stdin.jsonl"
     try:
         with path.open("wb") as handle:
@@ -430,7 +435,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _run(
-    args: argparse.Namespace, config: Any, input_path: Path, input_name: str | None = None
+    args: argparse.Namespace, config: Any, input_path: StoragePath, input_name: str | None = None
 ) -> int:
     from pipeline.engines.local import run_folder
 

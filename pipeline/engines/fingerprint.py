@@ -16,6 +16,7 @@ from pipeline.errors import RunRefusedError
 from pipeline.generation.model_identity import LOCAL_IDENTITY, model_identity
 from pipeline.output.manifest import now, read_manifest
 from pipeline.registry import canonical_name, holds_model
+from pipeline.storage.objects import StoragePath
 
 logger = logging.getLogger(__name__)
 
@@ -115,7 +116,9 @@ class Manifest:
         self.data.update({"fingerprint": self.fingerprint, "settings": self.settings})
 
 
-def check_manifest(out_dir: Path, config: PipelineConfig, input_root: str, force: bool) -> Manifest:
+def check_manifest(
+    out_dir: StoragePath, config: PipelineConfig, input_root: str, force: bool
+) -> Manifest:
     """Refuse (unless forced) an OUT_DIR made with other settings or from another input."""
     digest, relevant = config_fingerprint(config)
     manifest = Manifest(read_manifest(out_dir), digest, relevant)

@@ -8,7 +8,6 @@ import functools
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from pipeline.api import Pipeline
@@ -18,12 +17,13 @@ from pipeline.engines.plan import discover_inputs
 from pipeline.engines.run_lock import StopFlag, run_lock
 from pipeline.engines.run_report import RunReport
 from pipeline.engines.setup import check_setup
+from pipeline.storage.objects import StoragePath, location
 
 
 def run_folder(
     config: PipelineConfig,
-    input_dir: Path,
-    out_dir: Path,
+    input_dir: StoragePath | str,
+    out_dir: StoragePath | str,
     *,
     force: bool = False,
     pipeline: Pipeline | None = None,
@@ -36,7 +36,7 @@ def run_folder(
     again on the same out_dir does only what is missing or failed. `input_name` names the
     input in run.json when `input_dir` is a stand-in (standard input's copy: "-").
     """
-    out_dir = Path(out_dir)
+    out_dir = location(out_dir)
     pipe = pipeline or Pipeline(config)
     started = time.perf_counter()
     inputs = discover_inputs(config, input_dir, out_dir, input_name)

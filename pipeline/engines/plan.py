@@ -6,13 +6,13 @@ import dataclasses
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 from pipeline.config import PipelineConfig
 from pipeline.inputs.items import InputItem
 from pipeline.inputs.reader import discover
 from pipeline.inputs.tables import TableOptions
 from pipeline.output.records import SOURCE_DIGEST, read_record, record_status
+from pipeline.storage.objects import StoragePath, location
 
 logger = logging.getLogger(__name__)
 
@@ -28,12 +28,17 @@ class Inputs:
 
 
 def discover_inputs(
-    config: PipelineConfig, input_dir: Path, out_dir: Path, input_name: str | None = None
+    config: PipelineConfig,
+    input_dir: StoragePath | str,
+    out_dir: StoragePath,
+    input_name: str | None = None,
 ) -> Inputs:
-    """Every article under `input_dir`, never reading `out_dir`. `input_name` names the
-    input when `input_dir` is a stand-in (standard input's copy)."""
+    """Every article under `input_dir` (a folder or an object-storage prefix), never
+    reading `out_dir`. `input_name` names the input when `input_dir` is a stand-in
+    (standard input's copy)."""
+    root = location(input_dir)
     items = discover(
-        Path(input_dir),
+        root,
         TableOptions.from_run(config.run),
         exclude=out_dir,
         follow_links=config.run.follow_links,
@@ -41,7 +46,7 @@ def discover_inputs(
     if input_name is not None:  # records name the input, not the copy deleted after the run
         label = STDIN_LABEL if input_name == "-" else input_name
         items = [dataclasses.replace(item, label=label) for item in items]
-    return Inputs(input_name or str(Path(input_dir).resolve()), items)
+    return Inputs(input_name or str(root.resolve()), items)
 
 
 @dataclass
@@ -65,7 +70,7 @@ class Plan:
         return {item.id for item in self.todo}
 
 
-def plan_run(out_dir: Path, items: list[InputItem], config: PipelineConfig) -> Plan:
+def plan_run(out_dir: StoragePath, items: list[InputItem], config: PipelineConfig) -> Plan:
     """What is left to do in `out_dir`, from the records already there."""
     plan = Plan(items, [], [])
     for item in items:
@@ -82,7 +87,7 @@ def plan_run(out_dir: Path, items: list[InputItem], config: PipelineConfig) -> P
     return plan
 
 
-def _done_state(out_dir: Path, item: InputItem, config: PipelineConfig) -> str:
+def _done_state(out_dir: StoragePath, item: InputItem, config: PipelineConfig) -> str:
     """done, changed (its source is not what the record was made from) or todo.
     Finished records are kept; failed ones are retried; skipped ones while still skipped."""
     record = read_record(out_dir, item.id)

@@ -31,6 +31,7 @@ from pipeline.engines.run_report import Outcome, RunReport
 from pipeline.engines.setup import check_setup
 from pipeline.errors import ClusterError, ConfigError, RunRefusedError
 from pipeline.inputs.items import InputItem
+from pipeline.storage.objects import StoragePath, location
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ class ArticleWorker:
 
     def __init__(self, config: dict[str, Any], out_dir: str) -> None:
         self.config = load_config(config)
-        self.out_dir = Path(out_dir)
+        self.out_dir = location(out_dir)
         self.pipe = Pipeline(self.config)
 
     def run(self, items: list[InputItem], write: list[str]) -> list[Outcome]:
@@ -68,8 +69,8 @@ class ArticleWorker:
 
 def run_folder_ray(
     config: PipelineConfig,
-    input_dir: Path,
-    out_dir: Path,
+    input_dir: StoragePath | str,
+    out_dir: StoragePath | str,
     *,
     force: bool = False,
     address: str | None = None,
@@ -89,7 +90,7 @@ def run_folder_ray(
     if workers < 1:
         raise ConfigError(f"--workers must be at least 1, not {workers}")
     ray = _import_ray()
-    out_dir = Path(out_dir)
+    out_dir = location(out_dir)
     pipe = Pipeline(config)  # to check settings and cache files; the workers load the models
     started = time.perf_counter()
     inputs = discover_inputs(config, input_dir, out_dir, input_name)

@@ -18,6 +18,8 @@ from typing import Any
 from pipeline.errors import RunRefusedError
 from pipeline.output.manifest import now
 from pipeline.output.records import LOCK
+from pipeline.storage.lease import describe_holder, object_lock
+from pipeline.storage.objects import ObjectPath, StoragePath
 
 logger = logging.getLogger(__name__)
 
@@ -35,8 +37,13 @@ def make_out_dir(out_dir: Path) -> None:
 
 
 @contextmanager
-def run_lock(out_dir: Path) -> Iterator[None]:
-    """One run per output folder; the OS frees the lock even if the process is killed."""
+def run_lock(out_dir: StoragePath) -> Iterator[None]:
+    """One run per output folder; the OS frees the lock even if the process is killed.
+    On object storage: a lock object created only if absent, with a heartbeat (lease.py)."""
+    if isinstance(out_dir, ObjectPath):
+        with object_lock(out_dir / LOCK, f"{describe_holder()} since {now()}"):
+            yield
+        return
     make_out_dir(out_dir)
     path = out_dir / LOCK
     handle = path.open("a+")
@@ -64,7 +71,7 @@ def run_lock(out_dir: Path) -> Iterator[None]:
 class StopFlag:
     """SIGINT/SIGTERM ask the run to stop after the current batch, not mid-write."""
 
-    def __init__(self, out_dir: Path) -> None:
+    def __init__(self, out_dir: StoragePath) -> None:
         self.out_dir = out_dir
         self.requested = False
         self._previous: dict[int, Any] = {}

@@ -16,7 +16,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from pipeline.api import Pipeline
@@ -40,6 +39,7 @@ from pipeline.output.records import (
     write_record,
 )
 from pipeline.progress import progress_bar
+from pipeline.storage.objects import StoragePath
 from pipeline.types import Article
 
 logger = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ class Run:
     """One run into an output folder, handed from step to step."""
 
     config: PipelineConfig
-    out_dir: Path
+    out_dir: StoragePath
     manifest: Manifest
     plan: Plan
     report: RunReport
@@ -75,7 +75,7 @@ class Run:
 
 
 def prepare(
-    config: PipelineConfig, inputs: Inputs, out_dir: Path, *, force: bool, started: float
+    config: PipelineConfig, inputs: Inputs, out_dir: StoragePath, *, force: bool, started: float
 ) -> Run:
     """With OUT locked: refuse a folder made with other settings or input (unless forced),
     and list what is left to do. Nothing is written yet."""
@@ -125,7 +125,7 @@ def start(run: Run, engine: str) -> None:
 def process_batch(
     pipe: Pipeline,
     batch: list[InputItem],
-    out_dir: Path,
+    out_dir: StoragePath,
     config: PipelineConfig,
     write: set[str] | None = None,
 ) -> list[Outcome]:
@@ -157,7 +157,7 @@ def _read(item: InputItem, config: PipelineConfig) -> Article:
     return article
 
 
-def _write(article: Article, out_dir: Path) -> Outcome:
+def _write(article: Article, out_dir: StoragePath) -> Outcome:
     """Write the article's record; one that cannot be written fails that article only,
     unless no article could be written (a full or read-only disk stops the run)."""
     record = article_record(article)

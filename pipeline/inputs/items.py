@@ -8,7 +8,8 @@ other both ways.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
+
+from pipeline.storage.objects import StoragePath
 
 
 @dataclass(frozen=True)
@@ -16,7 +17,7 @@ class InputItem:
     """One article to read: a whole text file, or one row of a .jsonl file."""
 
     id: str
-    path: Path
+    path: StoragePath  # a local file, or an object in object storage
     line: int | None = None  # 1-based line number for .jsonl rows
     offset: int | None = None  # byte offset of that row, so reading it needs no rescan
     notes: tuple[str, ...] = ()  # warnings found while discovering, e.g. a renamed duplicate

@@ -28,6 +28,7 @@ from pipeline.inputs.tables import (
     table_items,
 )
 from pipeline.output.records import MANIFEST, RECORDS_DIR
+from pipeline.storage.objects import ObjectPath, StoragePath, location
 from pipeline.types import Article
 
 logger = logging.getLogger(__name__)
@@ -45,16 +46,16 @@ class _Found:
     """What a walk over the input folder found: files to read, entries that cannot be
     read (each becomes a failed record naming it), and what was passed over."""
 
-    files: list[Path] = dataclasses.field(default_factory=list)
+    files: list[StoragePath] = dataclasses.field(default_factory=list)
     problems: list[InputItem] = dataclasses.field(default_factory=list)
     ignored: Counter[str] = dataclasses.field(default_factory=Counter)
 
 
 def discover(
-    root: Path,
+    root: StoragePath,
     tables: TableOptions | None = None,
     *,
-    exclude: Path | None = None,
+    exclude: StoragePath | None = None,
     follow_links: bool = False,
 ) -> list[InputItem]:
     """All articles under `root`, recursing, in a stable order; hidden entries skipped.
@@ -69,7 +70,7 @@ def discover(
     not followed unless `follow_links`; each such link, and each folder that cannot be
     listed, becomes an item whose `error` names it.
     """
-    root = Path(root)
+    root = location(root)
     if root.is_file():
         return _unique_ids(_one_file_items(root, tables))
     if not root.is_dir():
@@ -77,7 +78,10 @@ def discover(
             f"input {str(root)!r} does not exist; give a folder of articles or one "
             f"{'/'.join(_SUFFIXES)} file"
         )
-    found = _walk(root, exclude, follow_links)
+    if isinstance(root, ObjectPath):
+        found = _list_objects(root, exclude)
+    else:
+        found = _walk(root, exclude if isinstance(exclude, Path) else None, follow_links)
     kinds = ", ".join(f"{n} {suffix}" for suffix, n in found.ignored.most_common(8))
     if found.ignored:
         logger.warning(
@@ -89,7 +93,7 @@ def discover(
         )
     items: list[InputItem] = list(found.problems)
     for path in sorted(found.files):
-        relative = path.relative_to(root).with_suffix("").as_posix()
+        relative = path.relative_to(root).with_suffix("").as_posix()  # type: ignore[arg-type]
         try:
             items.extend(_file_items(path, relative, tables))
         except InputError as exc:  # a table nothing can be read from fails on its own
@@ -107,7 +111,7 @@ def discover(
     return _unique_ids(items)
 
 
-def _one_file_items(path: Path, tables: TableOptions | None) -> list[InputItem]:
+def _one_file_items(path: StoragePath, tables: TableOptions | None) -> list[InputItem]:
     """One file given as the input: a text file is one article (its name as the id); a
     table or .jsonl gives one article per row, ids from the rows alone."""
     suffix = path.suffix.lower()
@@ -126,7 +130,7 @@ def is_output_folder(folder: Path) -> bool:
     return (folder / MANIFEST).is_file() and (folder / RECORDS_DIR).is_dir()
 
 
-def _file_items(path: Path, file_id: str, tables: TableOptions | None) -> list[InputItem]:
+def _file_items(path: StoragePath, file_id: str, tables: TableOptions | None) -> list[InputItem]:
     suffix = path.suffix.lower()
     if suffix in ROW_SUFFIXES or (suffix == ".json" and _holds_json_lines(path)):
         return list(_jsonl_items(path, file_id))
@@ -135,7 +139,7 @@ def _file_items(path: Path, file_id: str, tables: TableOptions | None) -> list[I
     return [InputItem(file_id, path, digest=_file_digest(path))]
 
 
-def _holds_json_lines(path: Path) -> bool:
+def _holds_json_lines(path: StoragePath) -> bool:
     """A .json file whose first line is a whole JSON object: JSON lines under the other
     suffix (a list of objects starts with "[", one object over many lines does not parse)."""
     try:
@@ -199,6 +203,35 @@ def _add_files(
             found.files.append(path)
 
 
+def _list_objects(root: ObjectPath, exclude: StoragePath | None) -> _Found:
+    """An object-storage prefix in one listing (no links there, no folder permissions);
+    hidden names and id2en output folders are passed over as in a folder."""
+    found = _Found()
+    files = {path: path.relative_to(root) for path in root.files()}
+    outputs = {
+        rel.parent
+        for rel in files.values()
+        if rel.name == MANIFEST
+        and str(rel.parent) != "."
+        and any(
+            other.parts[: len(rel.parts)] == (*rel.parent.parts, RECORDS_DIR)
+            for other in files.values()
+        )
+    }
+    if isinstance(exclude, ObjectPath) and str(exclude).startswith(f"{root}/"):
+        outputs.add(exclude.relative_to(root))
+    for path, rel in files.items():
+        if any(part.startswith(".") for part in rel.parts) or outputs & set(rel.parents):
+            continue
+        if rel.name.lower().endswith(_SUFFIXES):
+            found.files.append(path)
+        else:
+            found.ignored[rel.suffix.lower() or "(no suffix)"] += 1
+    for folder in sorted(outputs, key=str):
+        logger.info("not reading %s/%s: an id2en output folder, not input", root, folder)
+    return found
+
+
 class _Inside:
     """Which entries a walk may enter: not an output folder, not a link out of the root."""
 
@@ -239,12 +272,12 @@ def _problem(root: Path, path: Path, message: str, *, file: bool = False) -> Inp
     return InputItem(relative.as_posix(), path, error=message)
 
 
-def _file_digest(path: Path) -> str | None:
+def _file_digest(path: StoragePath) -> str | None:
     """The file's content digest; None if it cannot be read now (reading reports why)."""
     digest = hashlib.sha256()
     try:
         with path.open("rb") as handle:
-            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            if isinstance(path, Path) and not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
                 return None
             while chunk := handle.read(1 << 20):
                 digest.update(chunk)
@@ -253,7 +286,7 @@ def _file_digest(path: Path) -> str | None:
     return digest.hexdigest()
 
 
-def _jsonl_items(path: Path, file_id: str) -> Iterator[InputItem]:
+def _jsonl_items(path: StoragePath, file_id: str) -> Iterator[InputItem]:
     """One item per non-blank line; a row's own `id` names it under the file's id."""
     offset = 0
     try:
@@ -352,8 +385,8 @@ def read_article(item: InputItem, *, max_bytes: int | None = None) -> Article:
     return article
 
 
-def _read_file(path: Path, max_bytes: int | None) -> tuple[str, list[str]]:
-    if path.is_symlink() and not path.exists():
+def _read_file(path: StoragePath, max_bytes: int | None) -> tuple[str, list[str]]:
+    if isinstance(path, Path) and path.is_symlink() and not path.exists():
         raise InputError(f"broken symbolic link to {os.readlink(path)!r}; fix or remove the link")
     try:
         info = path.stat()
@@ -361,7 +394,7 @@ def _read_file(path: Path, max_bytes: int | None) -> tuple[str, list[str]]:
         if not stat.S_ISREG(info.st_mode):
             raise InputError("not a regular file (a named pipe, socket or device?)")
         _check_size(info.st_size, max_bytes)
-        with open(path, "rb") as handle:
+        with open(path, "rb") if isinstance(path, Path) else path.open("rb") as handle:
             data = handle.read()
     except OSError as exc:
         raise InputError(f"cannot read the file: {exc.strerror or exc}") from None

@@ -25,6 +25,7 @@ from typing import Any
 
 from pipeline.errors import InputError
 from pipeline.inputs.items import InputItem
+from pipeline.storage.objects import StoragePath
 
 logger = logging.getLogger(__name__)
 
@@ -78,14 +79,14 @@ class _RestUnreadable(Exception):
         self.message = message
 
 
-def is_table(path: Path) -> bool:
+def is_table(path: StoragePath) -> bool:
     return path.suffix.lower() in TABLE_SUFFIXES
 
 
 # -- discovering --------------------------------------------------------------------------
 
 
-def table_items(path: Path, file_id: str, options: TableOptions) -> list[InputItem]:
+def table_items(path: StoragePath, file_id: str, options: TableOptions) -> list[InputItem]:
     """One item per row, named "<file id>/<row id>" (just "<row id>" when `file_id` is "").
 
     Raises InputError when nothing in the file can be read (no such column, not a table).
@@ -132,12 +133,12 @@ def table_items(path: Path, file_id: str, options: TableOptions) -> list[InputIt
     return items
 
 
-def failed_table(path: Path, file_id: str, message: str) -> InputItem:
+def failed_table(path: StoragePath, file_id: str, message: str) -> InputItem:
     """An item standing for a whole table nothing could be read from; it fails when read."""
     return TableRow(file_id or path.stem, path, error=message)
 
 
-def _check_columns(path: Path, columns: list[str], options: TableOptions) -> None:
+def _check_columns(path: StoragePath, columns: list[str], options: TableOptions) -> None:
     wanted = [options.text_column, *options.keep_columns]
     if options.id_column:
         wanted.append(options.id_column)
@@ -249,15 +250,17 @@ class _Cursor:
     each batch is decoded once; going back (or to another file) starts a new pass."""
 
     def __init__(self) -> None:
-        self._key: tuple[Path, tuple[str, ...], tuple[int, ...], str | None] | None = None
+        self._key: tuple[StoragePath, tuple[str, ...], tuple[int, ...], str | None] | None = None
         self._rows: Iterator[tuple[int, Row]] | None = None
         self._last: tuple[int, Row] | None = None
 
-    def get(self, path: Path, columns: list[str], row: int, delimiter: str | None) -> Row:
+    def get(self, path: StoragePath, columns: list[str], row: int, delimiter: str | None) -> Row:
         # The file's identity is part of the key: a file rewritten since the last pass (a
         # second run in one process) must not be read on through the old open handle.
-        info = path.stat()
-        key = (path, tuple(columns), (info.st_ino, info.st_size, info.st_mtime_ns), delimiter)
+        # Not asked of an object: that would be a request per row.
+        info = path.stat() if isinstance(path, Path) else None
+        identity = (info.st_ino, info.st_size, info.st_mtime_ns) if info else ()
+        key = (path, tuple(columns), identity, delimiter)
         last = self._last
         if key != self._key or self._rows is None or last is None or row < last[0]:
             rows = _rows(path, columns, start=row, delimiter=delimiter)
@@ -278,7 +281,7 @@ _CURSOR = _Cursor()
 # -- formats ------------------------------------------------------------------------------
 
 
-def _columns(path: Path, delimiter: str | None = None) -> list[str]:
+def _columns(path: StoragePath, delimiter: str | None = None) -> list[str]:
     """The table's column names; raises InputError when the file cannot be opened as one."""
     suffix = path.suffix.lower()
     try:
@@ -292,7 +295,7 @@ def _columns(path: Path, delimiter: str | None = None) -> list[str]:
 
 
 def _rows(
-    path: Path, columns: list[str], start: int = 0, *, delimiter: str | None = None
+    path: StoragePath, columns: list[str], start: int = 0, *, delimiter: str | None = None
 ) -> Iterator[tuple[int, Row]]:
     """(0-based row number, values of `columns`) from row `start` on."""
     suffix = path.suffix.lower()
@@ -312,14 +315,16 @@ def _pick(values: Row, columns: list[str]) -> Row:
 # Parquet: pyarrow's batch reader; a buffered stream reads pages as needed.
 
 
-def _parquet_file(path: Path) -> Any:
+def _parquet_file(path: StoragePath) -> Any:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
         # Buffered reads, no pre-buffering: pre-buffered row groups stay in memory until
         # the whole read ends, which for a big file is the file.
-        return pq.ParquetFile(path, buffer_size=1 << 20, pre_buffer=False)
+        # An object is read through a seekable handle: byte ranges as pages are needed.
+        source = path if isinstance(path, Path) else path.open("rb")
+        return pq.ParquetFile(source, buffer_size=1 << 20, pre_buffer=False)
     except (pa.ArrowException, ValueError) as exc:
         raise InputError(
             f"{path}: not a readable Parquet file ({exc}); a file cut short by an interrupted "
@@ -327,7 +332,7 @@ def _parquet_file(path: Path) -> Any:
         ) from None
 
 
-def _parquet_rows(path: Path, columns: list[str], start: int) -> Iterator[tuple[int, Row]]:
+def _parquet_rows(path: StoragePath, columns: list[str], start: int) -> Iterator[tuple[int, Row]]:
     import pyarrow as pa
 
     parquet = _parquet_file(path)
@@ -363,7 +368,7 @@ def _parquet_rows(path: Path, columns: list[str], start: int) -> Iterator[tuple[
 # CSV / TSV: the csv module, strict about quotes so a broken one is caught, not swallowed.
 
 
-def _csv_open(path: Path) -> Any:
+def _csv_open(path: StoragePath) -> Any:
     return path.open("r", encoding="utf-8-sig", newline="")
 
 
@@ -374,7 +379,7 @@ def _csv_reader(handle: Any, delimiter: str) -> Any:
 CSV_DELIMITERS = ",;\t|"  # the ones sniffed; --delimiter (run.delimiter) names any other
 
 
-def csv_delimiter(path: Path, given: str | None) -> str:
+def csv_delimiter(path: StoragePath, given: str | None) -> str:
     """`given`, else tab for .tsv, else the one delimiter the header line holds (Excel in
     many locales writes ";"); when it holds several, csv.Sniffer decides on the first
     lines; "," when the header holds none (a one-column file)."""
@@ -397,7 +402,7 @@ def csv_delimiter(path: Path, given: str | None) -> str:
         return max(present, key=header.count)
 
 
-def _csv_header(path: Path, delimiter: str) -> list[str]:
+def _csv_header(path: StoragePath, delimiter: str) -> list[str]:
     with _csv_open(path) as handle:
         try:
             header = next(_csv_reader(handle, delimiter), None)
@@ -412,7 +417,7 @@ def _csv_header(path: Path, delimiter: str) -> list[str]:
     return header
 
 
-def _csv_rows(path: Path, delimiter: str) -> Iterator[tuple[int, Row]]:
+def _csv_rows(path: StoragePath, delimiter: str) -> Iterator[tuple[int, Row]]:
     with _csv_open(path) as handle:
         reader = _csv_reader(handle, delimiter)
         header = next(reader, None) or []
@@ -487,7 +492,7 @@ def _csv_problem(exc: Exception, first: int, last: int) -> str:
 # JSON: a list of objects, decoded one object at a time from a sliding window.
 
 
-def _json_keys(path: Path) -> list[str]:
+def _json_keys(path: StoragePath) -> list[str]:
     """Keys of the first objects (the file is not read whole to find every key)."""
     keys: dict[str, None] = {}
     try:
@@ -502,7 +507,7 @@ def _json_keys(path: Path) -> list[str]:
     return list(keys)
 
 
-def _json_rows(path: Path) -> Iterator[tuple[int, Row]]:
+def _json_rows(path: StoragePath) -> Iterator[tuple[int, Row]]:
     decoder = json.JSONDecoder()
     with path.open("r", encoding="utf-8-sig") as handle:
         window = _JsonWindow(handle)

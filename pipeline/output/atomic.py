@@ -4,6 +4,10 @@ Everything is written under a temporary name in the destination's own folder, ma
 durable, then renamed into place: a reader, or a process killed at any moment, never sees
 half a file. Temporary names start with "." and end with TMP_SUFFIX, so a later run can
 find and remove what a killed one left (output.records.remove_temp_files).
+
+On object storage (storage.objects.ObjectPath) there is no rename, and none is needed: an
+object is written in one request and appears whole or not at all. A file too big for one
+request is made locally first and uploaded in parts, which the store joins only at the end.
 """
 
 from __future__ import annotations
@@ -16,12 +20,21 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
+from pipeline.storage.objects import ObjectPath, StoragePath
+
 TMP_SUFFIX = ".tmp"
 
 
 @contextmanager
-def atomic_path(path: Path) -> Iterator[Path]:
-    """A temporary file path to write; renamed over `path` when the block ends cleanly."""
+def atomic_path(path: StoragePath) -> Iterator[Path]:
+    """A temporary file path to write; renamed over `path` when the block ends cleanly
+    (uploaded, for an object)."""
+    if isinstance(path, ObjectPath):
+        with tempfile.TemporaryDirectory(prefix=".id2en-upload-") as folder:
+            local = Path(folder, path.name)
+            yield local
+            path.upload(local)
+        return
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TMP_SUFFIX)
@@ -38,13 +51,16 @@ def atomic_path(path: Path) -> Iterator[Path]:
 
 
 @contextmanager
-def atomic_open(path: Path) -> Iterator[IO[str]]:
+def atomic_open(path: StoragePath) -> Iterator[IO[str]]:
     """A text handle whose content appears at `path` whole, or not at all."""
     with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as handle:
         yield handle
 
 
-def atomic_write_text(path: Path, text: str) -> None:
+def atomic_write_text(path: StoragePath, text: str) -> None:
+    if isinstance(path, ObjectPath):
+        path.write_bytes(text.encode("utf-8"))  # one PUT
+        return
     with atomic_open(path) as handle:
         handle.write(text)
 

@@ -25,6 +25,7 @@ from pipeline.output.records import (
     iter_records,
     record_status,
 )
+from pipeline.storage.objects import StoragePath, location
 
 if TYPE_CHECKING:
     import datasets
@@ -146,11 +147,13 @@ def records_to_table(records: Iterable[dict[str, Any]]) -> pa.Table:
     return pa.Table.from_batches(batches, schema=SCHEMA)
 
 
-def write_parquet(records: Iterable[dict[str, Any]], path: str | os.PathLike[str]) -> Path:
+def write_parquet(
+    records: Iterable[dict[str, Any]], path: str | os.PathLike[str] | StoragePath
+) -> StoragePath:
     """Write records to a Parquet file atomically (a reader never sees half a file)."""
     import pyarrow.parquet as pq
 
-    path = Path(path)
+    path = location(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     table = records_to_table(records)
     with atomic_path(path) as tmp:

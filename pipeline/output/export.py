@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection
-from pathlib import Path
 
 from pipeline.output.atomic import atomic_open
 from pipeline.output.records import RECORDS_JSONL, RECORDS_PARQUET, iter_records
+from pipeline.storage.objects import StoragePath
 
 
-def export_records(out_dir: Path, formats: Collection[str], ids: list[str] | None = None) -> None:
+def export_records(
+    out_dir: StoragePath, formats: Collection[str], ids: list[str] | None = None
+) -> None:
     """Gather the per-article records into records.jsonl (and Parquet), atomically.
 
     Records are streamed one at a time, so memory stays flat however long the run.

@@ -9,27 +9,27 @@ from __future__ import annotations
 import json
 import time
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from pipeline.output.atomic import atomic_write_text
 from pipeline.output.records import MANIFEST
+from pipeline.storage.objects import StoragePath, location
 
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
 
 
-def read_manifest(out_dir: Path) -> dict[str, Any]:
+def read_manifest(out_dir: StoragePath) -> dict[str, Any]:
     """OUT/run.json as a dict; empty when there is none or it cannot be read (a folder
     made by hand, or one whose run was killed before its first write)."""
     try:
-        data = json.loads((Path(out_dir) / MANIFEST).read_text(encoding="utf-8"))
+        data = json.loads((location(out_dir) / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
 
 
-def write_manifest(out_dir: Path, data: dict[str, Any]) -> None:
-    atomic_write_text(Path(out_dir) / MANIFEST, json.dumps(data, indent=1) + "\n")
+def write_manifest(out_dir: StoragePath, data: dict[str, Any]) -> None:
+    atomic_write_text(location(out_dir) / MANIFEST, json.dumps(data, indent=1) + "\n")
 
 
 def now() -> str:

@@ -99,7 +99,9 @@ def _candidates(path: Path, record: Any) -> Iterator[Path]:
         return
     article_id = record.get("id") if isinstance(record, dict) else None
     if isinstance(article_id, str) and article_id:
-        yield record_path(path, article_id)
+        found = record_path(path, article_id)
+        if isinstance(found, Path):  # always, as `path` is local
+            yield found
     yield path / RECORDS_JSONL
     if not isinstance(article_id, str):  # no file name to look for: every record file
         yield from sorted(Path(path, RECORDS_DIR).rglob("*.json"))

@@ -19,6 +19,7 @@ from urllib.parse import quote
 from pipeline import __version__
 from pipeline.output.atomic import TMP_SUFFIX, atomic_write_text
 from pipeline.report.warning_summary import summarize_repeats
+from pipeline.storage.objects import ObjectPath, StoragePath, location
 from pipeline.types import Article, Status, status_of
 
 logger = logging.getLogger(__name__)
@@ -75,7 +76,7 @@ _MAX_RELATIVE_BYTES = 1000  # far below PATH_MAX (4096), leaving room for OUT_DI
 _LONG_DIR = "+long"  # "+" never survives quote(): no id's own folder has this name
 
 
-def record_path(out_dir: Path, article_id: str) -> Path:
+def record_path(out_dir: StoragePath, article_id: str) -> StoragePath:
     """A safe, collision-free file for any id: each part percent-encoded.
 
     A folder part never ends in ".json", so the folder of id "a.json/b" cannot be the file
@@ -87,7 +88,7 @@ def record_path(out_dir: Path, article_id: str) -> Path:
     if len("/".join(relative).encode()) > _MAX_RELATIVE_BYTES:
         digest = hashlib.sha256(article_id.encode("utf-8", "surrogatepass")).hexdigest()
         relative = [_LONG_DIR, f"{parts[-1][:100]}+{digest[:32]}.json"]
-    return Path(out_dir, RECORDS_DIR, *relative)
+    return location(out_dir).joinpath(RECORDS_DIR, *relative)
 
 
 def _folder_part(encoded: str) -> str:
@@ -117,8 +118,11 @@ def _safe_part(part: str) -> str:
 # -- reading and writing ------------------------------------------------------------------
 
 
-def remove_temp_files(out_dir: Path) -> int:
-    """Delete temporary files a killed run left behind (never complete records)."""
+def remove_temp_files(out_dir: StoragePath) -> int:
+    """Delete temporary files a killed run left behind (never complete records). Object
+    storage has none: an object is written in one request, never under a temporary name."""
+    if isinstance(out_dir, ObjectPath):
+        return 0
     pattern = f".*{TMP_SUFFIX}"
     paths = [*Path(out_dir).glob(pattern), *Path(out_dir, RECORDS_DIR).rglob(pattern)]
     for path in paths:
@@ -126,8 +130,11 @@ def remove_temp_files(out_dir: Path) -> int:
     return len(paths)
 
 
-def remove_stdin_copies(out_dir: Path, in_use: Collection[Path]) -> int:
-    """Delete copies of standard input that killed runs left (not those in `in_use`)."""
+def remove_stdin_copies(out_dir: StoragePath, in_use: Collection[StoragePath]) -> int:
+    """Delete copies of standard input that killed runs left (not those in `in_use`).
+    With OUT on object storage the copy is a local temporary folder, never in OUT."""
+    if isinstance(out_dir, ObjectPath):
+        return 0
     used = {folder.resolve() for folder in in_use}
     stale = [p for p in Path(out_dir).glob(f"{STDIN_COPY_PREFIX}*") if p.resolve() not in used]
     for folder in stale:
@@ -135,9 +142,11 @@ def remove_stdin_copies(out_dir: Path, in_use: Collection[Path]) -> int:
     return len(stale)
 
 
-def set_aside_records(out_dir: Path, ids: Iterable[str]) -> int:
+def set_aside_records(out_dir: StoragePath, ids: Iterable[str]) -> int:
     """Move every record that is not one of `ids` (the input's articles) from records/ to
     GONE_DIR, at the same relative path; returns how many were moved."""
+    if isinstance(out_dir, ObjectPath):
+        return _set_aside_objects(out_dir, ids)
     records = Path(out_dir, RECORDS_DIR)
     wanted = {record_path(out_dir, article_id) for article_id in ids}
     moved = 0
@@ -155,13 +164,30 @@ def set_aside_records(out_dir: Path, ids: Iterable[str]) -> int:
     return moved
 
 
-def write_record(out_dir: Path, record: dict[str, Any]) -> Path:
+def _set_aside_objects(out_dir: ObjectPath, ids: Iterable[str]) -> int:
+    """set_aside_records on object storage: each move is a copy, then a delete (no rename
+    there); a run killed between the two leaves the record in both, which the next run
+    moves again."""
+    records = out_dir / RECORDS_DIR
+    wanted = {record_path(out_dir, article_id) for article_id in ids}
+    moved = 0
+    for path in records.rglob("*.json"):
+        if path not in wanted:
+            out_dir.joinpath(GONE_DIR, path.relative_to(records).as_posix()).write_bytes(
+                path.read_bytes()
+            )
+            path.unlink(missing_ok=True)
+            moved += 1
+    return moved
+
+
+def write_record(out_dir: StoragePath, record: dict[str, Any]) -> StoragePath:
     path = record_path(out_dir, record["id"])
     atomic_write_text(path, json.dumps(record, ensure_ascii=False, indent=1) + "\n")
     return path
 
 
-def read_record(out_dir: Path, article_id: str) -> dict[str, Any] | None:
+def read_record(out_dir: StoragePath, article_id: str) -> dict[str, Any] | None:
     """The finished record for an id, or None if absent or unreadable (then redo it)."""
     path = record_path(out_dir, article_id)
     try:
@@ -171,7 +197,9 @@ def read_record(out_dir: Path, article_id: str) -> dict[str, Any] | None:
     return record if isinstance(record, dict) and record.get("id") == article_id else None
 
 
-def iter_records(out_dir: Path, ids: Iterable[str] | None = None) -> Iterator[dict[str, Any]]:
+def iter_records(
+    out_dir: StoragePath, ids: Iterable[str] | None = None
+) -> Iterator[dict[str, Any]]:
     """Records under OUT_DIR/records sorted by id, read one at a time (flat memory).
 
     With `ids`, only those articles' records (missing ones are left out).
@@ -182,8 +210,8 @@ def iter_records(out_dir: Path, ids: Iterable[str] | None = None) -> Iterator[di
             if record is not None:
                 yield record
         return
-    index: list[tuple[str, Path]] = []
-    for path in Path(out_dir, RECORDS_DIR).rglob("*.json"):
+    index: list[tuple[str, StoragePath]] = []
+    for path in location(out_dir).joinpath(RECORDS_DIR).rglob("*.json"):
         record = _load(path)
         if record is not None:
             index.append((str(record.get("id", "")), path))
@@ -193,7 +221,7 @@ def iter_records(out_dir: Path, ids: Iterable[str] | None = None) -> Iterator[di
             yield record
 
 
-def _load(path: Path) -> dict[str, Any] | None:
+def _load(path: StoragePath) -> dict[str, Any] | None:
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
