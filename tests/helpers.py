@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import subprocess
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -200,3 +201,83 @@ def run_chromium(page: Path, profile: Path, *extra: str) -> tuple[str, list[str]
     assert done.returncode == 0, f"chromium exited {done.returncode}:\n{done.stderr[-3000:]}"
     console = [m.group(1) for m in map(CONSOLE_LINE.search, done.stderr.splitlines()) if m]
     return done.stdout, console
+
+
+# -- a local S3 (moto's server) -----------------------------------------------------------
+
+S3_BUCKET = "id2en-test"
+
+
+@contextmanager
+def s3_server(fail: Any = None) -> Iterator[str]:
+    """An S3-compatible server on 127.0.0.1 (moto's server mode, in a thread) with the
+    bucket S3_BUCKET; yields its endpoint URL. The AWS_* variables that the usual
+    credential chain reads point at it for the block. `fail(method, path)` true answers
+    that request with 500 InternalError, as an overloaded S3 does."""
+    import boto3
+    import pytest
+
+    moto_server = pytest.importorskip("moto.server", reason='needs moto[server] (".[dev]")')
+    from pipeline.storage.objects import forget_filesystems
+
+    class Server(moto_server.ThreadedMotoServer):  # type: ignore[misc]
+        def _server_entry(self) -> None:
+            from werkzeug.serving import make_server
+
+            app = moto_server.DomainDispatcherApplication(moto_server.create_backend_app)
+            self._server = make_server(self._ip_address, self._port, _failing(app, fail), True)
+            self._server_ready_event.set()
+            self._server.serve_forever()
+
+    server = Server(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    env = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_MAX_ATTEMPTS": "3",  # botocore's retries, read from the environment
+        "AWS_RETRY_MODE": "standard",
+    }
+    saved = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)
+    forget_filesystems()
+    try:
+        # moto keeps its buckets per process, not per server: start each one empty.
+        urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"))
+        boto3.client("s3").create_bucket(Bucket=S3_BUCKET)
+        yield endpoint
+    finally:
+        server.stop()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        forget_filesystems()
+
+
+def _failing(app: Any, fail: Any) -> Any:
+    def middleware(environ: dict[str, Any], start_response: Any) -> Any:
+        if fail is not None and fail(environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")):
+            body = b"<Error><Code>InternalError</Code><Message>injected failure</Message></Error>"
+            start_response("500 Internal Server Error", [("Content-Type", "application/xml")])
+            return [body]
+        return app(environ, start_response)
+
+    return middleware
+
+
+def s3_listing(prefix: str) -> list[str]:
+    """Every object under s3://S3_BUCKET/prefix, as keys relative to it, sorted."""
+    import boto3
+
+    pages = boto3.client("s3").get_paginator("list_objects_v2")
+    keys = [
+        item["Key"]
+        for page in pages.paginate(Bucket=S3_BUCKET, Prefix=f"{prefix}/")
+        for item in page.get("Contents", [])
+    ]
+    return sorted(key[len(prefix) + 1 :] for key in keys)

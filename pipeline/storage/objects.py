@@ -64,13 +64,20 @@ def filesystem(protocol: str) -> Any:
         return _filesystems[protocol]
 
 
+def forget_filesystems() -> None:
+    """Open file systems afresh on next use (after credentials or endpoints changed)."""
+    with _filesystems_lock:
+        _filesystems.clear()
+
+
 def _open_filesystem(protocol: str) -> Any:
     try:
         import fsspec
     except ImportError:  # datasets brings it; a trimmed install may not
         raise RunRefusedError(_missing(protocol, "fsspec")) from None
     try:
-        return fsspec.filesystem(protocol)
+        # Not fsspec's shared instance: it keeps the endpoint and credentials it first saw.
+        return fsspec.filesystem(protocol, skip_instance_cache=True)
     except ImportError as exc:
         raise RunRefusedError(_missing(protocol, str(exc))) from None
     except ValueError as exc:  # "Protocol not known"
