@@ -217,7 +217,8 @@ def s3_server(fail: Any = None) -> Iterator[str]:
     import boto3
     import pytest
 
-    moto_server = pytest.importorskip("moto.server", reason='needs moto[server] (".[dev]")')
+    pytest.importorskip("s3fs", reason='s3:// needs s3fs: pip install "id2en[s3]" (in ".[dev]")')
+    moto_server = pytest.importorskip("moto.server", reason='needs moto and flask (".[dev]")')
     from pipeline.storage.objects import forget_filesystems
 
     class Server(moto_server.ThreadedMotoServer):  # type: ignore[misc]

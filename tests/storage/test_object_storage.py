@@ -112,9 +112,9 @@ def test_a_live_lock_refuses_a_second_run_and_a_stopped_one_is_taken_over(
     lock = location(f"{OUT}/.id2en.lock")
     assert isinstance(lock, ObjectPath)
     with object_lock(lock, "first run"):
-        with pytest.raises(RunRefusedError, match=r"another id2en run \(first run\)"):
-            with object_lock(lock, "second run"):
-                pass  # pragma: no cover
+        refused = pytest.raises(RunRefusedError, match=r"another id2en run \(first run\)")
+        with refused, object_lock(lock, "second run"):
+            pass  # pragma: no cover
         assert json.loads(lock.read_bytes())["holder"] == "first run"
     assert not lock.exists()  # released when the run ends
     # A killed run's lock: no heartbeat since; the next run waits out the lease, takes it.
