@@ -13,16 +13,19 @@ appears whole or not at all, so `write_bytes` is id2en's atomic write there.
 
 from __future__ import annotations
 
+import errno
+import io
 import os
 import re
 import stat
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 from urllib.parse import unquote, urlsplit
 
-from pipeline.errors import RunRefusedError
+from pipeline.errors import Id2enError, RunRefusedError
 
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
@@ -165,26 +168,32 @@ class ObjectPath:
         return filesystem(self.protocol)
 
     def exists(self) -> bool:
-        return bool(self.fs.exists(self.key))
+        with as_oserror(self):
+            return bool(self.fs.exists(self.key))
 
     def is_file(self) -> bool:
-        return bool(self.fs.isfile(self.key))
+        with as_oserror(self):
+            return bool(self.fs.isfile(self.key))
 
     def is_dir(self) -> bool:
-        return bool(self.fs.isdir(self.key))
+        with as_oserror(self):
+            return bool(self.fs.isdir(self.key))
 
     def is_symlink(self) -> bool:
         return False  # object storage has no links
 
     def stat(self) -> os.stat_result:
         """Size and kind (the readers check both before reading)."""
-        info = self.fs.info(self.key)
+        with as_oserror(self):
+            info = self.fs.info(self.key)
         mode = stat.S_IFDIR if info.get("type") == "directory" else stat.S_IFREG
         return os.stat_result((mode | 0o644, 0, 0, 1, 0, 0, int(info.get("size") or 0), 0, 0, 0))
 
     def files(self) -> list[ObjectPath]:
         """Every object under this prefix, in one listing (paged by the backend)."""
-        return [self._child(key) for key in sorted(self.fs.find(self.key, withdirs=False))]
+        with as_oserror(self):
+            keys = sorted(self.fs.find(self.key, withdirs=False))
+        return [self._child(key) for key in keys]
 
     def rglob(self, pattern: str) -> Iterator[ObjectPath]:
         """Objects under this prefix whose name matches `pattern` ("*.json")."""
@@ -195,13 +204,20 @@ class ObjectPath:
     def open(
         self, mode: str = "r", encoding: str | None = None, newline: str | None = None
     ) -> IO[Any]:
-        """A streaming handle: reads fetch byte ranges as needed, never the whole object."""
+        """A streaming handle for reading: byte ranges are fetched as needed, never the
+        whole object; a backend's own errors come out as OSError, as a file's would."""
+        if mode.replace("t", "").replace("b", "") != "r":
+            raise ValueError(f"ObjectPath.open reads only (mode {mode!r}); use write_bytes")
+        with as_oserror(self):
+            raw = _Reader(self, self.fs.open(self.key, "rb"))
+        buffered = io.BufferedReader(raw, buffer_size=1 << 20)
         if "b" in mode:
-            return self.fs.open(self.key, mode)
-        return self.fs.open(self.key, mode, encoding=encoding or "utf-8", newline=newline)
+            return buffered
+        return io.TextIOWrapper(buffered, encoding=encoding or "utf-8", newline=newline)
 
     def read_bytes(self) -> bytes:
-        return bytes(self.fs.cat_file(self.key))
+        with as_oserror(self):
+            return bytes(self.fs.cat_file(self.key))
 
     def read_text(self, encoding: str = "utf-8") -> str:
         return self.read_bytes().decode(encoding)
@@ -210,16 +226,19 @@ class ObjectPath:
         """The whole object in one request: it appears whole or not at all. With
         `exclusive`, only if no object has the name yet (S3: a PUT with If-None-Match: *),
         else FileExistsError."""
-        self.fs.pipe_file(self.key, data, mode="create" if exclusive else "overwrite")
+        with as_oserror(self):
+            self.fs.pipe_file(self.key, data, mode="create" if exclusive else "overwrite")
 
     def upload(self, local: Path) -> None:
         """A local file's content as this object; it appears only once complete (a large
         file goes up in parts that S3 joins at the end)."""
-        self.fs.put_file(str(local), self.key)
+        with as_oserror(self):
+            self.fs.put_file(str(local), self.key)
 
     def unlink(self, missing_ok: bool = False) -> None:
         try:
-            self.fs.rm_file(self.key)
+            with as_oserror(self):
+                self.fs.rm_file(self.key)
         except FileNotFoundError:
             if not missing_ok:
                 raise
@@ -229,3 +248,47 @@ class ObjectPath:
 
 
 StoragePath = Path | ObjectPath
+
+
+@contextmanager
+def as_oserror(path: ObjectPath) -> Iterator[None]:
+    """A backend's own exceptions (botocore's EndpointConnectionError, ...) as OSError,
+    so that a failed request fails one article, or stops the run with exit 4, as a file
+    system error does; each names the object."""
+    try:
+        yield
+    except (OSError, Id2enError):
+        raise
+    except Exception as exc:
+        raise OSError(errno.EIO, f"{type(exc).__name__}: {exc}", str(path)) from exc
+
+
+class _Reader(io.RawIOBase):
+    """The backend's file, read through as_oserror."""
+
+    def __init__(self, path: ObjectPath, handle: Any) -> None:
+        self.path, self.handle = path, handle
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        with as_oserror(self.path):
+            data = self.handle.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        with as_oserror(self.path):
+            return int(self.handle.seek(offset, whence))
+
+    def tell(self) -> int:
+        return int(self.handle.tell())
+
+    def close(self) -> None:
+        if not self.closed:
+            self.handle.close()
+        super().close()

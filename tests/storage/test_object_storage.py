@@ -223,3 +223,25 @@ def test_the_ray_engine_reads_and_writes_s3(s3: str, config: Any, tmp_path: Path
     assert (report.done, report.failed) == (4, 2)
     assert _records(OUT) == _records(tmp_path / "out")
     assert ".id2en.lock" not in s3_listing("out")
+
+
+def test_a_store_that_cannot_be_reached_is_an_oserror_naming_the_object(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """botocore's own exceptions come out as OSError: one article fails (or the run stops
+    with exit 4), never a traceback."""
+    pytest.importorskip("s3fs", reason='s3:// needs s3fs: pip install "id2en[s3]"')
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    objects.forget_filesystems()
+    path = location(f"s3://{S3_BUCKET}/in/a.txt")
+    try:
+        with pytest.raises(OSError, match="EndpointConnectionError") as caught:
+            path.read_bytes()
+        assert caught.value.filename == str(path)
+        with pytest.raises(OSError, match="EndpointConnectionError"):
+            path.open("rb").read()
+    finally:
+        objects.forget_filesystems()
