@@ -44,6 +44,17 @@ CORPUS = {
 IN, OUT = f"s3://{S3_BUCKET}/in", f"s3://{S3_BUCKET}/out"
 
 
+def _corpus(root: Path) -> Path:
+    """CORPUS and a Parquet table (read on S3 through ranged reads)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    write_files(root, CORPUS)
+    rows = {"id": ["p1", "p2"], "text": ["Banjir surut di Jakarta.", "Pasar ramai sekali."]}
+    pq.write_table(pa.table(rows), root / "arsip.parquet")
+    return root
+
+
 def _upload(local: Path, url: str) -> None:
     for path in sorted(p for p in local.rglob("*") if p.is_file()):
         location(url).joinpath(path.relative_to(local).as_posix()).write_bytes(path.read_bytes())
@@ -144,19 +155,21 @@ def test_the_lock_is_created_only_if_absent(s3: str) -> None:
 def test_a_run_from_s3_into_s3_gives_the_local_records_and_resumes(
     s3: str, config: Any, tmp_path: Path, tiny_models: Path
 ) -> None:
-    local_in = write_files(tmp_path / "in", CORPUS)
+    local_in = _corpus(tmp_path / "in")
     _upload(local_in, IN)
     config_file = tmp_path / "tiny.yaml"
     config_file.write_text(yaml.safe_dump(config.model_dump(mode="json")))
     assert main(["run", IN + "/", "-o", OUT + "/", "-c", str(config_file)]) == 1  # empty.txt
     local = run_folder(config, local_in, tmp_path / "out")
     assert _records(OUT) == _records(tmp_path / "out")
-    assert len(_records(OUT)) == local.total == 6
+    assert len(_records(OUT)) == local.total == 8
     listing = s3_listing("out")
     print("\n".join(f"s3://{S3_BUCKET}/out/{key}" for key in listing))  # the issue's listing
     assert listing == [
         "records.jsonl",
         "records/a.json",
+        "records/arsip/p1.json",
+        "records/arsip/p2.json",
         "records/berita/b.json",
         "records/empty.json",
         "records/rows/r1.json",
@@ -169,7 +182,7 @@ def test_a_run_from_s3_into_s3_gives_the_local_records_and_resumes(
     assert "testing" not in json.dumps(manifest)  # credentials are never written
 
     again = run_folder(config, IN, OUT)
-    assert (again.already_done, again.processed) == (4, 2)  # the two failed ones retried
+    assert (again.already_done, again.processed) == (6, 2)  # the two failed ones retried
     location(f"{OUT}/records/berita/b.json").unlink()
     redo = run_folder(config, IN, OUT)
     assert redo.done == 1 and "berita/b" in _records(OUT)
@@ -193,7 +206,7 @@ def test_a_failing_server_fails_only_the_articles_it_fails(config: Any, tmp_path
         return False
 
     with s3_server(fail):
-        _upload(write_files(tmp_path / "in", CORPUS), IN)
+        _upload(_corpus(tmp_path / "in"), IN)
         report = run_folder(config, IN, OUT)
         failures = dict(report.failures)
         assert set(failures) == {"a", "berita/b", "empty", "tabel/t2"}
@@ -204,7 +217,7 @@ def test_a_failing_server_fails_only_the_articles_it_fails(config: Any, tmp_path
         assert failures["a"].startswith("read: cannot read the file")
         assert flaky["count"] == 2  # r1: failed once, written on the retry
         records = _records(OUT)
-        assert records["rows/r1"]["status"] == records["tabel/t1"]["status"] == "ok"
+        assert {records[i]["status"] for i in ("rows/r1", "tabel/t1", "arsip/p2")} == {"ok"}
         assert "berita/b" not in records  # its record could not be written: retried next run
 
 
@@ -215,12 +228,12 @@ def test_the_ray_engine_reads_and_writes_s3(s3: str, config: Any, tmp_path: Path
     ray = import_ray()
     from pipeline.engines.ray import run_folder_ray
 
-    local_in = write_files(tmp_path / "in", CORPUS)
+    local_in = _corpus(tmp_path / "in")
     _upload(local_in, IN)
     run_folder(config, local_in, tmp_path / "out")
     with local_ray_cluster(ray):
         report = run_folder_ray(config, IN, OUT, workers=1, cpus_per_worker=1)
-    assert (report.done, report.failed) == (4, 2)
+    assert (report.done, report.failed) == (6, 2)
     assert _records(OUT) == _records(tmp_path / "out")
     assert ".id2en.lock" not in s3_listing("out")
 
