@@ -9,7 +9,7 @@ English punctuation may move outside the quote). An Indonesian quote inside an E
 sentence needs nothing: English sentences are copied whole.
 
     >>> english_quotes('"We will always defend our interests," kata juru bicara itu.')
-    [(1, 35)]
+    [(1, 36)]
 """
 
 from __future__ import annotations
