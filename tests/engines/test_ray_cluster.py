@@ -34,6 +34,7 @@ from tests.helpers import (
     without_meta,
     write_files,
 )
+from tests.support.ray_workers import UnhurriedArticleWorker
 
 ray = import_ray()
 
@@ -168,6 +169,15 @@ def test_the_cli_on_two_nodes_gives_the_local_engines_records_with_the_drivers_c
     assert json.loads((tmp_path / "ray" / "run.json").read_text())["engine"] == "ray"
 
 
+@pytest.fixture()
+def unhurried(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Batches that take long enough for a node to be lost while some are in flight."""
+    from pipeline.engines import ray as ray_engine
+
+    monkeypatch.setattr(ray_engine, "ArticleWorker", UnhurriedArticleWorker)
+
+
+@pytest.mark.usefixtures("unhurried")
 def test_a_worker_node_lost_mid_run_its_batches_run_again_on_the_node_left(
     tmp_path: Path, tiny_models: Path, cluster: Any
 ) -> None:
@@ -199,6 +209,7 @@ def test_a_worker_node_lost_mid_run_its_batches_run_again_on_the_node_left(
     print(f"lost a node after {lost[0]} records: {report.line()}")
 
 
+@pytest.mark.usefixtures("unhurried")
 def test_workers_lost_past_the_retries_stop_the_run_resumably(
     tmp_path: Path, tiny_models: Path, cluster: Any, monkeypatch: pytest.MonkeyPatch, capsys: Any
 ) -> None:
@@ -252,7 +263,8 @@ def test_the_driver_killed_mid_run_then_run_again_loses_and_repeats_nothing(
     config_file = tmp_path / "tiny.yaml"
     config_file.write_text(yaml.safe_dump(config.model_dump(mode="json")), encoding="utf-8")
     out = tmp_path / "ray"
-    command = [sys.executable, "-m", "pipeline.cli", "run", str(root), "-o", str(out)]
+    # The CLI with unhurried workers, so the driver is still running at the third record.
+    command = [sys.executable, "-m", "tests.support.ray_workers", "run", str(root), "-o", str(out)]
     command += ["-c", str(config_file), "--engine", "ray", "--ray-address", cluster.address]
     driver = subprocess.Popen(
         [*command, "--workers", "2"],
