@@ -40,6 +40,7 @@ os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"  # every node on 127.0.0.1
 from pipeline.config import PipelineConfig, load_config
 from pipeline.engines.ray import run_folder_ray
 from pipeline.engines.run_report import RunReport
+from tests.helpers import tiny_config_dict
 from tests.support.tiny_models import build_tiny_bart, build_tiny_marian
 
 SENTENCES = [
@@ -211,7 +212,7 @@ def memory_part(ray: Any, models: Path, work: Path, megabytes: float) -> None:
     """A table of a quarter of the size, then the full size: the driver's peak RSS grows
     by the difference in rows times its cost per row (the input list), the slope the
     extrapolation to 1 GB uses; fixed costs (imports, Ray) are in both."""
-    settings = _settings(models, batch_articles=64)
+    settings = tiny_config_dict(models, run={"batch_articles": 64})
     settings["stages"] = {"translate": None, "summarize": "summarize.extractive"}
     config = load_config(settings)
     print("\nmemory: Parquet tables on 2 nodes (translation off, extractive summaries)")
@@ -243,19 +244,6 @@ def memory_part(ray: Any, models: Path, work: Path, megabytes: float) -> None:
     )
 
 
-def _settings(models: Path, batch_articles: int) -> dict[str, Any]:
-    return {
-        "run": {"device": "cpu", "progress": "never", "batch_articles": batch_articles},
-        "translate": {
-            "model": str(models / "marian"),
-            "local_files_only": True,
-            "num_beams": 2,
-            "max_new_tokens": 12,
-        },
-        "summarize": {"model": str(models / "bart"), "local_files_only": True, "num_beams": 2},
-    }
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=int, default=48, help="articles for 1 vs 2 nodes")
@@ -280,7 +268,7 @@ def main() -> None:
             return
 
         root = write_articles(work / "articles", args.articles)
-        config = load_config(_settings(models, batch_articles=2))
+        config = load_config(tiny_config_dict(models, run={"batch_articles": 2}))
         print(
             f"\nnodes: {args.articles} articles, batches of 2, tiny models, {os.cpu_count()} cores"
         )
@@ -298,7 +286,7 @@ def main() -> None:
         empty.mkdir()
         for n in range(args.batches):
             (empty / f"e{n:04d}.txt").write_text("", encoding="utf-8")
-        config = load_config(_settings(models, batch_articles=1))
+        config = load_config(tiny_config_dict(models, run={"batch_articles": 1}))
         print(f"\noverhead: {args.batches} batches that need no model (an empty file each)")
         for nodes in (1, 2):
             _, clock, _ = timed_run(ray, config, empty, work / f"out-empty-{nodes}", nodes)

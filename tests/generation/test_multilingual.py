@@ -46,6 +46,21 @@ def stage(models: Path, family: str, backend: str = "torch", **translate: Any) -
     return TranslateStage(config, name=name, backend=backend)  # type: ignore[arg-type]
 
 
+def spy_on_generate(model: Any, monkeypatch: pytest.MonkeyPatch) -> list[list[int]]:
+    """The token ids of every sequence model.generate returns, filled as the test runs."""
+    seen: list[list[int]] = []
+    generate = model.generate
+
+    def spying(*args: Any, **kwargs: Any) -> Any:
+        output = generate(*args, **kwargs)
+        sequences = output[0] if isinstance(output, tuple) else output
+        seen.extend(sequences.tolist())
+        return output
+
+    monkeypatch.setattr(model, "generate", spying)
+    return seen
+
+
 @pytest.mark.parametrize("family", list(BUILDERS))
 def test_the_source_language_opens_the_encoders_input(models: Path, family: str) -> None:
     backend = stage(models, family).backend
@@ -64,16 +79,7 @@ def test_the_target_language_is_the_decoders_first_token(
     translator = stage(models, family, num_beams=2)
     backend: Any = translator.backend
     model = backend.loaded.model
-    seen: list[list[int]] = []
-    generate = model.generate
-
-    def spying(*args: Any, **kwargs: Any) -> Any:
-        output = generate(*args, **kwargs)
-        sequences = output[0] if isinstance(output, tuple) else output
-        seen.extend(sequences.tolist())
-        return output
-
-    monkeypatch.setattr(model, "generate", spying)
+    seen = spy_on_generate(model, monkeypatch)
     outputs = translator.translate_texts(SENTENCES[:3])
     target = backend.tokenizer.convert_tokens_to_ids(EXPECTED[family][1])
     start = model.generation_config.decoder_start_token_id
@@ -182,16 +188,7 @@ def test_a_shortlist_keeps_the_target_language_token(
     translator = stage(models, "nllb", shortlist=str(path), max_new_tokens=6, num_beams=2)
     backend: Any = translator.backend
     model = backend.loaded.model
-    seen: list[list[int]] = []
-    generate = model.generate
-
-    def spying(*args: Any, **kwargs: Any) -> Any:
-        output = generate(*args, **kwargs)
-        sequences = output[0] if isinstance(output, tuple) else output
-        seen.extend(sequences.tolist())
-        return output
-
-    monkeypatch.setattr(model, "generate", spying)
+    seen = spy_on_generate(model, monkeypatch)
     outputs = translator.translate_texts(SENTENCES[:2])
     target = backend.tokenizer.convert_tokens_to_ids("eng_Latn")
     assert [row[1] for row in seen] == [target, target]
