@@ -70,6 +70,17 @@ def make_article(article_id: str, texts: list[str]) -> Article:
     return Article(id=article_id, text=" ".join(texts), sentences=sentences)
 
 
+def translate_article(models: Path, article_id: str, texts: list[str], **translate: Any) -> Article:
+    """One article of `texts` through the tiny models' translate stage: torch, or
+    CTranslate2 where the settings name a `ct2_model_dir`."""
+    config = load_config(tiny_config_dict(models, translate=translate))
+    backend = "ctranslate2" if "ct2_model_dir" in translate else "torch"
+    name = "translate.ctranslate2" if backend == "ctranslate2" else "translate.seq2seq"
+    article = make_article(article_id, texts)
+    TranslateStage(config, name=name, backend=backend)([article])
+    return article
+
+
 def make_stage(models: Path, **translate: Any) -> TranslateStage:
     settings = {"num_beams": 1, "max_new_tokens": 16, **translate}
     config = load_config(tiny_config_dict(models, translate=settings, guards={"enabled": False}))

@@ -11,11 +11,9 @@ from pathlib import Path
 import pytest
 
 from pipeline.cli.main import main
-from pipeline.config import load_config
 from pipeline.qa.spans import english_numbers, sentence_matches
-from pipeline.translate.stage import TranslateStage
 from pipeline.types import Article
-from tests.helpers import make_article, tiny_config_dict
+from tests.helpers import tiny_config_dict, translate_article
 
 QUOTE = "We will always defend our interests"
 NUMBERS = [
@@ -28,14 +26,9 @@ NUMBERS = [
 
 
 def translate(models: Path, texts: list[str], **settings: object) -> Article:
-    translate = {"num_beams": 2, "max_new_tokens": 24, **settings}
-    config = load_config(tiny_config_dict(models, translate=translate))
-    name, backend = ("translate.seq2seq", "torch")
-    if "ct2_model_dir" in settings:
-        name, backend = ("translate.ctranslate2", "ctranslate2")
-    article = make_article("qa", texts)
-    TranslateStage(config, name=name, backend=backend)([article])  # type: ignore[arg-type]
-    return article
+    return translate_article(
+        models, "qa", texts, **{"num_beams": 2, "max_new_tokens": 24, **settings}
+    )
 
 
 @pytest.mark.slow

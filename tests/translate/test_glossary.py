@@ -18,7 +18,7 @@ from pipeline.guards.retry import guard_settings
 from pipeline.translate.glossary import Glossary, Term, protected_spans
 from pipeline.translate.stage import TranslateStage
 from pipeline.types import Article
-from tests.helpers import make_article, tiny_config_dict
+from tests.helpers import make_article, tiny_config_dict, translate_article
 
 GLOSSARY = (
     "# Indonesian term<TAB>English rendering\n"
@@ -192,13 +192,7 @@ class TestForcing:
 
 def translate(models: Path, glossary: Path, texts: list[str], **translate: object) -> Article:
     settings = {"num_beams": 2, "max_new_tokens": 16, "glossary": str(glossary), **translate}
-    config = load_config(tiny_config_dict(models, translate=settings))
-    name, backend = ("translate.seq2seq", "torch")
-    if "ct2_model_dir" in translate:
-        name, backend = ("translate.ctranslate2", "ctranslate2")
-    article = make_article("g", texts)
-    TranslateStage(config, name=name, backend=backend)([article])  # type: ignore[arg-type]
-    return article
+    return translate_article(models, "g", texts, **settings)
 
 
 def check_renderings(article: Article, glossary: Glossary) -> None:
