@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 import yaml
 
-from pipeline.config import load_config
+from pipeline.config import PipelineConfig, load_config
 from pipeline.engines.local import run_folder
 from pipeline.engines.run_report import RunReport
 from tests.helpers import (
@@ -113,6 +113,19 @@ def _articles(root: Path, count: int) -> Path:
         root,
         {f"n{i:02d}.txt": f"{SENTENCES[i % 4]} {SENTENCES[(i + 1) % 4]}" for i in range(count)},
     )
+
+
+def _local_run_and_config_file(
+    tmp_path: Path, tiny_models: Path, count: int
+) -> tuple[Path, PipelineConfig, Path]:
+    """`count` articles, the local engine's records of them in tmp_path/local (what the Ray
+    run must equal), and the config as a file for the CLI."""
+    root = _articles(tmp_path / "in", count)
+    config = extractive_config(tiny_models, run={"batch_articles": 1})
+    run_folder(config, root, tmp_path / "local")
+    config_file = tmp_path / "tiny.yaml"
+    config_file.write_text(yaml.safe_dump(config.model_dump(mode="json")), encoding="utf-8")
+    return root, config, config_file
 
 
 def _driver_env(code: Path | None = None) -> dict[str, str]:
@@ -216,11 +229,7 @@ def test_workers_lost_past_the_retries_stop_the_run_resumably(
     from pipeline.cli.main import main
     from pipeline.engines import ray as ray_engine
 
-    root = _articles(tmp_path / "in", 8)
-    config = extractive_config(tiny_models, run={"batch_articles": 1})
-    run_folder(config, root, tmp_path / "local")
-    config_file = tmp_path / "tiny.yaml"
-    config_file.write_text(yaml.safe_dump(config.model_dump(mode="json")), encoding="utf-8")
+    root, _, config_file = _local_run_and_config_file(tmp_path, tiny_models, 8)
     monkeypatch.setattr(ray_engine, "MAX_ATTEMPTS", 1)  # a batch whose worker is lost is not rerun
     real = ray_engine.run_folder_ray
 
@@ -257,11 +266,7 @@ def test_the_driver_killed_mid_run_then_run_again_loses_and_repeats_nothing(
 ) -> None:
     from pipeline.engines.ray import run_folder_ray
 
-    root = _articles(tmp_path / "in", 10)
-    config = extractive_config(tiny_models, run={"batch_articles": 1})
-    run_folder(config, root, tmp_path / "local")
-    config_file = tmp_path / "tiny.yaml"
-    config_file.write_text(yaml.safe_dump(config.model_dump(mode="json")), encoding="utf-8")
+    root, config, config_file = _local_run_and_config_file(tmp_path, tiny_models, 10)
     out = tmp_path / "ray"
     # The CLI with unhurried workers, so the driver is still running at the third record.
     command = [sys.executable, "-m", "tests.support.ray_workers", "run", str(root), "-o", str(out)]
