@@ -8,6 +8,7 @@ import functools
 import sys
 import time
 from collections.abc import Callable
+from contextlib import closing
 from typing import Any
 
 from pipeline.api import Pipeline
@@ -40,17 +41,18 @@ def run_folder(
     pipe = pipeline or Pipeline(config)
     started = time.perf_counter()
     inputs = discover_inputs(config, input_dir, out_dir, input_name)
-    with run_lock(out_dir):
-        run = steps.prepare(config, inputs, out_dir, force=force, started=started)
+    with (
+        run_lock(out_dir),
+        closing(steps.prepare(config, inputs, out_dir, force=force, started=started)) as run,
+    ):
         if run.plan.todo:
             check_setup(pipe)  # before any article is touched
         steps.start(run, engine="local")
-        report, todo = run.report, run.plan.todo_ids
-        with StopFlag(out_dir) as stop, steps.progress(config, len(todo)) as bar:
-            for group in run.plan.groups:
-                outcomes = steps.process_batch(pipe, group, out_dir, config, write=todo)
-                for outcome in outcomes:
-                    report.add(outcome)
+        report = run.report
+        with StopFlag(out_dir) as stop, steps.progress(config, run.plan.todo) as bar:
+            for group, write in run.plan.groups():
+                outcomes = steps.process_batch(pipe, group, out_dir, config, write=set(write))
+                steps.count(run, outcomes)
                 _trim_heap()
                 steps.checkpoint(run)
                 bar.update(len(outcomes))

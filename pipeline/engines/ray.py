@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -95,8 +96,10 @@ def run_folder_ray(
     started = time.perf_counter()
     inputs = discover_inputs(config, input_dir, out_dir, input_name)
     lost: ClusterError | None = None
-    with run_lock(out_dir):
-        run = steps.prepare(config, inputs, out_dir, force=force, started=started)
+    with (
+        run_lock(out_dir),
+        closing(steps.prepare(config, inputs, out_dir, force=force, started=started)) as run,
+    ):
         if run.plan.todo:
             check_setup(pipe, load_models=False)
         steps.start(run, engine="ray")
@@ -168,21 +171,20 @@ def _pool(ray: Any, run: steps.Run, resources: _Resources) -> ActorPool:
     )
     config, out = run.config.model_dump(mode="json"), str(run.out_dir.resolve())
     actors = [worker.remote(config, out) for _ in range(resources.workers)]
-    groups = run.plan.groups
     return ActorPool(
         ray,
         actors,
         max_attempts=MAX_ATTEMPTS,
         wait_s=WAIT_FOR_WORKERS_S,
-        describe=lambda job: f"the batch of {groups[job.index][0].where}",
+        describe=lambda job: f"the batch of {job.args[0][0].where}",
     )
 
 
 def _jobs(run: steps.Run) -> Iterator[Job]:
-    """Each group with something to do, with the ids to write, made as the pool asks."""
-    todo = run.plan.todo_ids
-    for index, group in enumerate(run.plan.groups):
-        yield Job(index, (group, sorted(item.id for item in group if item.id in todo)))
+    """Each group with something to do, with the ids to write, read from the plan as the
+    pool asks for them (the pool holds a few per worker, never the whole plan)."""
+    for index, (group, write) in enumerate(run.plan.groups()):
+        yield Job(index, (group, write))
 
 
 def _collect(
@@ -191,10 +193,9 @@ def _collect(
     on_batch: Callable[[RunReport], None] | None,
 ) -> None:
     """Count the workers' outcomes as batches finish, until done or a stop signal."""
-    with StopFlag(run.out_dir) as stop, steps.progress(run.config, len(run.plan.todo)) as bar:
+    with StopFlag(run.out_dir) as stop, steps.progress(run.config, run.plan.todo) as bar:
         for outcomes in results:
-            for outcome in outcomes:
-                run.report.add(outcome)
+            steps.count(run, outcomes)
             steps.checkpoint(run)
             bar.update(len(outcomes))
             if on_batch:

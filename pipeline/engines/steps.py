@@ -1,8 +1,9 @@
 """The steps both engines take, as plain functions, in the order they take them:
 
-    discover_inputs (plan.py)  ->  with run_lock:  prepare  ->  check_setup (setup.py)
-    ->  start  ->  for each batch: process_batch (reads, processes, writes its records)
-    ->  finish (exports records.jsonl/Parquet and closes run.json)
+    discover_inputs (plan.py)  ->  with run_lock:  prepare (lists every article into the
+    plan)  ->  check_setup (setup.py)  ->  start  ->  for each batch: process_batch (reads,
+    processes, writes its records)  ->  finish (exports records.jsonl/Parquet and closes
+    run.json); the engine closes the run (its plan's temporary file) however it ends
 
 Each engine (local.py, ray.py) calls them top to bottom; nothing here calls back into an
 engine, and no step hides work in a context manager's exit.
@@ -21,7 +22,7 @@ from typing import Any
 from pipeline.api import Pipeline
 from pipeline.config import PipelineConfig
 from pipeline.engines.fingerprint import Manifest, check_manifest
-from pipeline.engines.plan import Inputs, Plan, plan_run
+from pipeline.engines.plan import Inputs, Plan, plan_run, records_of
 from pipeline.engines.run_report import Outcome, RunReport
 from pipeline.errors import InputError
 from pipeline.inputs.items import InputItem
@@ -65,6 +66,9 @@ class Run:
     def tick(self) -> None:
         self.report.elapsed = time.perf_counter() - self.started
 
+    def close(self) -> None:
+        self.plan.close()
+
     def total_time(self) -> dict[str, Any]:
         """run.json's time fields: this invocation's and the whole run's, all invocations."""
         return {
@@ -78,12 +82,11 @@ def prepare(
     config: PipelineConfig, inputs: Inputs, out_dir: StoragePath, *, force: bool, started: float
 ) -> Run:
     """With OUT locked: refuse a folder made with other settings or input (unless forced),
-    and list what is left to do. Nothing is written yet."""
+    and list every article, and what is left to do. Nothing is written yet. The caller
+    closes the run (`with closing(prepare(...)) as run`), whatever happens."""
     manifest = check_manifest(out_dir, config, inputs.name, force)
-    plan = plan_run(out_dir, inputs.items, config)
-    report = RunReport(
-        total=len(inputs.items), already_done=plan.already_done, changed=plan.changed
-    )
+    plan = plan_run(out_dir, inputs, config)
+    report = RunReport(total=plan.total, already_done=plan.already_done, changed=plan.changed)
     earlier, runs = _earlier_runs(manifest.data)
     return Run(config, out_dir, manifest, plan, report, started, earlier, runs + 1)
 
@@ -109,17 +112,16 @@ def start(run: Run, engine: str) -> None:
     run.saved = time.perf_counter()
     if removed := remove_temp_files(run.out_dir):
         logger.info("removed %d temporary files left by an earlier, killed run", removed)
-    if removed := remove_stdin_copies(run.out_dir, {i.path.parent for i in run.plan.items}):
+    if removed := remove_stdin_copies(run.out_dir, run.plan.folders()):
         logger.info("removed %d copies of standard input left by killed runs", removed)
-    ids = [item.id for item in run.plan.items]
-    if moved := set_aside_records(run.out_dir, ids):
+    if moved := set_aside_records(run.out_dir, records_of(run.plan)):
         logger.warning(
             "%d records are of inputs that are gone (deleted or renamed since they were "
             "made): moved to %s, and left out of every output",
             moved,
             run.out_dir / GONE_DIR,
         )
-        export_records(run.out_dir, run.config.run.formats, ids)  # at once, should we be killed
+        export_records(run.out_dir, run.config.run.formats, run.plan.ids)  # at once: a kill
 
 
 def process_batch(
@@ -178,6 +180,13 @@ def _write(article: Article, out_dir: StoragePath) -> Outcome:
     )
 
 
+def count(run: Run, outcomes: list[Outcome]) -> None:
+    """A batch's outcomes into the report, and its records into the plan (for the export)."""
+    for outcome in outcomes:
+        run.report.add(outcome)
+    run.plan.written([outcome.id for outcome in outcomes])
+
+
 CHECKPOINT_S = 10.0  # how often a run's time so far is saved, for a kill -9 to keep it
 
 
@@ -195,7 +204,7 @@ def finish(run: Run) -> None:
     """Export records.jsonl (and Parquet) for this input and close run.json: after the
     last batch, and after a stop signal (a crash leaves both for the resume)."""
     run.tick()
-    export_records(run.out_dir, run.config.run.formats, [item.id for item in run.plan.items])
+    export_records(run.out_dir, run.config.run.formats, run.plan.ids)
     report, data = run.report, run.manifest.data
     if report.processed:
         run.manifest.adopt_settings()

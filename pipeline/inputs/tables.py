@@ -65,9 +65,10 @@ class TableRow(InputItem):
 
     @property
     def where(self) -> str:
+        shown = self.label or str(self.path)
         if self.error and self.line is None:
-            return str(self.path)
-        return f"{self.path} row {self.line}"
+            return shown
+        return f"{shown} row {self.line}"
 
 
 class _RestUnreadable(Exception):
@@ -86,51 +87,93 @@ def is_table(path: StoragePath) -> bool:
 # -- discovering --------------------------------------------------------------------------
 
 
-def table_items(path: StoragePath, file_id: str, options: TableOptions) -> list[InputItem]:
-    """One item per row, named "<file id>/<row id>" (just "<row id>" when `file_id` is "").
+def table_items(path: StoragePath, file_id: str, options: TableOptions) -> Iterator[InputItem]:
+    """One item per row, named "<file id>/<row id>" (just "<row id>" when `file_id` is ""),
+    streamed: only a batch of rows is in memory at a time.
 
-    Raises InputError when nothing in the file can be read (no such column, not a table).
+    Raises InputError, before any row, when nothing in the file can be read (no such
+    column, not a table).
     """
     columns = _columns(path, options.delimiter)
     _check_columns(path, columns, options)
+    return _table_items(path, file_id, options, columns)
+
+
+def _table_items(
+    path: StoragePath, file_id: str, options: TableOptions, columns: list[str]
+) -> Iterator[InputItem]:
     id_column = options.id_column or ("id" if "id" in columns else None)
     content = _content_columns(options)
     wanted = list(dict.fromkeys([*([id_column] if id_column else []), *content]))
-    items: list[InputItem] = []
-    no_id: list[int] = []
-    row = 0
+    no_id = _NoIds()
+    next_row = 0  # the first row not yet listed
+    unread = True  # nothing listed, not even rows that failed
     try:
         for row, values in _rows(path, wanted, delimiter=options.delimiter):
+            next_row = row + 1
             row_id = _row_id(values, id_column, options.text_column)
             notes: tuple[str, ...] = ()
             if row_id is None and id_column is not None:
-                no_id.append(row + 1)
+                no_id.add(row + 1)
                 notes = (f"no id in column {id_column!r}; recorded under its row number",)
             elif isinstance(values, _BadRow) and row_id is not None:
                 notes = (values.id_note(id_column or "", row_id),)
             row_id = row_id or str(row + 1)
             name = f"{file_id}/{row_id}" if file_id else row_id
             digest = _row_digest(values, options)
-            items.append(
-                TableRow(name, path, line=row + 1, notes=notes, digest=digest, options=options)
-            )
+            unread = False
+            yield TableRow(name, path, line=row + 1, notes=notes, digest=digest, options=options)
     except _RestUnreadable as exc:
         logger.warning("%s: %s", path, exc.message)
-        name = f"{file_id}/rows-from-{exc.row + 1}" if file_id else f"rows-from-{exc.row + 1}"
-        items.append(TableRow(name, path, line=exc.row + 1, options=options, error=exc.message))
-    if not items:
+        unread = False
+        yield _rows_unread(path, file_id, exc.row, exc.message, options)
+    except OSError as exc:  # a read failing part way (object storage, a network disk)
+        message = (
+            f"cannot read the file from row {next_row + 1} on: {exc.strerror or exc}; those "
+            "rows were not read (run again to retry them)"
+        )
+        logger.warning("%s: %s", path, message)
+        unread = False
+        yield _rows_unread(path, file_id, next_row, message, options)
+    if unread:
         logger.warning("%s holds no rows", path)
-    if no_id:
-        shown = ", ".join(map(str, no_id[:10])) + (", ..." if len(no_id) > 10 else "")
+    no_id.warn(path, id_column)
+
+
+def _rows_unread(
+    path: StoragePath, file_id: str, row: int, message: str, options: TableOptions
+) -> TableRow:
+    """One failed item standing for the rows from `row` (0-based) on."""
+    name = f"{file_id}/rows-from-{row + 1}" if file_id else f"rows-from-{row + 1}"
+    return TableRow(name, path, line=row + 1, options=options, error=message)
+
+
+class _NoIds:
+    """Rows with no id in the id column: counted, the first few kept for the warning."""
+
+    SHOWN = 10
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.first: list[int] = []
+
+    def add(self, row: int) -> None:
+        self.count += 1
+        if len(self.first) < self.SHOWN:
+            self.first.append(row)
+
+    def warn(self, path: StoragePath, id_column: str | None) -> None:
+        if not self.count:
+            return
+        more = ", ..." if self.count > self.SHOWN else ""
         logger.warning(
             "%s: %d rows have no id in column %r (rows %s); each is recorded under its row "
             "number, which changes when rows are added or removed above it",
             path,
-            len(no_id),
+            self.count,
             id_column,
-            shown,
+            ", ".join(map(str, self.first)) + more,
         )
-    return items
 
 
 def failed_table(path: StoragePath, file_id: str, message: str) -> InputItem:

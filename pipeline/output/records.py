@@ -11,7 +11,7 @@ import json
 import logging
 import os
 import shutil
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Collection, Container, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -19,7 +19,7 @@ from urllib.parse import quote
 from pipeline import __version__
 from pipeline.output.atomic import TMP_SUFFIX, atomic_write_text
 from pipeline.report.warning_summary import summarize_repeats
-from pipeline.storage.objects import ObjectPath, StoragePath, location
+from pipeline.storage.objects import ObjectPath, StoragePath, location, read_objects
 from pipeline.types import Article, Status, status_of
 
 logger = logging.getLogger(__name__)
@@ -82,13 +82,19 @@ def record_path(out_dir: StoragePath, article_id: str) -> StoragePath:
     A folder part never ends in ".json", so the folder of id "a.json/b" cannot be the file
     of id "a"; an id whose path would be too long for the file system is hashed.
     """
+    return location(out_dir).joinpath(RECORDS_DIR, *record_name(article_id).split("/"))
+
+
+def record_name(article_id: str) -> str:
+    """The record's path under records/, "/"-separated (record_path without pathlib, for
+    a plan that names a million of them)."""
     parts = [_safe_part(part) for part in article_id.split("/")]
     folders = [_folder_part(part) for part in parts[:-1]]
-    relative = [*folders, parts[-1] + ".json"]
-    if len("/".join(relative).encode()) > _MAX_RELATIVE_BYTES:
+    relative = "/".join([*folders, parts[-1] + ".json"])
+    if len(relative.encode()) > _MAX_RELATIVE_BYTES:
         digest = hashlib.sha256(article_id.encode("utf-8", "surrogatepass")).hexdigest()
-        relative = [_LONG_DIR, f"{parts[-1][:100]}+{digest[:32]}.json"]
-    return location(out_dir).joinpath(RECORDS_DIR, *relative)
+        return f"{_LONG_DIR}/{parts[-1][:100]}+{digest[:32]}.json"
+    return relative
 
 
 def _folder_part(encoded: str) -> str:
@@ -142,37 +148,48 @@ def remove_stdin_copies(out_dir: StoragePath, in_use: Collection[StoragePath]) -
     return len(stale)
 
 
-def set_aside_records(out_dir: StoragePath, ids: Iterable[str]) -> int:
-    """Move every record that is not one of `ids` (the input's articles) from records/ to
-    GONE_DIR, at the same relative path; returns how many were moved."""
+def set_aside_records(out_dir: StoragePath, keep: Container[str]) -> int:
+    """Move every record whose name (record_name) is not in `keep` (the input's articles'
+    records) from records/ to GONE_DIR, at the same relative path; returns how many were
+    moved. Records are listed folder by folder, never all held at once."""
     if isinstance(out_dir, ObjectPath):
-        return _set_aside_objects(out_dir, ids)
+        return _set_aside_objects(out_dir, keep)
     records = Path(out_dir, RECORDS_DIR)
-    wanted = {record_path(out_dir, article_id) for article_id in ids}
-    moved = 0
-    for path in sorted(records.rglob("*.json")):
-        if path in wanted:
-            continue
+    gone = [p for p in _record_files(records) if p.relative_to(records).as_posix() not in keep]
+    for path in sorted(gone):
         target = Path(out_dir, GONE_DIR, path.relative_to(records))
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(path, target)
-        moved += 1
         for folder in path.parents:  # folders it leaves empty go too
             if folder == records or any(folder.iterdir()):
                 break
             folder.rmdir()
-    return moved
+    return len(gone)
 
 
-def _set_aside_objects(out_dir: ObjectPath, ids: Iterable[str]) -> int:
+def _record_files(folder: Path) -> Iterator[Path]:
+    """The record files under `folder`, streamed (os.scandir: no list of a folder's
+    million entries)."""
+    try:
+        entries = os.scandir(folder)
+    except FileNotFoundError:
+        return
+    with entries:
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                yield from _record_files(Path(entry.path))
+            elif entry.name.endswith(".json"):
+                yield Path(entry.path)
+
+
+def _set_aside_objects(out_dir: ObjectPath, keep: Container[str]) -> int:
     """set_aside_records on object storage: each move is a copy, then a delete (no rename
     there); a run killed between the two leaves the record in both, which the next run
     moves again."""
     records = out_dir / RECORDS_DIR
-    wanted = {record_path(out_dir, article_id) for article_id in ids}
     moved = 0
     for path in records.rglob("*.json"):
-        if path not in wanted:
+        if path.relative_to(records).as_posix() not in keep:
             out_dir.joinpath(GONE_DIR, path.relative_to(records).as_posix()).write_bytes(
                 path.read_bytes()
             )
@@ -191,24 +208,53 @@ def read_record(out_dir: StoragePath, article_id: str) -> dict[str, Any] | None:
     """The finished record for an id, or None if absent or unreadable (then redo it)."""
     path = record_path(out_dir, article_id)
     try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        return _parse(path.read_bytes(), article_id)
+    except OSError:
+        return None
+
+
+def read_records(out_dir: StoragePath, ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The records of `ids` that are there and readable (see read_record), by id; on
+    object storage fetched together (concurrent requests), not one after another."""
+    if not isinstance(out_dir, ObjectPath):
+        found = {article_id: read_record(out_dir, article_id) for article_id in ids}
+        return {article_id: record for article_id, record in found.items() if record}
+    paths = {record_path(out_dir, article_id): article_id for article_id in ids}
+    records = {}
+    for path, data in read_objects(list(paths)).items():  # type: ignore[arg-type]
+        record = _parse(data, paths[path])
+        if record is not None:
+            records[paths[path]] = record
+    return records
+
+
+def _parse(data: bytes, article_id: str) -> dict[str, Any] | None:
+    try:
+        record = json.loads(data.decode("utf-8"))
+    except ValueError:  # UnicodeDecodeError included
         return None
     return record if isinstance(record, dict) and record.get("id") == article_id else None
+
+
+READ_TOGETHER = 256  # records fetched at once when exporting
 
 
 def iter_records(
     out_dir: StoragePath, ids: Iterable[str] | None = None
 ) -> Iterator[dict[str, Any]]:
-    """Records under OUT_DIR/records sorted by id, read one at a time (flat memory).
+    """Records under OUT_DIR/records sorted by id, read a few at a time (flat memory).
 
-    With `ids`, only those articles' records (missing ones are left out).
+    With `ids` (sorted, each once: a run's plan gives them so), only those articles'
+    records, in that order (missing ones are left out).
     """
     if ids is not None:
-        for article_id in sorted(set(ids)):
-            record = read_record(out_dir, article_id)
-            if record is not None:
-                yield record
+        chunk: list[str] = []
+        for article_id in ids:
+            chunk.append(article_id)
+            if len(chunk) == READ_TOGETHER:
+                yield from _in_order(out_dir, chunk)
+                chunk = []
+        yield from _in_order(out_dir, chunk)
         return
     index: list[tuple[str, StoragePath]] = []
     for path in location(out_dir).joinpath(RECORDS_DIR).rglob("*.json"):
@@ -219,6 +265,11 @@ def iter_records(
         record = _load(path)
         if record is not None:
             yield record
+
+
+def _in_order(out_dir: StoragePath, ids: list[str]) -> Iterator[dict[str, Any]]:
+    records = read_records(out_dir, ids)
+    return (records[article_id] for article_id in ids if article_id in records)
 
 
 def _load(path: StoragePath) -> dict[str, Any] | None:
