@@ -125,6 +125,27 @@ def without_meta(record: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in record.items() if k != "meta"}
 
 
+def assert_same_records(got: dict[str, Any], want: dict[str, Any], tolerance: float = 1e-5) -> None:
+    """Records (by id) equal but for sentence scores, which must agree within `tolerance`:
+    a sentence translated in another batch (another worker's, or none thanks to the
+    translation cache) scores the same only up to float rounding (padding changes sums)."""
+
+    def split(record: dict[str, Any]) -> tuple[dict[str, Any], list[Any]]:
+        sentences = [{k: v for k, v in s.items() if k != "score"} for s in record["sentences"]]
+        return {**record, "sentences": sentences}, [s.get("score") for s in record["sentences"]]
+
+    assert sorted(got) == sorted(want)
+    for article_id in want:
+        (record, scores), (expected, expected_scores) = (
+            split(got[article_id]),
+            split(want[article_id]),
+        )
+        assert record == expected, article_id
+        assert [s is None for s in scores] == [s is None for s in expected_scores], article_id
+        pairs = [(a, b) for a, b in zip(scores, expected_scores, strict=True) if a is not None]
+        assert all(abs(a - b) <= tolerance for a, b in pairs), (article_id, pairs)
+
+
 def fail_record_writes(monkeypatch: Any, code: int = errno.ENOSPC) -> None:
     """Every record file's final rename fails with `code`, as the OS reports a full disk;
     other files (run.json, the exports) are written as usual."""

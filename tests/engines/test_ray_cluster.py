@@ -27,6 +27,7 @@ from pipeline.engines.local import run_folder
 from pipeline.engines.run_report import RunReport
 from tests.helpers import (
     RAY_LOCAL_ENV,
+    assert_same_records,
     extractive_config,
     import_ray,
     run_records,
@@ -177,7 +178,7 @@ def test_the_cli_on_two_nodes_gives_the_local_engines_records_with_the_drivers_c
     assert done.returncode == 1, done.stderr[-3000:]  # the empty file failed, as locally
     assert "failed empty" in done.stderr
     assert (local.done, local.failed) == (9, 1)
-    assert _records(tmp_path / "ray") == _records(tmp_path / "local")
+    assert_same_records(_records(tmp_path / "ray"), _records(tmp_path / "local"))
     assert {r["id2en"] for r in run_records(tmp_path / "ray").values()} == {f"{version}+shipped"}
     assert json.loads((tmp_path / "ray" / "run.json").read_text())["engine"] == "ray"
 
@@ -217,7 +218,7 @@ def test_a_worker_node_lost_mid_run_its_batches_run_again_on_the_node_left(
     assert (report.done, report.failed, report.interrupted) == (10, 0, False)
     assert report.redone_batches >= 1
     assert f"{report.redone_batches} batches run again" in report.line()
-    assert _records(tmp_path / "ray") == _records(tmp_path / "local")
+    assert_same_records(_records(tmp_path / "ray"), _records(tmp_path / "local"))
     assert len(_record_files(tmp_path / "ray")) == local.done == 10
     print(f"lost a node after {lost[0]} records: {report.line()}")
 
@@ -257,7 +258,7 @@ def test_workers_lost_past_the_retries_stop_the_run_resumably(
 
     monkeypatch.undo()
     assert main(command) == 0
-    assert _records(tmp_path / "ray") == _records(tmp_path / "local")
+    assert_same_records(_records(tmp_path / "ray"), _records(tmp_path / "local"))
     assert len(_record_files(tmp_path / "ray")) == 8
 
 
@@ -294,6 +295,54 @@ def test_the_driver_killed_mid_run_then_run_again_loses_and_repeats_nothing(
     again = run_folder_ray(config, root, out, workers=2, cpus_per_worker=1)
     assert again.already_done >= 3 and again.already_done + again.done == 10
     assert again.failed == 0 and again.redone_batches == 0
-    assert _records(out) == _records(tmp_path / "local")
+    assert_same_records(_records(out), _records(tmp_path / "local"))
     assert len(_record_files(out)) == 10
     assert not list(out.rglob("*.tmp*"))
+
+
+@pytest.mark.usefixtures("unhurried")
+def test_batches_are_read_from_the_plan_only_as_workers_free_up(
+    tmp_path: Path, tiny_models: Path, cluster: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Backpressure: the driver reads a table's batches from the plan a few ahead of the
+    workers (at most two per worker in flight, and one it peeked at), never the whole
+    table at once, so neither the driver nor the object store holds it; and the
+    records are the local engine's."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from pipeline.engines.plan import Plan
+    from pipeline.engines.ray import run_folder_ray
+
+    rows = 24
+    root = tmp_path / "in"
+    root.mkdir()
+    texts = [f"{SENTENCES[n % 4]} {SENTENCES[(n + 1) % 4]}" for n in range(rows)]
+    pq.write_table(
+        pa.table({"id": [f"b{n:02d}" for n in range(rows)], "text": texts}), root / "t.parquet"
+    )
+    config = extractive_config(tiny_models, run={"batch_articles": 1})
+    run_folder(config, root, tmp_path / "local")
+
+    read_ahead: list[int] = []
+    handed_out = 0
+    groups = Plan.groups
+
+    def counted(plan: Plan) -> Iterator[Any]:
+        nonlocal handed_out
+        for group in groups(plan):
+            handed_out += 1
+            yield group
+
+    def check(report: RunReport) -> None:
+        read_ahead.append(handed_out - report.processed)
+
+    monkeypatch.setattr(Plan, "groups", counted)
+    report = run_folder_ray(
+        config, root, tmp_path / "ray", workers=2, cpus_per_worker=1, on_batch=check
+    )
+    assert (report.done, report.failed) == (rows, 0)
+    assert handed_out == rows
+    assert len(read_ahead) == rows
+    assert max(read_ahead) <= 2 * 2 + 1, read_ahead
+    assert_same_records(_records(tmp_path / "ray"), _records(tmp_path / "local"))
