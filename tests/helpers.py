@@ -146,6 +146,23 @@ def assert_same_records(got: dict[str, Any], want: dict[str, Any], tolerance: fl
         assert all(abs(a - b) <= tolerance for a, b in pairs), (article_id, pairs)
 
 
+def upload_folder(local: Path, url: str) -> None:
+    """Every file under `local` as an object under the URL, at the same relative key."""
+    from pipeline.storage.objects import location
+
+    for path in sorted(p for p in local.rglob("*") if p.is_file()):
+        location(url).joinpath(path.relative_to(local).as_posix()).write_bytes(path.read_bytes())
+
+
+def store_records(out: Any) -> dict[str, dict[str, Any]]:
+    """OUT/records.jsonl by id, where OUT is a folder or a URL, without what names where the
+    run read and wrote (meta, source): what a run into any store must give alike."""
+    from pipeline.storage.objects import location
+
+    lines = location(out).joinpath("records.jsonl").read_text().splitlines()
+    return {r["id"]: {**without_meta(r), "source": None} for r in map(json.loads, lines)}
+
+
 def fail_record_writes(monkeypatch: Any, code: int = errno.ENOSPC) -> None:
     """Every record file's final rename fails with `code`, as the OS reports a full disk;
     other files (run.json, the exports) are written as usual."""

@@ -30,7 +30,15 @@ from pipeline.errors import Id2enError, RunRefusedError
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
 # The extra that brings a protocol's fsspec backend, named in the error when it is missing.
-EXTRAS = {"s3": "s3", "s3a": "s3"}
+EXTRAS = {
+    "s3": "s3",
+    "s3a": "s3",
+    "gs": "gcs",
+    "gcs": "gcs",
+    "az": "azure",
+    "abfs": "azure",
+    "abfss": "azure",
+}
 
 _filesystems: dict[str, Any] = {}
 _filesystems_lock = threading.Lock()
@@ -74,19 +82,31 @@ def forget_filesystems() -> None:
 
 
 def _open_filesystem(protocol: str) -> Any:
+    """Three errors, each saying what to do: a protocol fsspec does not know, a backend
+    that is not installed, and a backend that refuses to start (adlfs without an account
+    name or credentials, ...)."""
     try:
         import fsspec
     except ImportError:  # datasets brings it; a trimmed install may not
         raise RunRefusedError(_missing(protocol, "fsspec")) from None
     try:
-        # Not fsspec's shared instance: it keeps the endpoint and credentials it first saw.
-        return fsspec.filesystem(protocol, skip_instance_cache=True)
+        backend = fsspec.get_filesystem_class(protocol)
     except ImportError as exc:
         raise RunRefusedError(_missing(protocol, str(exc))) from None
     except ValueError as exc:  # "Protocol not known"
         raise RunRefusedError(
             f"{protocol}:// is not a storage id2en can reach ({exc}); use a local folder or "
             "a URL fsspec knows (s3://, gs://, az://, ...)"
+        ) from None
+    try:
+        # Not fsspec's shared instance: it keeps the endpoint and credentials it first saw.
+        return backend(skip_instance_cache=True)
+    except ImportError as exc:  # a backend's own optional dependency
+        raise RunRefusedError(_missing(protocol, str(exc))) from None
+    except Exception as exc:
+        raise RunRefusedError(
+            f"{protocol}:// storage could not be opened ({type(exc).__name__}: {exc}); check "
+            "its credentials and settings (README: Object storage)"
         ) from None
 
 

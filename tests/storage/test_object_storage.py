@@ -7,6 +7,7 @@ The server is moto's S3 on 127.0.0.1, started by each test (tests/helpers.py s3_
 from __future__ import annotations
 
 import json
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,8 +28,9 @@ from tests.helpers import (
     import_ray,
     s3_listing,
     s3_server,
+    store_records,
     tiny_config_dict,
-    without_meta,
+    upload_folder,
     write_files,
 )
 
@@ -53,17 +55,6 @@ def _corpus(root: Path) -> Path:
     rows = {"id": ["p1", "p2"], "text": ["Banjir surut di Jakarta.", "Pasar ramai sekali."]}
     pq.write_table(pa.table(rows), root / "arsip.parquet")
     return root
-
-
-def _upload(local: Path, url: str) -> None:
-    for path in sorted(p for p in local.rglob("*") if p.is_file()):
-        location(url).joinpath(path.relative_to(local).as_posix()).write_bytes(path.read_bytes())
-
-
-def _records(out: Any) -> dict[str, dict[str, Any]]:
-    """records.jsonl by id, without what names where the run read and wrote."""
-    lines = location(out).joinpath("records.jsonl").read_text().splitlines()
-    return {r["id"]: {**without_meta(r), "source": None} for r in map(json.loads, lines)}
 
 
 @pytest.fixture
@@ -95,17 +86,62 @@ def test_urls_are_object_paths_and_everything_else_stays_local() -> None:
     assert location("in/") == Path("in")
 
 
-def test_a_missing_backend_names_the_extra_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("protocol", "backend", "extra"),
+    [
+        ("s3", "s3fs", "s3"),
+        ("s3a", "s3fs", "s3"),
+        ("gs", "gcsfs", "gcs"),
+        ("gcs", "gcsfs", "gcs"),
+        ("az", "adlfs", "azure"),
+        ("abfs", "adlfs", "azure"),
+        ("abfss", "adlfs", "azure"),
+    ],
+)
+def test_a_missing_backend_names_the_extra_to_install(
+    monkeypatch: pytest.MonkeyPatch, protocol: str, backend: str, extra: str
+) -> None:
+    """The backend made unimportable, as where it is not installed: fsspec's own reason,
+    then the install line for the store."""
+    from fsspec.registry import _registry  # the backends fsspec has loaded, by protocol
+
+    monkeypatch.setitem(sys.modules, backend, None)  # `import backend` raises ImportError
+    monkeypatch.delitem(_registry, protocol, raising=False)  # as if not loaded yet
+    objects.forget_filesystems()
+    try:
+        with pytest.raises(RunRefusedError) as refused:
+            location(f"{protocol}://bucket/in").exists()
+    finally:
+        objects.forget_filesystems()
+    message = str(refused.value)
+    assert message.startswith(f"{protocol}:// URLs need a package that is not installed (")
+    assert backend in message  # fsspec's reason: "Install gcsfs to access Google Storage"
+    assert message.endswith(f'pip install "id2en[{extra}]"')
+
+
+def test_a_backend_that_cannot_start_says_why_not_that_the_store_is_unknown(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A backend that is installed but refuses to start (adlfs without an account: "Must
+    provide either a connection_string or account_name with credentials") is a settings
+    error naming its reason, not "not a storage id2en can reach"."""
     import fsspec
+    from fsspec.registry import _registry
 
-    def missing(protocol: str, **kwargs: Any) -> None:
-        raise ImportError("Install s3fs to access S3")
+    class NoAccount(fsspec.AbstractFileSystem):  # type: ignore[misc]
+        def __init__(self, **kwargs: Any) -> None:
+            raise ValueError("Must provide either a connection_string or account_name")
 
-    monkeypatch.setattr(fsspec, "filesystem", missing)
+    monkeypatch.setitem(_registry, "az", NoAccount)  # az:// served by it
     objects.forget_filesystems()
-    with pytest.raises(RunRefusedError, match=r'pip install "id2en\[s3\]"'):
-        location("s3://bucket/in").exists()
-    objects.forget_filesystems()
+    try:
+        with pytest.raises(RunRefusedError) as refused:
+            location("az://container/in").exists()
+    finally:
+        objects.forget_filesystems()
+    message = str(refused.value)
+    assert message.startswith("az:// storage could not be opened (ValueError: Must provide")
+    assert "credentials" in message and "not a storage" not in message
 
 
 def test_an_unknown_protocol_is_one_clear_error() -> None:
@@ -156,13 +192,13 @@ def test_a_run_from_s3_into_s3_gives_the_local_records_and_resumes(
     s3: str, config: Any, tmp_path: Path, tiny_models: Path
 ) -> None:
     local_in = _corpus(tmp_path / "in")
-    _upload(local_in, IN)
+    upload_folder(local_in, IN)
     config_file = tmp_path / "tiny.yaml"
     config_file.write_text(yaml.safe_dump(config.model_dump(mode="json")))
     assert main(["run", IN + "/", "-o", OUT + "/", "-c", str(config_file)]) == 1  # empty.txt
     local = run_folder(config, local_in, tmp_path / "out")
-    assert _records(OUT) == _records(tmp_path / "out")
-    assert len(_records(OUT)) == local.total == 8
+    assert store_records(OUT) == store_records(tmp_path / "out")
+    assert len(store_records(OUT)) == local.total == 8
     listing = s3_listing("out")
     print("\n".join(f"s3://{S3_BUCKET}/out/{key}" for key in listing))  # the issue's listing
     assert listing == [
@@ -185,8 +221,8 @@ def test_a_run_from_s3_into_s3_gives_the_local_records_and_resumes(
     assert (again.already_done, again.processed) == (6, 2)  # the two failed ones retried
     location(f"{OUT}/records/berita/b.json").unlink()
     redo = run_folder(config, IN, OUT)
-    assert redo.done == 1 and "berita/b" in _records(OUT)
-    assert _records(OUT) == _records(tmp_path / "out")
+    assert redo.done == 1 and "berita/b" in store_records(OUT)
+    assert store_records(OUT) == store_records(tmp_path / "out")
 
 
 @pytest.mark.slow
@@ -206,7 +242,7 @@ def test_a_failing_server_fails_only_the_articles_it_fails(config: Any, tmp_path
         return False
 
     with s3_server(fail):
-        _upload(_corpus(tmp_path / "in"), IN)
+        upload_folder(_corpus(tmp_path / "in"), IN)
         report = run_folder(config, IN, OUT)
         failures = dict(report.failures)
         assert set(failures) == {"a", "berita/b", "empty", "tabel/t2"}
@@ -216,7 +252,7 @@ def test_a_failing_server_fails_only_the_articles_it_fails(config: Any, tmp_path
         )
         assert failures["a"].startswith("read: cannot read the file")
         assert flaky["count"] == 2  # r1: failed once, written on the retry
-        records = _records(OUT)
+        records = store_records(OUT)
         assert {records[i]["status"] for i in ("rows/r1", "tabel/t1", "arsip/p2")} == {"ok"}
         assert "berita/b" not in records  # its record could not be written: retried next run
 
@@ -229,12 +265,12 @@ def test_the_ray_engine_reads_and_writes_s3(s3: str, config: Any, tmp_path: Path
     from pipeline.engines.ray import run_folder_ray
 
     local_in = _corpus(tmp_path / "in")
-    _upload(local_in, IN)
+    upload_folder(local_in, IN)
     run_folder(config, local_in, tmp_path / "out")
     with local_ray_cluster(ray):
         report = run_folder_ray(config, IN, OUT, workers=1, cpus_per_worker=1)
     assert (report.done, report.failed) == (6, 2)
-    assert _records(OUT) == _records(tmp_path / "out")
+    assert store_records(OUT) == store_records(tmp_path / "out")
     assert ".id2en.lock" not in s3_listing("out")
 
 
