@@ -331,3 +331,106 @@ def s3_listing(prefix: str) -> list[str]:
         for item in page.get("Contents", [])
     ]
     return sorted(key[len(prefix) + 1 :] for key in keys)
+
+
+GCS_BUCKET = "id2en-test"
+
+
+@contextmanager
+def gcs_server() -> Iterator[str]:
+    """A GCS-compatible server on 127.0.0.1 (gcp-storage-emulator's JSON API, in a thread,
+    objects in memory) with the bucket GCS_BUCKET; yields its URL, which
+    STORAGE_EMULATOR_HOST (read by gcsfs and Google's clients) names for the block.
+
+    Two things the emulator lacks are made up for here:
+    - gcsfs's bucket-layout lookup: since gcsfs 2026 its default class asks each bucket's
+      layout over gRPC (GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT), which the emulator does not
+      speak, and waits out a 60 s retry on every request; the plain GCSFileSystem serves
+      gs:// for the block instead.
+    - create-only-if-absent: the emulator ignores ifGenerationMatch=0; this server answers
+      412 to it, as GCS does, so the lock's conditional create is exercised end to end.
+    """
+    import threading
+    from functools import partial
+    from http.server import HTTPServer
+    from urllib.parse import parse_qs, urlsplit
+
+    import pytest
+
+    pytest.importorskip("gcsfs", reason='gs:// needs gcsfs: pip install "id2en[gcs]"')
+    emulator = pytest.importorskip(
+        "gcp_storage_emulator.server", reason='needs gcp-storage-emulator (".[dev]")'
+    )
+    import fsspec
+    import gcsfs.core
+    from fsspec.registry import _registry  # the backends fsspec has loaded, by protocol
+
+    from pipeline.storage.objects import forget_filesystems
+
+    create_only = threading.local()
+
+    class Exists(Exception):
+        pass
+
+    class Storage(emulator.Storage):  # type: ignore[misc]
+        def create_file(self, bucket: str, name: str, *args: Any, **kwargs: Any) -> None:
+            if getattr(create_only, "value", False) and name in self.objects.get(bucket, {}):
+                raise Exists(name)
+            super().create_file(bucket, name, *args, **kwargs)
+
+    class Handler(emulator.RequestHandler):  # type: ignore[misc]
+        def do_POST(self) -> None:
+            query = parse_qs(urlsplit(self.path).query)
+            create_only.value = query.get("ifGenerationMatch") == ["0"]
+            try:
+                super().do_POST()
+            except Exists:
+                body = json.dumps({"error": {"code": 412, "message": "Precondition Failed"}})
+                self.send_response(412)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body.encode())
+            finally:
+                create_only.value = False
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    storage = Storage(use_memory_fs=True)
+    emulator.buckets.create_bucket(GCS_BUCKET, storage)
+    server = HTTPServer(("127.0.0.1", 0), partial(Handler, storage))
+    thread = threading.Thread(target=server.serve_forever, name="gcs-emulator", daemon=True)
+    thread.start()
+    endpoint = f"http://127.0.0.1:{server.server_port}"
+    saved_env = os.environ.get("STORAGE_EMULATOR_HOST")
+    saved = {name: _registry.get(name) for name in ("gs", "gcs")}
+    os.environ["STORAGE_EMULATOR_HOST"] = endpoint
+    for name in saved:
+        fsspec.register_implementation(name, gcsfs.core.GCSFileSystem, clobber=True)
+    forget_filesystems()
+    try:
+        yield endpoint
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+        for name, cls in saved.items():
+            if cls is None:
+                _registry.pop(name, None)
+            else:
+                fsspec.register_implementation(name, cls, clobber=True)
+        if saved_env is None:
+            os.environ.pop("STORAGE_EMULATOR_HOST", None)
+        else:
+            os.environ["STORAGE_EMULATOR_HOST"] = saved_env
+        forget_filesystems()
+
+
+def gcs_listing(endpoint: str, prefix: str) -> list[str]:
+    """Every object under gs://GCS_BUCKET/prefix as the server lists it (its JSON API, not
+    gcsfs), as keys relative to the prefix, sorted."""
+    url = f"{endpoint}/storage/v1/b/{GCS_BUCKET}/o?prefix={prefix}/"
+    with urllib.request.urlopen(url) as answer:
+        items = json.load(answer).get("items", [])
+    return sorted(item["name"][len(prefix) + 1 :] for item in items)
