@@ -1,8 +1,10 @@
 """The stores besides S3 that go through the same code (pipeline/storage/objects.py):
-gs:// against a local GCS emulator (tests/helpers.py gcs_server), and memory:// (fsspec's
+gs:// against a local GCS emulator (tests/helpers.py gcs_server), az:// against Azurite
+where it is installed (opt-in: an npm package, not in CI), and memory:// (fsspec's
 in-memory file system, no server) and file:// URLs. Each run gives the records of a plain
-local run; gs:// resumes; and the lock is what README (Object storage) says it is on each:
-a conditional create on GCS, a check then a write on fsspec's generic backends.
+local run; gs:// and az:// resume; and the lock is what README (Object storage) says it is
+on each: a conditional create on GCS and Azure, a check then a write on fsspec's generic
+backends.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import json
 import threading
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +29,10 @@ from pipeline.storage import objects
 from pipeline.storage.lease import LEASE_ENV, object_lock
 from pipeline.storage.objects import ObjectPath, location
 from tests.helpers import (
+    AZ_CONTAINER,
     GCS_BUCKET,
+    azure_listing,
+    azurite_server,
     gcs_listing,
     gcs_server,
     store_records,
@@ -83,10 +90,23 @@ def local_run(config: PipelineConfig, tmp_path: Path) -> Path:
     return tmp_path / "local-out"
 
 
-@pytest.fixture
-def gcs() -> Iterator[str]:
-    with gcs_server() as endpoint:
-        yield endpoint
+@dataclass
+class Store:
+    """A store the test started: its root URL and its own listing of a prefix."""
+
+    root: str
+    listing: Callable[[str], list[str]]
+
+
+@pytest.fixture(params=["gs", "az"])
+def store(request: pytest.FixtureRequest) -> Iterator[Store]:
+    """gs:// on the GCS emulator; az:// on Azurite (skips where Azurite is not installed)."""
+    if request.param == "gs":
+        with gcs_server() as endpoint:
+            yield Store(f"gs://{GCS_BUCKET}", partial(gcs_listing, endpoint))
+    else:
+        with azurite_server() as connection:
+            yield Store(f"az://{AZ_CONTAINER}", partial(azure_listing, connection))
 
 
 @pytest.fixture
@@ -100,27 +120,27 @@ def memory() -> Iterator[str]:
         fs.rm(root, recursive=True)
 
 
-# -- gs:// --------------------------------------------------------------------------------
+# -- gs:// and az:// ----------------------------------------------------------------------
 
 
 @pytest.mark.slow
-def test_a_run_from_gs_into_gs_gives_the_local_records_and_resumes(
-    gcs: str,
+def test_a_run_from_a_store_into_it_gives_the_local_records_and_resumes(
+    store: Store,
     config: PipelineConfig,
     config_file: Path,
     local_run: Path,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    source, out = f"gs://{GCS_BUCKET}/in", f"gs://{GCS_BUCKET}/out"
+    source, out = f"{store.root}/in", f"{store.root}/out"
     upload_folder(tmp_path / "in", source)
     assert main(["run", source + "/", "-o", out + "/", "-c", str(config_file)]) == 0
     assert store_records(out) == store_records(local_run)
     assert set(store_records(out)) == IDS
-    listing = gcs_listing(gcs, "out")
+    listing = store.listing("out")
     first = capsys.readouterr().out
     with capsys.disabled():  # shown with -s: the issue's listing and report lines
-        print(first + "\n".join(f"gs://{GCS_BUCKET}/out/{key}" for key in listing))
+        print(first + "\n".join(f"{out}/{key}" for key in listing))
     assert listing == [
         "records.jsonl",
         "records/a.json",
@@ -143,10 +163,11 @@ def test_a_run_from_gs_into_gs_gives_the_local_records_and_resumes(
     assert store_records(out) == store_records(local_run)
 
 
-def test_the_lock_is_created_only_if_absent_on_gcs(gcs: str) -> None:
-    """gcsfs sends the create as ifGenerationMatch=0 and turns GCS's 412 into
-    FileExistsError: the second create is refused, the first object stays."""
-    lock = location(f"gs://{GCS_BUCKET}/out/.id2en.lock")
+def test_the_lock_is_created_only_if_absent(store: Store) -> None:
+    """gcsfs sends the create as ifGenerationMatch=0, adlfs as If-None-Match: *; each turns
+    the store's refusal into FileExistsError: the second create is refused, the first
+    object stays."""
+    lock = location(f"{store.root}/out/.id2en.lock")
     assert isinstance(lock, ObjectPath)
     lock.write_bytes(b"one", exclusive=True)
     with pytest.raises(FileExistsError):
@@ -264,11 +285,12 @@ def test_without_a_conditional_create_two_runs_starting_together_both_take_the_l
 
 
 def test_with_a_conditional_create_two_runs_starting_together_one_takes_the_lock(
-    gcs: str, monkeypatch: pytest.MonkeyPatch
+    store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The same two runs on GCS, their creates sent together: the store lets one in."""
+    """The same two runs on GCS or Azure, their creates sent together: the store lets one
+    in."""
     monkeypatch.setenv(LEASE_ENV, "1.5")
-    lock = location(f"gs://{GCS_BUCKET}/out/.id2en.lock")
+    lock = location(f"{store.root}/out/.id2en.lock")
     assert isinstance(lock, ObjectPath)
     _first_two_calls_meet(lock.fs, "pipe_file", monkeypatch)  # both creates sent together
     held, refused = _two_runs_at_once(lock)
