@@ -337,6 +337,21 @@ GCS_BUCKET = "id2en-test"
 
 
 @contextmanager
+def environment(values: dict[str, str]) -> Iterator[None]:
+    """os.environ with `values` set for the block, then as it was."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@contextmanager
 def gcs_server() -> Iterator[str]:
     """A GCS-compatible server on 127.0.0.1 (gcp-storage-emulator's JSON API, in a thread,
     objects in memory) with the bucket GCS_BUCKET; yields its URL, which
@@ -353,7 +368,6 @@ def gcs_server() -> Iterator[str]:
     import threading
     from functools import partial
     from http.server import HTTPServer
-    from urllib.parse import parse_qs, urlsplit
 
     import pytest
 
@@ -361,11 +375,30 @@ def gcs_server() -> Iterator[str]:
     emulator = pytest.importorskip(
         "gcp_storage_emulator.server", reason='needs gcp-storage-emulator (".[dev]")'
     )
-    import fsspec
-    import gcsfs.core
-    from fsspec.registry import _registry  # the backends fsspec has loaded, by protocol
-
     from pipeline.storage.objects import forget_filesystems
+
+    storage, handler = _gcs_emulator(emulator)
+    emulator.buckets.create_bucket(GCS_BUCKET, storage)
+    server = HTTPServer(("127.0.0.1", 0), partial(handler, storage))
+    thread = threading.Thread(target=server.serve_forever, name="gcs-emulator", daemon=True)
+    thread.start()
+    endpoint = f"http://127.0.0.1:{server.server_port}"
+    try:
+        with environment({"STORAGE_EMULATOR_HOST": endpoint}), _gcsfs_for_the_emulator():
+            forget_filesystems()
+            yield endpoint
+    finally:
+        forget_filesystems()
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+def _gcs_emulator(emulator: Any) -> tuple[Any, Any]:
+    """The emulator's storage (in memory) and request handler, answering 412 to a create
+    with ifGenerationMatch=0 of an object that exists."""
+    import threading
+    from urllib.parse import parse_qs, urlsplit
 
     create_only = threading.local()
 
@@ -397,34 +430,36 @@ def gcs_server() -> Iterator[str]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    storage = Storage(use_memory_fs=True)
-    emulator.buckets.create_bucket(GCS_BUCKET, storage)
-    server = HTTPServer(("127.0.0.1", 0), partial(Handler, storage))
-    thread = threading.Thread(target=server.serve_forever, name="gcs-emulator", daemon=True)
-    thread.start()
-    endpoint = f"http://127.0.0.1:{server.server_port}"
-    saved_env = os.environ.get("STORAGE_EMULATOR_HOST")
-    saved = {name: _registry.get(name) for name in ("gs", "gcs")}
-    os.environ["STORAGE_EMULATOR_HOST"] = endpoint
-    for name in saved:
+    return Storage(use_memory_fs=True), Handler
+
+
+@contextmanager
+def _gcsfs_for_the_emulator() -> Iterator[None]:
+    """For the block, gs:// and gcs:// are served by gcsfs's plain GCSFileSystem, with no
+    credentials (token "anon", through fsspec's config: Google's credential chain would
+    ask a metadata server); fsspec's registry and config as they were afterwards."""
+    import fsspec
+    import fsspec.config
+    import gcsfs.core
+    from fsspec.registry import _registry  # the backends fsspec has loaded, by protocol
+
+    protocols = ("gs", "gcs")
+    saved = {name: (_registry.get(name), fsspec.config.conf.get(name)) for name in protocols}
+    for name in protocols:
         fsspec.register_implementation(name, gcsfs.core.GCSFileSystem, clobber=True)
-    forget_filesystems()
+        fsspec.config.conf[name] = {**(fsspec.config.conf.get(name) or {}), "token": "anon"}
     try:
-        yield endpoint
+        yield
     finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
-        for name, cls in saved.items():
+        for name, (cls, conf) in saved.items():
             if cls is None:
                 _registry.pop(name, None)
             else:
                 fsspec.register_implementation(name, cls, clobber=True)
-        if saved_env is None:
-            os.environ.pop("STORAGE_EMULATOR_HOST", None)
-        else:
-            os.environ["STORAGE_EMULATOR_HOST"] = saved_env
-        forget_filesystems()
+            if conf is None:
+                fsspec.config.conf.pop(name, None)
+            else:
+                fsspec.config.conf[name] = conf
 
 
 def gcs_listing(endpoint: str, prefix: str) -> list[str]:
@@ -476,7 +511,6 @@ def azurite_server() -> Iterator[str]:
         f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};AccountKey={AZURITE_KEY};"
         f"BlobEndpoint=http://127.0.0.1:{port}/{AZURITE_ACCOUNT};"
     )
-    saved = os.environ.get("AZURE_STORAGE_CONNECTION_STRING")
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -488,17 +522,13 @@ def azurite_server() -> Iterator[str]:
                     raise RuntimeError(f"Azurite did not start: {command}") from None
                 time.sleep(0.1)
         BlobServiceClient.from_connection_string(connection).create_container(AZ_CONTAINER)
-        os.environ["AZURE_STORAGE_CONNECTION_STRING"] = connection
-        forget_filesystems()
-        yield connection
+        with environment({"AZURE_STORAGE_CONNECTION_STRING": connection}):
+            forget_filesystems()
+            yield connection
     finally:
+        forget_filesystems()
         server.kill()  # in memory, nothing to keep; it waits on open connections at SIGTERM
         server.wait(timeout=10)
-        if saved is None:
-            os.environ.pop("AZURE_STORAGE_CONNECTION_STRING", None)
-        else:
-            os.environ["AZURE_STORAGE_CONNECTION_STRING"] = saved
-        forget_filesystems()
 
 
 def azure_listing(connection: str, prefix: str) -> list[str]:
