@@ -3,7 +3,7 @@
 The plan streams: inputs are listed file by file and row by row into an on-disk table
 (plan_store.py), each batch's records are read together to see what is done, and the
 batches are read back one at a time. Memory holds one batch, however many rows the input
-has; what grows with the input is the plan's temporary file (a few hundred bytes a row).
+has; what grows with the input is the plan's temporary file (~120 bytes a row).
 """
 
 from __future__ import annotations
