@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +29,7 @@ from pipeline.output.records import (
     record_name,
     record_status,
 )
+from pipeline.progress import progress_bar
 from pipeline.storage.objects import StoragePath, location
 
 logger = logging.getLogger(__name__)
@@ -150,19 +152,24 @@ def _fill(plan: Plan, out_dir: StoragePath, inputs: Inputs, config: PipelineConf
     # A folder with no records yet (a first run) is not asked about each one.
     resuming = location(out_dir).joinpath(RECORDS_DIR).exists()
     pending: list[tuple[int, InputItem]] = []
-    for item in inputs.items():
-        seq = store.add(item, id_key(item.id), record_name(item.id))
-        if seq is None:  # an earlier input holds its id: it gets another
-            item, clash = assign_id(item, store.owner)
-            if clash is not None:
-                store.add_note(clash.owner.position, clash.note)
+    # Listing a table of millions of rows takes a while: the count goes up where a bar shows.
+    bar = progress_bar(None, config.run.progress, desc="listing articles", unit=" articles")
+    with closing(bar):
+        for item in inputs.items():
             seq = store.add(item, id_key(item.id), record_name(item.id))
-            assert seq is not None, "assign_id gives an id no input holds"
-        pending.append((seq, item))
-        if len(pending) >= plan.size:
-            _settle(plan, out_dir, pending, config, resuming)
-            pending = []
-    _settle(plan, out_dir, pending, config, resuming)
+            if seq is None:  # an earlier input holds its id: it gets another
+                item, clash = assign_id(item, store.owner)
+                if clash is not None:
+                    store.add_note(clash.owner.position, clash.note)
+                seq = store.add(item, id_key(item.id), record_name(item.id))
+                assert seq is not None, "assign_id gives an id no input holds"
+            pending.append((seq, item))
+            if len(pending) >= plan.size:
+                _settle(plan, out_dir, pending, config, resuming)
+                bar.update(len(pending))
+                pending = []
+        _settle(plan, out_dir, pending, config, resuming)
+        bar.update(len(pending))
 
 
 def _settle(
