@@ -1,6 +1,7 @@
-"""Multilingual translators (NLLB-200, M2M-100, MADLAD-400) on both backends: the source
-language token or prefix opens the encoder's input, the target language token is the
-decoder's first, outputs carry no language token, and CTranslate2 agrees with torch."""
+"""Multilingual translators (NLLB-200, M2M-100, mBART-50, MADLAD-400) on both backends: the
+source language token or prefix opens the encoder's input, the target language token is the
+decoder's first (CTranslate2's target prefix), outputs carry no language token, and
+CTranslate2 agrees with torch."""
 
 from __future__ import annotations
 
@@ -14,17 +15,24 @@ from pipeline.config import load_config
 from pipeline.errors import ModelLoadError
 from pipeline.translate.stage import TranslateStage
 from tests.helpers import SENTENCES, make_article, tiny_config_dict
-from tests.support.tiny_models import build_tiny_m2m100, build_tiny_madlad, build_tiny_nllb
+from tests.support.tiny_models import (
+    build_tiny_m2m100,
+    build_tiny_madlad,
+    build_tiny_mbart50,
+    build_tiny_nllb,
+)
 
 BUILDERS: dict[str, Callable[..., Path]] = {
     "nllb": build_tiny_nllb,
     "m2m100": build_tiny_m2m100,
+    "mbart50": build_tiny_mbart50,
     "madlad": build_tiny_madlad,
 }
 # family -> (the encoder's first token, the decoder's first generated token or None)
 EXPECTED = {
     "nllb": ("ind_Latn", "eng_Latn"),
     "m2m100": ("__id__", "__en__"),
+    "mbart50": ("id_ID", "en_XX"),
     "madlad": ("<2en>", None),  # MADLAD: a source prefix, no forced target token
 }
 
@@ -72,7 +80,10 @@ def test_the_source_language_opens_the_encoders_input(models: Path, family: str)
     assert backend.truncate("Saya makan nasi.", 100) == "Saya makan nasi."
 
 
-@pytest.mark.parametrize("family", ["nllb", "m2m100"])
+FORCED = ["nllb", "m2m100", "mbart50"]  # the families with a forced target language token
+
+
+@pytest.mark.parametrize("family", FORCED)
 def test_the_target_language_is_the_decoders_first_token(
     models: Path, family: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -86,6 +97,53 @@ def test_the_target_language_is_the_decoders_first_token(
     assert [row[:2] for row in seen] == [[start, target]] * 3
     for output in outputs.values():  # the language token is not in the text
         assert EXPECTED[family][1] not in output.text
+
+
+class TranslatorSpy:
+    """Stands in for a ctranslate2.Translator: records each translate_batch call's target
+    prefix and hypotheses."""
+
+    def __init__(self, translator: Any) -> None:
+        self.translator = translator
+        self.prefixes: list[Any] = []
+        self.hypotheses: list[list[str]] = []
+
+    def translate_batch(self, tokens: Any, **options: Any) -> Any:
+        results = self.translator.translate_batch(tokens, **options)
+        self.prefixes.append(options.get("target_prefix"))
+        self.hypotheses.extend(list(r.hypotheses[0]) for r in results)
+        return results
+
+
+def spy_on_translator(backend: Any) -> TranslatorSpy:
+    spy = TranslatorSpy(backend.translator)
+    backend.translator = spy
+    return spy
+
+
+@pytest.mark.parametrize("family", FORCED)
+def test_ctranslate2_gets_the_target_language_as_its_target_prefix(
+    models: Path, family: str
+) -> None:
+    pytest.importorskip("ctranslate2")
+    translator = stage(models, family, "ctranslate2", num_beams=2)
+    spy = spy_on_translator(translator.backend)
+    outputs = translator.translate_texts(SENTENCES[:3])
+    target = EXPECTED[family][1]
+    assert spy.prefixes == [[[target]] * 3]
+    assert [h[0] for h in spy.hypotheses] == [target] * 3  # returned with the hypothesis
+    for output in outputs.values():
+        assert target not in output.text
+
+
+@pytest.mark.parametrize("family", FORCED)
+def test_every_language_token_is_dropped_from_outputs(models: Path, family: str) -> None:
+    backend: Any = stage(models, family).backend
+    tok = backend.tokenizer
+    source, target = (tok.convert_tokens_to_ids(t) for t in EXPECTED[family])
+    words = [tok(w, add_special_tokens=False)["input_ids"] for w in ("Saya", "makan")]
+    ids = [target, *words[0], source, *words[1]]  # a language token a model wrote itself too
+    assert backend.decode_outputs([ids]) == ["Saya makan"]
 
 
 def test_language_tokens_never_reach_the_text(models: Path) -> None:

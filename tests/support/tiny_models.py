@@ -39,6 +39,9 @@ from transformers import (
     MarianConfig,
     MarianMTModel,
     MarianTokenizer,
+    MBart50Tokenizer,
+    MBartConfig,
+    MBartForConditionalGeneration,
     NllbTokenizer,
     PegasusConfig,
     PegasusForConditionalGeneration,
@@ -621,6 +624,67 @@ def build_tiny_m2m100(out_dir: Path, *, seed: int = 0) -> Path:
     with _quiet_build():
         tok = write_m2m100_tokenizer(Path(out_dir))
         return _build_m2m100(Path(out_dir), tok, TINY_NLLB, seed)
+
+
+MBART50_VOCAB_SIZE = 250054  # facebook/mbart-large-50-many-to-many-mmt
+
+
+def write_mbart50_tokenizer(out_dir: Path) -> MBart50Tokenizer:
+    """mBART-50's tokenizer: <s> <pad> </s> <unk>, the pieces, then the 52 language codes
+    (special) and <mask>; the source code opens every input, </s> ends it."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    # The class reorders a SentencePiece-ordered list (<unk> <s> </s> first) into fairseq's.
+    specials = [("<unk>", 0.0), ("<s>", 0.0), ("</s>", 0.0)]
+    tok = MBart50Tokenizer(
+        vocab=specials + _spm_pieces(MARIAN_SPM.read_bytes()),
+        bos_token="<s>",  # the real special_tokens_map.json names it; the class has no default
+        model_max_length=1024,
+    )
+    tok.save_pretrained(out_dir)
+    return tok
+
+
+def mbart50_config(vocab_size: int, dims: Seq2SeqDims = TINY_NLLB) -> MBartConfig:
+    """Config mirroring mbart-large-50-many-to-many-mmt: pre-norm with an embedding norm,
+    </s> starts decoding and ends it at the limit."""
+    return MBartConfig(
+        vocab_size=vocab_size,
+        **_dims_kwargs(dims),
+        activation_function="relu",
+        scale_embedding=True,
+        bos_token_id=0,
+        pad_token_id=1,
+        eos_token_id=2,
+        decoder_start_token_id=2,
+        forced_eos_token_id=2,
+        # Written in the real config.json (fairseq's names); ctranslate2's loader reads them.
+        normalize_before=True,
+        normalize_embedding=True,
+        add_final_layer_norm=True,
+        tokenizer_class="MBart50Tokenizer",
+        architectures=["MBartForConditionalGeneration"],
+    )
+
+
+def build_tiny_mbart50(out_dir: Path, *, seed: int = 0) -> Path:
+    """Tiny mBART-50 (MBart50Tokenizer with xx_XX language codes); returns out_dir."""
+    out_dir = Path(out_dir)
+    with _quiet_build():
+        tok = write_mbart50_tokenizer(out_dir)
+        config = mbart50_config(len(tok))
+        model = _random_model(MBartForConditionalGeneration, config, seed)
+        gen = GenerationConfig(
+            bos_token_id=0,
+            pad_token_id=1,
+            eos_token_id=2,
+            decoder_start_token_id=2,
+            forced_eos_token_id=2,
+            max_length=200,
+            num_beams=5,
+            early_stopping=True,
+        )
+        _save_model(model, gen, out_dir)
+    return out_dir
 
 
 def t5_config(vocab_size: int, *, d_model: int = 16, layers: int = 2, heads: int = 2) -> T5Config:
