@@ -216,6 +216,15 @@ def with_language_tokens(tokenizer: Any) -> Any:
     return tokenizer
 
 
+def with_start_token(tokenizer: Any) -> Any:
+    """A tokenizer without a bos_token gets its cls_token (<s>) as one: transformers 5's
+    MBart50Tokenizer has no bos_token unless a saved file names it, and the converter writes
+    the missing token as null, which ctranslate2.Translator then cannot load."""
+    if getattr(tokenizer, "bos_token", None) is None and getattr(tokenizer, "cls_token", None):
+        tokenizer.bos_token = tokenizer.cls_token
+    return tokenizer
+
+
 def converter_class() -> type:
     """ctranslate2's TransformersConverter, with LEGACY_CONFIG_DEFAULTS filled in on load."""
     from ctranslate2.converters import TransformersConverter
@@ -225,7 +234,7 @@ def converter_class() -> type:
             self, tokenizer_class: Any, model_name_or_path: str, **kwargs: Any
         ) -> Any:
             tokenizer = super().load_tokenizer(tokenizer_class, model_name_or_path, **kwargs)
-            return with_language_tokens(tokenizer)
+            return with_start_token(with_language_tokens(tokenizer))
 
         def load_model(self, model_class: Any, model_name_or_path: str, **kwargs: Any) -> Any:
             model = super().load_model(model_class, model_name_or_path, **kwargs)

@@ -5,6 +5,8 @@ CTranslate2 agrees with torch."""
 
 from __future__ import annotations
 
+import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -144,6 +146,20 @@ def test_every_language_token_is_dropped_from_outputs(models: Path, family: str)
     words = [tok(w, add_special_tokens=False)["input_ids"] for w in ("Saya", "makan")]
     ids = [target, *words[0], source, *words[1]]  # a language token a model wrote itself too
     assert backend.decode_outputs([ids]) == ["Saya makan"]
+
+
+def test_an_mbart50_tokenizer_without_a_start_token_converts(models: Path, tmp_path: Path) -> None:
+    """transformers 5's MBart50Tokenizer has no bos_token unless a saved file names it; the
+    converter then wrote null into CTranslate2's config, which Translator cannot read."""
+    pytest.importorskip("ctranslate2")
+    folder = Path(shutil.copytree(models / "mbart50", tmp_path / "mbart50"))
+    config_path = folder / "tokenizer_config.json"
+    config = json.loads(config_path.read_text(encoding="utf-8"))
+    config.pop("bos_token")
+    config_path.write_text(json.dumps(config), encoding="utf-8")
+    expected = stage(models, "mbart50", "ctranslate2").translate_texts(SENTENCES[:2])
+    converted = stage(tmp_path, "mbart50", "ctranslate2").translate_texts(SENTENCES[:2])
+    assert converted == expected
 
 
 def test_language_tokens_never_reach_the_text(models: Path) -> None:
