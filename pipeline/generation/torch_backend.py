@@ -59,9 +59,11 @@ class TorchBackend(HubTokenizerMethods, BatchedBackend):
         self.search_loop = search_loop
         self.quantize = quantize
         self.shortlist = shortlist
-        # Tokens the search may need whatever the source: end, unknown.
+        # Tokens the search may need whatever the source: end, unknown, and the start token
+        # that CTranslate2's vocabulary map always adds too (both backends then score the
+        # same candidates; opus-mt has no <s>).
         tok = loaded.tokenizer
-        self._always = {t for t in (tok.eos_token, tok.unk_token) if t}
+        self._always = {t for t in (tok.eos_token, tok.unk_token, tok.bos_token) if t}
         if conditioning.forced_bos_token_id is not None:  # the target language token
             self._always |= set(self.pieces([conditioning.forced_bos_token_id]))
         self._head_parameters: tuple[Any, Any] | None = None

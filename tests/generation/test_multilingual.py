@@ -269,3 +269,48 @@ def test_a_shortlist_keeps_the_target_language_token(
     for output in outputs.values():
         pieces = backend.tokenizer.tokenize(output.text)
         assert set(pieces) <= set(allowed) | {"▁"}, pieces
+
+
+def write_shortlist(folder: Path, allowed: list[str]) -> Path:
+    """A shortlist whose fixed line is `allowed` and that maps no source token."""
+    path = folder / "shortlist.tsv"
+    path.write_text("\t" + " ".join(allowed) + "\n", encoding="utf-8")
+    return path
+
+
+def test_a_shortlist_on_ctranslate2_keeps_the_target_language_token_first(
+    models: Path, tmp_path: Path
+) -> None:
+    """CTranslate2's vocabulary map keeps the target prefix a candidate as torch's
+    restricted output layer does (test_a_shortlist_keeps_the_target_language_token)."""
+    pytest.importorskip("ctranslate2")
+    allowed = ["▁the", "▁of", "▁a", "e", "s", "."]
+    path = write_shortlist(tmp_path, allowed)
+    translator = stage(
+        models, "nllb", "ctranslate2", shortlist=str(path), max_new_tokens=6, num_beams=2
+    )
+    spy = spy_on_translator(translator.backend)
+    outputs = translator.translate_texts(SENTENCES[:3])
+    assert (translator.backend.model_dir / "vmap.txt").exists()
+    assert [h[0] for h in spy.hypotheses] == ["eng_Latn"] * 3
+    specials = {"eng_Latn", "</s>", "<s>", "<pad>", "<unk>"}  # what CTranslate2 always allows
+    assert all(set(h) <= set(allowed) | specials for h in spy.hypotheses), spy.hypotheses
+    assert any(set(h) & set(allowed) for h in spy.hypotheses)  # not only special tokens
+    for output in outputs.values():
+        pieces = translator.backend.tokenizer.tokenize(output.text)
+        assert set(pieces) <= set(allowed) | {"▁"}, pieces
+
+
+def test_both_backends_score_the_same_shortlist_candidates(models: Path, tmp_path: Path) -> None:
+    """CTranslate2's vocabulary map always adds <s>, so torch's shortlist does
+    too: with the same candidates, greedy outputs and scores agree. (Beam search can still
+    differ: CTranslate2 never ends an output right after its target prefix, and a tight
+    shortlist makes that empty output a likely torch beam.)"""
+    pytest.importorskip("ctranslate2")
+    path = write_shortlist(tmp_path, ["▁the", "▁of", "▁a", "e", "s", "."])
+    settings = {"shortlist": str(path), "max_new_tokens": 6, "num_beams": 1}
+    torch_out = stage(models, "nllb", **settings).translate_texts(SENTENCES)
+    ct2_out = stage(models, "nllb", "ctranslate2", **settings).translate_texts(SENTENCES)
+    for text in SENTENCES:
+        assert ct2_out[text] == torch_out[text]
+        assert ct2_out[text].score == pytest.approx(torch_out[text].score, abs=5e-4)
