@@ -206,7 +206,7 @@ def read_model_files(source: ModelSource, task: str | None) -> HubModelFiles:
         path=path,
         revision=source.revision or (path.name if not Path(source.model).is_dir() else None),
         tokenizer=tokenizer,
-        generation_defaults=generation_defaults(config, generation_config, task),
+        generation_defaults=generation_defaults(config, generation_config, task, window),
         max_input_tokens=window,
         conditioning=condition(source, config, tokenizer, task),
     )

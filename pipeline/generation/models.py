@@ -200,9 +200,13 @@ def load_error(source: ModelSource, exc: Exception) -> ModelLoadError:
 
 
 def generation_defaults(
-    model_config: Any, generation_config: Any, task: str | None
+    model_config: Any, generation_config: Any, task: str | None, window: int | None = None
 ) -> dict[str, Any]:
-    """The model's own generation settings, with the checkpoint's task-specific ones on top."""
+    """The model's own generation settings, with the checkpoint's task-specific ones on top.
+
+    A model that names no length limit (MADLAD-400's generation config, for one) would get
+    transformers' fallback of 20 tokens, cutting most sentences short: it gets its input
+    `window` as max_length instead, as a CTranslate2-native folder gets 512."""
     defaults = {
         k: v
         for k, v in generation_config.to_diff_dict().items()
@@ -211,6 +215,8 @@ def generation_defaults(
     params = getattr(model_config, "task_specific_params", None) or {}
     task_params = params.get(task or "", {})
     defaults.update({k: v for k, v in task_params.items() if k != "prefix"})
+    if window and defaults.get("max_length") is None and defaults.get("max_new_tokens") is None:
+        defaults["max_length"] = window
     return defaults
 
 
@@ -273,6 +279,7 @@ def _load_cached(key: tuple[Any, ...]) -> LoadedModel:
     # The stages count tokens of over-long texts on purpose (to cut or chunk them); the
     # window lives in LoadedModel, so the tokenizer's own length warning is only noise.
     tokenizer.model_max_length = 1 << 30
+    defaults = generation_defaults(model.config, model.generation_config, task, window)
     return LoadedModel(
         max_input_tokens=window,
         name=name,
@@ -281,7 +288,7 @@ def _load_cached(key: tuple[Any, ...]) -> LoadedModel:
         model=model,
         device=device,
         dtype=dtype,
-        generation_defaults=generation_defaults(model.config, model.generation_config, task),
+        generation_defaults=defaults,
     )
 
 

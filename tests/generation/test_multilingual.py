@@ -191,6 +191,21 @@ def test_ctranslate2_agrees_with_torch_token_for_token(
     assert (forced is None) == (family == "madlad")  # CTranslate2 gets it as a target prefix
 
 
+@pytest.mark.parametrize("backend", ["torch", "ctranslate2"])
+def test_a_model_without_a_length_limit_is_limited_by_its_window(
+    models: Path, backend: str
+) -> None:
+    """MADLAD-400's generation config names no max_length: transformers' fallback of 20
+    tokens would cut most sentences short."""
+    if backend == "ctranslate2":
+        pytest.importorskip("ctranslate2")
+    translator = stage(models, "madlad", backend, max_new_tokens=None)
+    shipped = json.loads((models / "madlad" / "generation_config.json").read_text())
+    assert "max_length" not in shipped and "max_new_tokens" not in shipped
+    assert translator.generation_settings["max_length"] == translator.backend.max_input_tokens
+    assert translator.backend.max_input_tokens == 512
+
+
 def test_the_language_pair_is_part_of_the_cache_key(models: Path, tmp_path: Path) -> None:
     cache = str(tmp_path / "cache.sqlite")
     english = stage(models, "nllb", cache_path=cache)
