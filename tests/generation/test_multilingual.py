@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from pipeline.cli.main import EXIT_OK, main
 from pipeline.config import load_config
 from pipeline.errors import ModelLoadError
 from pipeline.translate.stage import TranslateStage
@@ -189,6 +190,35 @@ def test_ctranslate2_agrees_with_torch_token_for_token(
         assert ct2_out[text].score == pytest.approx(torch_out[text].score, abs=tolerance)
     forced = ct2_stage.generation_settings.get("forced_bos_token_id")
     assert (forced is None) == (family == "madlad")  # CTranslate2 gets it as a target prefix
+
+
+@pytest.mark.slow  # the models' own defaults: up to 200 tokens at 5 beams (mBART-50)
+@pytest.mark.parametrize("backend", ["torch", "ctranslate2"])
+@pytest.mark.parametrize("family", list(BUILDERS))
+def test_the_model_folder_is_the_only_setting(
+    models: Path,
+    family: str,
+    backend: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`id2en translate --set translate.model=FOLDER` on the default config: languages,
+    window and generation defaults all come from the model."""
+    if backend == "ctranslate2":
+        pytest.importorskip("ctranslate2")
+    monkeypatch.setenv("ID2EN_CACHE", str(tmp_path / "cache"))  # the converted model
+    args = ["translate", "--json", "--set", f"translate.model={models / family}"]
+    if backend == "ctranslate2":
+        args += ["--set", "stages.translate=translate.ctranslate2"]
+    assert main([*args, "Saya membeli buku."]) == EXIT_OK
+    record = json.loads(capsys.readouterr().out)
+    english = [s["en"] for s in record["sentences"]]
+    assert len(english) == 1 and isinstance(english[0], str)
+    for token in filter(None, EXPECTED[family]):
+        assert not any(token in e for e in english)
+    if backend == "ctranslate2":
+        assert list((tmp_path / "cache" / "ctranslate2").iterdir())  # it ran converted
 
 
 @pytest.mark.parametrize("backend", ["torch", "ctranslate2"])
