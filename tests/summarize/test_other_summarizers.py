@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from pipeline.cli.main import EXIT_OK, main
 from pipeline.config import load_config
 from pipeline.summarize.stage import SummarizeStage
 from tests.helpers import tiny_config_dict
@@ -109,3 +110,32 @@ def test_ctranslate2_summaries_agree_with_torch(models: Path, family: str) -> No
     # torch rescores an output once, without the n-gram bans' renormalisation (see
     # TorchBackend._rescore): close, not equal, under renormalize_logits.
     assert [g.score for g in got] == pytest.approx([e.score for e in expected], abs=2e-2)
+
+
+@pytest.mark.parametrize("family", list(WINDOWS))
+@pytest.mark.parametrize("backend", ["torch", "ctranslate2"])
+def test_the_model_folder_is_the_only_summarize_setting(
+    models: Path,
+    tiny_models: Path,
+    family: str,
+    backend: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`id2en summarize --set summarize.model=FOLDER` on the default config: prefix, window
+    and generation defaults come from the model (the translator is the tiny opus-mt,
+    its output cut short to keep the test quick)."""
+    if backend == "ctranslate2":
+        pytest.importorskip("ctranslate2")
+    monkeypatch.setenv("ID2EN_CACHE", str(tmp_path / "cache"))  # the converted model
+    args = ["summarize", "--set", f"summarize.model={models / family}"]
+    args += ["--set", f"translate.model={tiny_models / 'marian'}"]
+    args += ["--set", "translate.max_new_tokens=12"]
+    if backend == "ctranslate2":
+        args += ["--set", "stages.summarize=summarize.ctranslate2"]
+    text = "Presiden membahas rencana anggaran baru. Petani menolak jembatan kecil."
+    assert main([*args, text]) == EXIT_OK
+    assert capsys.readouterr().out.strip()  # a summary
+    if backend == "ctranslate2":
+        assert list((tmp_path / "cache" / "ctranslate2").iterdir())  # it ran converted
