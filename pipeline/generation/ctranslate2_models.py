@@ -16,7 +16,7 @@ from typing import Any
 from pipeline.config import ModelSource
 from pipeline.errors import ModelLoadError
 from pipeline.generation.model_identity import model_fingerprint
-from pipeline.generation.models import is_offline, load_error
+from pipeline.generation.models import SKIPPED_HUB_FILES, is_offline, load_error
 from pipeline.output.atomic import atomic_folder
 
 logger = logging.getLogger(__name__)
@@ -102,7 +102,7 @@ def local_model_path(source: ModelSource) -> Path:
             revision=source.revision,
             cache_dir=source.cache_dir,
             local_files_only=offline,
-            ignore_patterns=["*.h5", "*.msgpack", "*.onnx", "*.ot", "*.tflite", "onnx/*"],
+            ignore_patterns=SKIPPED_HUB_FILES,
         )
     except Exception as exc:  # missing, offline or no access: one clear message
         raise load_error(source, exc) from exc

@@ -328,6 +328,22 @@ def hub_progress_only_on_a_terminal() -> Iterator[None]:
         hf_logging.enable_progress_bar()  # type: ignore[no-untyped-call]
 
 
+# Files of a hub snapshot that id2en never reads: other frameworks' weights, and the
+# training checkpoint quickmt ships beside its CTranslate2 model (eole-model/, 824 MB for
+# quickmt-id-en, twice its model.bin).
+SKIPPED_HUB_FILES = [
+    "*.h5",
+    "*.msgpack",
+    "*.onnx",
+    "*.ot",
+    "*.tflite",
+    "onnx/*",
+    "eole-model/*",
+    "eole_model/*",
+    ".ipynb_checkpoints/*",
+]
+
+
 def download_models(sources: Sequence[ModelSource], to: str | None = None) -> list[str]:
     """Fetch model snapshots into the HF cache (or `to/<name>`) for later offline runs."""
     from huggingface_hub import snapshot_download
@@ -349,6 +365,7 @@ def download_models(sources: Sequence[ModelSource], to: str | None = None) -> li
                 revision=source.revision,
                 cache_dir=source.cache_dir,
                 local_dir=local_dir,
+                ignore_patterns=SKIPPED_HUB_FILES,
             )
         except Exception as exc:  # network, auth or missing repo: one clear message
             raise load_error(source, exc) from exc

@@ -13,7 +13,9 @@ import pytest
 
 from pipeline.config import ModelSource
 from pipeline.errors import ModelLoadError
+from pipeline.generation.ctranslate2_models import local_model_path
 from pipeline.generation.model_identity import LOCAL_IDENTITY, model_identity
+from pipeline.generation.models import download_models
 from tests.generation.test_multilingual import stage
 from tests.helpers import SENTENCES
 
@@ -74,3 +76,55 @@ def test_a_native_folder_without_sentencepiece_models_is_a_clear_error(
     (bare / "src.spm.model").unlink()
     with pytest.raises(ModelLoadError, match="no SentencePiece models to tokenize with"):
         _ = stage(tmp_path, "bare", "ctranslate2").backend
+
+
+# quickmt/quickmt-id-en's files (its hub listing): a CTranslate2 model, and the eole
+# training checkpoint (eole-model/, 824 MB) that id2en never reads.
+QUICKMT_FILES = [
+    ".gitattributes",
+    "README.md",
+    "config.json",
+    "eole-config.yaml",
+    "model.bin",
+    "source_vocabulary.json",
+    "src.spm.model",
+    "target_vocabulary.json",
+    "tgt.spm.model",
+    "training-id.md",
+    ".ipynb_checkpoints/README-checkpoint.md",
+    "eole-model/config.json",
+    "eole-model/en.spm.model",
+    "eole-model/id.spm.model",
+    "eole-model/model.00.safetensors",
+    "eole-model/vocab.json",
+]
+
+
+def test_a_hub_download_skips_what_id2en_never_reads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both ways a hub model is fetched (the CTranslate2 backend, `id2en models download`)
+    leave quickmt's eole-model/ behind."""
+    import huggingface_hub
+    from huggingface_hub.utils import filter_repo_objects
+
+    fetched: list[list[str]] = []
+
+    def snapshot_download(repo_id: str, **kwargs: Any) -> str:
+        fetched.append(list(filter_repo_objects(QUICKMT_FILES, **_patterns(kwargs))))
+        return str(tmp_path)
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", snapshot_download)
+    monkeypatch.setattr("pipeline.generation.models.hub_unreachable", lambda source: None)
+    source = ModelSource(model="quickmt/quickmt-id-en")
+    local_model_path(source)
+    download_models([source])
+    needed = {"config.json", "model.bin", "src.spm.model", "tgt.spm.model"}
+    for files in fetched:
+        assert needed <= set(files)
+        assert not [f for f in files if f.startswith(("eole-model/", ".ipynb_checkpoints/"))]
+    assert len(fetched) == 2
+
+
+def _patterns(kwargs: dict[str, Any]) -> dict[str, Any]:
+    return {k: kwargs.get(k) for k in ("allow_patterns", "ignore_patterns")}
