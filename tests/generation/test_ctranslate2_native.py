@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from pipeline.config import ModelSource
+from pipeline.cli.main import EXIT_OK, main
+from pipeline.config import ModelSource, load_config
 from pipeline.errors import ModelLoadError
 from pipeline.generation.ctranslate2_models import local_model_path
 from pipeline.generation.model_identity import LOCAL_IDENTITY, model_identity
@@ -58,6 +59,20 @@ def test_a_native_folder_translates_as_the_converted_model(
         assert outputs[text] == converted[text]
         assert outputs[text].score == pytest.approx(converted[text].score, abs=5e-4)
     assert translator.backend.describe()["model"] == str(native)
+
+
+def test_the_quality_preset_runs_quickmt_as_it_ships(
+    native: Path, tiny_models: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`-c quality`: quickmt-id-en on CTranslate2 at full precision; here with the tiny
+    native folder and the tiny BART in the two model settings, nothing else changed."""
+    config = load_config("quality")
+    assert config.stages.translate == "translate.ctranslate2"
+    assert config.translate.model == "quickmt/quickmt-id-en"
+    assert config.translate.ct2_compute_type == "float32"
+    models = ["--set", f"translate.model={native}", "--set", f"summarize.model={tiny_models}/bart"]
+    assert main(["summarize", "-c", "quality", *models, "Saya membeli buku."]) == EXIT_OK
+    assert capsys.readouterr().out.strip()  # a summary of the English
 
 
 def test_a_native_folder_has_a_content_identity(native: Path, tmp_path: Path) -> None:
