@@ -517,13 +517,16 @@ def write_nllb_tokenizer(out_dir: Path, *, vocab_size: int | None = None) -> Nll
     return tok
 
 
-def write_m2m100_tokenizer(out_dir: Path) -> M2M100Tokenizer:
+def write_m2m100_tokenizer(out_dir: Path, *, vocab_size: int | None = None) -> M2M100Tokenizer:
     """M2M-100's tokenizer: vocab.json (<s> <pad> </s> <unk> first) over the SentencePiece
-    model, then __xx__ language tokens; __id__ opens an input, </s> ends it."""
+    model, then __xx__ language tokens; __id__ opens an input, </s> ends it. With
+    ``vocab_size``, filler pieces pad vocab.json to that many entries (the real 128,004)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     proto = MARIAN_SPM.read_bytes()
     (out_dir / "sentencepiece.bpe.model").write_bytes(proto)
     pieces = ["<s>", "<pad>", "</s>", "<unk>", *(p for p, _ in _spm_pieces(proto))]
+    if vocab_size is not None:
+        pieces += _filler_pieces(vocab_size - len(pieces), "▁", pieces)
     vocab = {piece: i for i, piece in enumerate(pieces)}
     (out_dir / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
     tok = M2M100Tokenizer(
@@ -536,14 +539,23 @@ def write_m2m100_tokenizer(out_dir: Path) -> M2M100Tokenizer:
 
 
 def write_t5_tokenizer(
-    out_dir: Path, *, model_max_length: int = 512, language_tokens: Iterable[str] = ()
+    out_dir: Path,
+    *,
+    model_max_length: int = 512,
+    language_tokens: Iterable[str] = (),
+    vocab_size: int | None = None,
 ) -> T5Tokenizer:
     """T5's tokenizer (<pad> </s> <unk>, then the pieces), with `language_tokens` matched
-    whole (MADLAD-400's <2xx>: not special, as the real conversion keeps them)."""
+    whole (MADLAD-400's <2xx>: not special, as the real conversion keeps them). With
+    ``vocab_size``, filler pieces pad it to that many ids."""
     out_dir.mkdir(parents=True, exist_ok=True)
     specials = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0)]
+    vocab = specials + _spm_pieces(MARIAN_SPM.read_bytes())
+    if vocab_size is not None:
+        fillers = _filler_pieces(vocab_size - len(vocab), "▁", (p for p, _ in vocab))
+        vocab += [(piece, -100.0) for piece in fillers]
     tok = T5Tokenizer(
-        vocab=specials + _spm_pieces(MARIAN_SPM.read_bytes()),
+        vocab=vocab,
         extra_ids=0,
         model_max_length=model_max_length,
     )
@@ -619,6 +631,17 @@ def build_random_nllb(out_dir: Path, *, seed: int = 0) -> Path:
         return _build_m2m100(Path(out_dir), tok, NLLB_200_DISTILLED_600M, seed)
 
 
+M2M100_418M = Seq2SeqDims(1024, 12, 12, 16, 4096, 1024)
+M2M100_VOCAB_JSON_SIZE = 128004  # vocab.json; + 100 language tokens + 8 made-up words = 128112
+
+
+def build_random_m2m100(out_dir: Path, *, seed: int = 0) -> Path:
+    """Random-weight m2m100_418M architecture (12+12 layers, d_model 1024, 128,112 ids)."""
+    with _quiet_build():
+        tok = write_m2m100_tokenizer(Path(out_dir), vocab_size=M2M100_VOCAB_JSON_SIZE)
+        return _build_m2m100(Path(out_dir), tok, M2M100_418M, seed)
+
+
 def build_tiny_m2m100(out_dir: Path, *, seed: int = 0) -> Path:
     """Tiny M2M-100 (M2M100Tokenizer with __xx__ language tokens); returns out_dir."""
     with _quiet_build():
@@ -687,13 +710,21 @@ def build_tiny_mbart50(out_dir: Path, *, seed: int = 0) -> Path:
     return out_dir
 
 
-def t5_config(vocab_size: int, *, d_model: int = 16, layers: int = 2, heads: int = 2) -> T5Config:
+def t5_config(
+    vocab_size: int,
+    *,
+    d_model: int = 16,
+    layers: int = 2,
+    heads: int = 2,
+    d_kv: int | None = None,
+    d_ff: int | None = None,
+) -> T5Config:
     """T5 v1.1 layout as MADLAD-400 and Flan-T5 have it (gated GELU, untied head)."""
     return T5Config(
         vocab_size=vocab_size,
         d_model=d_model,
-        d_kv=d_model // heads,
-        d_ff=2 * d_model,
+        d_kv=d_kv or d_model // heads,
+        d_ff=d_ff or 2 * d_model,
         num_layers=layers,
         num_decoder_layers=layers,
         num_heads=heads,
@@ -755,13 +786,18 @@ def build_tiny_t5_summarizer(out_dir: Path, *, seed: int = 0, window: int = 512)
     return out_dir
 
 
-def write_pegasus_tokenizer(out_dir: Path, *, model_max_length: int = 128) -> PegasusTokenizer:
+def write_pegasus_tokenizer(
+    out_dir: Path, *, model_max_length: int = 128, vocab_size: int | None = None
+) -> PegasusTokenizer:
     """Pegasus' tokenizer: <pad> </s> <mask_1> <mask_2> <unk_2>..<unk_102>, then <unk> and
-    the pieces (its offset of 103)."""
+    the pieces (its offset of 103). With ``vocab_size``, filler pieces pad it."""
     out_dir.mkdir(parents=True, exist_ok=True)
     specials = [("<pad>", 0.0), ("</s>", 0.0), ("<mask_1>", 0.0), ("<mask_2>", 0.0)]
     specials += [(f"<unk_{i}>", 0.0) for i in range(2, 103)]
     vocab = [*specials, ("<unk>", 0.0), *_spm_pieces(MARIAN_SPM.read_bytes())]
+    if vocab_size is not None:
+        fillers = _filler_pieces(vocab_size - len(vocab), "▁", (p for p, _ in vocab))
+        vocab += [(piece, -100.0) for piece in fillers]
     tok = PegasusTokenizer(vocab=vocab, model_max_length=model_max_length)
     tok.save_pretrained(out_dir)
     return tok
@@ -769,10 +805,59 @@ def write_pegasus_tokenizer(out_dir: Path, *, model_max_length: int = 128) -> Pe
 
 def build_tiny_pegasus(out_dir: Path, *, seed: int = 0) -> Path:
     """Tiny Pegasus summarizer (128 positions) with pegasus-cnn_dailymail-like defaults."""
+    return _build_pegasus(Path(out_dir), TINY_PEGASUS, TINY_PEGASUS_SUMMARIZATION, seed)
+
+
+PEGASUS_CNN_DAILYMAIL_DIMS = Seq2SeqDims(1024, 16, 16, 16, 4096, 1024)
+PEGASUS_VOCAB_SIZE = 96103
+
+
+def build_random_pegasus(out_dir: Path, *, seed: int = 0) -> Path:
+    """Random-weight google/pegasus-cnn_dailymail architecture (16+16 layers, d_model 1024,
+    96,103 ids, 1,024 positions) with its generation defaults."""
+    return _build_pegasus(
+        Path(out_dir), PEGASUS_CNN_DAILYMAIL_DIMS, PEGASUS_CNN_DAILYMAIL, seed, PEGASUS_VOCAB_SIZE
+    )
+
+
+# google/flan-t5-base: d_model 768, 12+12 layers, 12 heads of 64, gated-GELU FFN 2048.
+FLAN_T5_BASE = {"d_model": 768, "layers": 12, "heads": 12, "d_kv": 64, "d_ff": 2048}
+T5_VOCAB_SIZE = 32128
+
+
+def build_random_flan_t5_base(out_dir: Path, *, seed: int = 0) -> Path:
+    """Random-weight google/flan-t5-base architecture (32,128 ids, 512-token window) with
+    t5's summarization parameters ("summarize: " prefix)."""
     out_dir = Path(out_dir)
-    dims = TINY_PEGASUS
     with _quiet_build():
-        tok = write_pegasus_tokenizer(out_dir, model_max_length=dims.max_positions)
+        tok = write_t5_tokenizer(out_dir, vocab_size=T5_VOCAB_SIZE)
+        config = t5_config(len(tok), **FLAN_T5_BASE)
+        config.task_specific_params = {"summarization": dict(T5_SUMMARIZATION)}
+        model = _random_model(T5ForConditionalGeneration, config, seed, 0.05)
+        _untie_output_layer(model, 0.05)
+        _save_model(model, t5_generation_config(), out_dir)
+    return out_dir
+
+
+def _untie_output_layer(model: PreTrainedModel, std: float) -> None:
+    """T5 v1.1 checkpoints (Flan-T5, MADLAD-400) have an output layer of their own;
+    transformers 5 ties it to the embeddings unless the saved weights differ."""
+    weight = model.get_output_embeddings().weight
+    with torch.no_grad():
+        model.lm_head.weight = torch.nn.Parameter(torch.empty_like(weight).normal_(0.0, std))
+
+
+def _build_pegasus(
+    out_dir: Path,
+    dims: Seq2SeqDims,
+    summarization: dict[str, Any],
+    seed: int,
+    vocab_size: int | None = None,
+) -> Path:
+    with _quiet_build():
+        tok = write_pegasus_tokenizer(
+            out_dir, model_max_length=dims.max_positions, vocab_size=vocab_size
+        )
         config = PegasusConfig(
             vocab_size=len(tok),
             **_dims_kwargs(dims),
@@ -790,7 +875,7 @@ def build_tiny_pegasus(out_dir: Path, *, seed: int = 0) -> Path:
             eos_token_id=1,
             decoder_start_token_id=0,
             forced_eos_token_id=1,
-            **TINY_PEGASUS_SUMMARIZATION,
+            **summarization,
         )
         _save_model(model, gen, out_dir)
     return out_dir
