@@ -134,6 +134,10 @@ def write_random_ct2(out_dir: Path, dims: Transformer, *, seed: int = 0) -> int:
         config.bos_token = config.decoder_start_token = "<pad>"
     config.add_source_eos = True  # CTranslate2 ends each source, as native exports do
     spec.validate()
+    if dims.t5:  # one embedding table for both sides, as T5's converted "shared" weight
+        spec.decoder.embeddings.weight = "encoder/embeddings_0/weight"
+        spec.decoder.embeddings.weight_scale = "encoder/embeddings_0/weight_scale"
+        parameters -= dims.target_vocab * dims.d_model
     out_dir.mkdir(parents=True, exist_ok=True)
     spec.save(str(out_dir))
     for name in ("src.spm.model", "tgt.spm.model"):
