@@ -258,3 +258,29 @@ def test_non_word_bias_steers_a_random_model_to_english_words(tmp_path: Path) ->
 
     assert generated(plain) & fillers  # without the bias fillers win (the vocab is mostly them)
     assert generated(biased) <= words
+
+
+def test_real_size_tokenizers_have_the_checkpoints_vocabulary_sizes(tmp_path: Path) -> None:
+    """m2m100_418M's 128,112 embedding rows (vocab.json, 100 language tokens, 8 made-up
+    words), pegasus-cnn_dailymail's 96,103 ids and T5's 32,128."""
+    m2m = tiny_models.write_m2m100_tokenizer(
+        tmp_path / "m2m", vocab_size=tiny_models.M2M100_VOCAB_JSON_SIZE
+    )
+    assert tiny_models._model_vocab(m2m) == 128112
+    pegasus = tiny_models.write_pegasus_tokenizer(
+        tmp_path / "pegasus", vocab_size=tiny_models.PEGASUS_VOCAB_SIZE
+    )
+    assert len(pegasus) == 96103
+    t5 = tiny_models.write_t5_tokenizer(tmp_path / "t5", vocab_size=tiny_models.T5_VOCAB_SIZE)
+    assert len(t5) == 32128
+    # The fillers never win over the real pieces: text tokenizes as with the small vocab.
+    small = tiny_models.write_t5_tokenizer(tmp_path / "t5-small")
+    assert t5.tokenize("Saya makan nasi.") == small.tokenize("Saya makan nasi.")
+
+
+def test_t5_models_have_an_output_layer_of_their_own(tmp_path: Path) -> None:
+    """MADLAD-400 and Flan-T5 checkpoints do not tie their output layer to the embeddings;
+    transformers 5 ties T5's unless the saved weights differ, so the builders save both."""
+    model = AutoModelForSeq2SeqLM.from_pretrained(tiny_models.build_tiny_madlad(tmp_path / "m"))
+    assert model.lm_head.weight.data_ptr() != model.shared.weight.data_ptr()
+    assert not torch.equal(model.lm_head.weight, model.shared.weight)

@@ -749,6 +749,7 @@ def build_tiny_madlad(out_dir: Path, *, seed: int = 0) -> Path:
         tok = write_madlad_tokenizer(Path(out_dir))
         config = t5_config(len(tok))
         model = _random_model(T5ForConditionalGeneration, config, seed, _TINY_T5_INIT_STD)
+        _untie_output_layer(model, _TINY_T5_INIT_STD)
         _save_model(model, t5_generation_config(), Path(out_dir))
     return Path(out_dir)
 
@@ -782,6 +783,7 @@ def build_tiny_t5_summarizer(out_dir: Path, *, seed: int = 0, window: int = 512)
         config = t5_config(len(tok))
         config.task_specific_params = {"summarization": dict(TINY_T5_SUMMARIZATION)}
         model = _random_model(T5ForConditionalGeneration, config, seed, _TINY_T5_INIT_STD)
+        _untie_output_layer(model, _TINY_T5_INIT_STD)
         _save_model(model, t5_generation_config(), out_dir)
     return out_dir
 
