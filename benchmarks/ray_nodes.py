@@ -12,11 +12,16 @@ random-weight models (tests/support/tiny_models.py), in this one run:
             pickling, the result's round trip, the record write).
   memory:   a Parquet table of --mb MB (translation off, extractive summaries: the input
             path, not the models) on 2 nodes: the driver's peak RSS, the object store's
-            peak use and what was spilled (polled every 0.2 s), and what 1 GB
-            extrapolates to from the driver's growth per row.
+            peak use and what was spilled (polled every 0.2 s), and the driver's growth
+            per row between a quarter of the table and all of it (0 when nothing is kept
+            per row).
+  big:      with --big-mb, a table that size (1000: the 1 GB table) planned whole, then
+            --stop-after batches run before the run is stopped as Ctrl-C stops it: the
+            driver's peak with every row planned, the object store and spill meanwhile.
+            (Running all of it takes hours on 2 cores; the plan is the part that grows.)
 
     python benchmarks/ray_nodes.py --quick           # a few minutes on 2 busy cores
-    python benchmarks/ray_nodes.py --articles 80 --mb 1000   # the 1 GB table itself
+    python benchmarks/ray_nodes.py --memory-only --big-mb 1000 --stop-after 20
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import argparse
 import os
 import random
 import shutil
+import signal
 import sys
 import tempfile
 import threading
@@ -57,6 +63,12 @@ def _peak_rss_mb() -> float:
     with open("/proc/self/status") as status:
         line = next(line for line in status if line.startswith("VmHWM"))
     return int(line.split()[1]) / 1024
+
+
+def _reset_peak_rss() -> None:
+    """Start VmHWM afresh (Linux: writing 5 to clear_refs), so a run's peak is its own."""
+    with open("/proc/self/clear_refs", "w") as refs:
+        refs.write("5")
 
 
 def _rss_mb() -> float:
@@ -188,13 +200,19 @@ def spilled_mib(session_dir: Path) -> float:
 
 
 def table_run(
-    ray: Any, config: PipelineConfig, table: Path, out: Path, calibrate: bool = False
+    ray: Any,
+    config: PipelineConfig,
+    table: Path,
+    out: Path,
+    calibrate: bool = False,
+    on_batch: Any = None,
 ) -> tuple[RunReport, float, float, float, float]:
     """(report, seconds, object store peak MiB, spilled MiB, driver peak RSS MB) of one
     run on 2 nodes."""
+    _reset_peak_rss()
     with cluster(ray, 2) as local, StorePoller() as store:
         started = time.perf_counter()
-        report = run_folder_ray(config, table, out, workers=2, cpus_per_worker=1)
+        report = run_folder_ray(config, table, out, workers=2, cpus_per_worker=1, on_batch=on_batch)
         seconds = time.perf_counter() - started
         spilled = spilled_mib(Path(local.head_node.get_session_dir_path()))
         run_peak, driver_peak = store.peak_mib, _peak_rss_mb()  # before the calibration's array
@@ -212,9 +230,7 @@ def memory_part(ray: Any, models: Path, work: Path, megabytes: float) -> None:
     """A table of a quarter of the size, then the full size: the driver's peak RSS grows
     by the difference in rows times its cost per row (the input list), the slope the
     extrapolation to 1 GB uses; fixed costs (imports, Ray) are in both."""
-    settings = tiny_config_dict(models, run={"batch_articles": 64})
-    settings["stages"] = {"translate": None, "summarize": "summarize.extractive"}
-    config = load_config(settings)
+    config = load_config(_memory_settings(models))
     print("\nmemory: Parquet tables on 2 nodes (translation off, extractive summaries)")
     before = _rss_mb()
     print(f"  driver RSS before any run: {before:.0f} MB")
@@ -235,13 +251,57 @@ def memory_part(ray: Any, models: Path, work: Path, megabytes: float) -> None:
             f"spilled {spilled:.0f} MiB"
         )
     (rows_a, peak_a), (rows_b, peak_b) = peaks
-    per_row_kb = max(peak_b - peak_a, 0) * 1024 / (rows_b - rows_a)
-    rows_per_gb = rows_b * 1e9 / sizes[-1]
-    at_1gb = peak_b + per_row_kb * (rows_per_gb - rows_b) / 1024
+    per_row_kb = (peak_b - peak_a) * 1024 / (rows_b - rows_a)
     print(
-        f"  driver: {per_row_kb:.2f} KB per row; 1 GB of such a table (~{rows_per_gb:,.0f} rows) "
-        f"extrapolates to a driver peak of ~{at_1gb:,.0f} MB"
+        f"  driver: {per_row_kb:+.3f} KB per row between the two tables "
+        f"({peak_a:.0f} -> {peak_b:.0f} MB for {rows_a} -> {rows_b} rows)"
     )
+
+
+class StopAfter:
+    """Stops a run after `batches` batches, as Ctrl-C does (the engine's stop flag)."""
+
+    def __init__(self, batches: int) -> None:
+        self.batches = batches
+        self.first: float | None = None
+
+    def __call__(self, report: RunReport) -> None:
+        self.first = self.first or time.perf_counter()
+        self.batches -= 1
+        if self.batches == 0:
+            os.kill(os.getpid(), signal.SIGINT)
+
+
+def big_part(ray: Any, models: Path, work: Path, megabytes: float, batches: int) -> None:
+    """The whole table planned (every row listed, digested, checked for a record), then
+    `batches` batches of 64 run, then stopped: the driver's peak with the full plan."""
+    config = load_config(_memory_settings(models))
+    table = work / "big" / "big.parquet"
+    table.parent.mkdir()
+    started = time.perf_counter()
+    rows = write_table(table, int(megabytes * 1e6))
+    print(
+        f"\nbig: a {table.stat().st_size / 1e6:.0f} MB Parquet table, {rows:,} rows "
+        f"(written in {time.perf_counter() - started:.0f}s), on 2 nodes; stopped after "
+        f"{batches} batches"
+    )
+    stop = StopAfter(batches)
+    started = time.perf_counter()
+    report, _, store_mib, spilled, driver_peak = table_run(
+        ray, config, table, work / "out-big", on_batch=stop
+    )
+    first = (stop.first or started) - started
+    print(
+        f"  {report.line()}\n  first batch's result after {first:.0f}s (the cluster's start and "
+        f"the whole plan); driver peak RSS {driver_peak:.0f} MB; object store peak "
+        f"{store_mib:.0f} MiB; spilled {spilled:.0f} MiB"
+    )
+
+
+def _memory_settings(models: Path) -> dict[str, Any]:
+    settings = tiny_config_dict(models, run={"batch_articles": 64})
+    settings["stages"] = {"translate": None, "summarize": "summarize.extractive"}
+    return settings
 
 
 def main() -> None:
@@ -251,7 +311,9 @@ def main() -> None:
     parser.add_argument("--mb", type=float, default=20.0, help="Parquet size for memory (MB)")
     parser.add_argument("--quick", action="store_true", help="16 articles, 30 batches, 8 MB")
     parser.add_argument("--skip-memory", action="store_true")
-    parser.add_argument("--memory-only", action="store_true", help="only the Parquet part")
+    parser.add_argument("--memory-only", action="store_true", help="only the Parquet parts")
+    parser.add_argument("--big-mb", type=float, help="also plan a table this big (MB), whole")
+    parser.add_argument("--stop-after", type=int, default=20, help="batches of the big table")
     args = parser.parse_args()
     if args.quick:
         args.articles, args.batches, args.mb = 16, 30, 8.0
@@ -262,8 +324,10 @@ def main() -> None:
         models = work / "models"
         build_tiny_marian(models / "marian")
         build_tiny_bart(models / "bart")
+        if args.big_mb:
+            big_part(ray, models, work, args.big_mb, args.stop_after)  # first: its own peak
         if not args.skip_memory:
-            memory_part(ray, models, work, args.mb)  # first: the driver's peak is its own
+            memory_part(ray, models, work, args.mb)
         if args.memory_only:
             return
 
