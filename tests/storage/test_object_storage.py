@@ -17,7 +17,6 @@ import pytest
 import yaml
 
 from pipeline.cli.main import main
-from pipeline.config import load_config
 from pipeline.engines.local import run_folder
 from pipeline.errors import RunRefusedError
 from pipeline.storage import objects
@@ -29,10 +28,9 @@ from tests.helpers import (
     s3_listing,
     s3_server,
     store_records,
-    tiny_config_dict,
     upload_folder,
-    write_files,
 )
+from tests.storage.conftest import corpus_with_a_table
 
 CORPUS = {
     "a.txt": "Presiden meresmikan jembatan baru. Warga menyambut baik.",
@@ -47,25 +45,7 @@ IN, OUT = f"s3://{S3_BUCKET}/in", f"s3://{S3_BUCKET}/out"
 
 
 def _corpus(root: Path) -> Path:
-    """CORPUS and a Parquet table (read on S3 through ranged reads)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    write_files(root, CORPUS)
-    rows = {"id": ["p1", "p2"], "text": ["Banjir surut di Jakarta.", "Pasar ramai sekali."]}
-    pq.write_table(pa.table(rows), root / "arsip.parquet")
-    return root
-
-
-@pytest.fixture
-def config(tiny_models: Path) -> Any:
-    return load_config(
-        tiny_config_dict(
-            tiny_models,
-            run={"batch_articles": 2},
-            stages={"summarize": "summarize.extractive"},
-        )
-    )
+    return corpus_with_a_table(root, CORPUS)
 
 
 @pytest.fixture

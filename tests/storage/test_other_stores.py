@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 from pipeline.cli.main import main
-from pipeline.config import PipelineConfig, load_config
+from pipeline.config import PipelineConfig
 from pipeline.engines.local import run_folder
 from pipeline.errors import RunRefusedError
 from pipeline.storage import objects
@@ -36,10 +36,9 @@ from tests.helpers import (
     gcs_listing,
     gcs_server,
     store_records,
-    tiny_config_dict,
     upload_folder,
-    write_files,
 )
+from tests.storage.conftest import corpus_with_a_table
 
 # Every kind of input, none that fails: a second run has nothing left to do.
 CORPUS = {
@@ -54,25 +53,7 @@ IDS = {"a", "berita/b", "rows/r1", "tabel/t1", "arsip/p1", "arsip/p2"}
 
 
 def _corpus(root: Path) -> Path:
-    """CORPUS and a Parquet table (read through ranged reads on a store)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    write_files(root, CORPUS)
-    rows = {"id": ["p1", "p2"], "text": ["Banjir surut di Jakarta.", "Pasar ramai sekali."]}
-    pq.write_table(pa.table(rows), root / "arsip.parquet")
-    return root
-
-
-@pytest.fixture
-def config(tiny_models: Path) -> PipelineConfig:
-    return load_config(
-        tiny_config_dict(
-            tiny_models,
-            run={"batch_articles": 2},
-            stages={"summarize": "summarize.extractive"},
-        )
-    )
+    return corpus_with_a_table(root, CORPUS)
 
 
 @pytest.fixture
