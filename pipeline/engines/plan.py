@@ -152,8 +152,11 @@ def _fill(plan: Plan, out_dir: StoragePath, inputs: Inputs, config: PipelineConf
     # A folder with no records yet (a first run) is not asked about each one.
     resuming = location(out_dir).joinpath(RECORDS_DIR).exists()
     pending: list[tuple[int, InputItem]] = []
-    # Listing a table of millions of rows takes a while: the count goes up where a bar shows.
-    bar = progress_bar(None, config.run.progress, desc="listing articles", unit=" articles")
+    # Listing a table of millions of rows takes a while: the count goes up where a bar shows,
+    # once listing has taken a second (a folder of a few files lists at once, silently).
+    bar = progress_bar(
+        None, config.run.progress, desc="listing articles", unit=" articles", delay=1.0
+    )
     with closing(bar):
         for item in inputs.items():
             seq = store.add(item, id_key(item.id), record_name(item.id))
