@@ -235,9 +235,27 @@ def _read_file(path: StoragePath, max_bytes: int | None) -> tuple[str, list[str]
 def _check_size(size: int, max_bytes: int | None) -> None:
     if max_bytes is not None and size > max_bytes:
         raise InputError(
-            f"{size / 1e6:.1f} MB is over run.max_input_bytes ({max_bytes / 1e6:.1f} MB); "
+            f"{_amount(size)} is over run.max_input_bytes ({_amount(max_bytes)}); "
             "split the file or raise the limit"
         )
+
+
+def _check_line(line: bytes, max_bytes: int | None) -> None:
+    """A .jsonl line read up to the limit and a byte past it (the rest is never read)."""
+    if max_bytes is not None and len(line) > max_bytes:
+        raise InputError(
+            f"the line is longer than run.max_input_bytes ({_amount(max_bytes)}); split "
+            "the article or raise the limit"
+        )
+
+
+def _amount(size: int) -> str:
+    """Bytes as a person reads them: "12,000 bytes", "52.4 MB".
+
+    >>> _amount(12_000), _amount(52_428_800)
+    ('12,000 bytes', '52.4 MB')
+    """
+    return f"{size:,} bytes" if size < 100_000 else f"{size / 1e6:.1f} MB"
 
 
 def _read_row(item: InputItem, max_bytes: int | None) -> tuple[str, list[str]]:
@@ -246,7 +264,7 @@ def _read_row(item: InputItem, max_bytes: int | None) -> tuple[str, list[str]]:
         raw = _LINES.read(item.path, item.offset or 0, -1 if max_bytes is None else max_bytes + 1)
     except OSError as exc:
         raise InputError(f"cannot read the file: {exc.strerror or exc}") from None
-    _check_size(len(raw), max_bytes)
+    _check_line(raw, max_bytes)
     try:
         line = raw.decode("utf-8-sig" if item.offset == 0 else "utf-8")
     except UnicodeDecodeError as exc:

@@ -178,8 +178,22 @@ def test_named_pipe_is_refused_instead_of_blocking(tmp_path: Path) -> None:
 def test_file_over_the_size_limit_is_an_error(tmp_path: Path) -> None:
     path = tmp_path / "big.txt"
     path.write_text(ARTICLE * 10)
-    with pytest.raises(InputError, match=r"over run.max_input_bytes \(0.0 MB\)"):
+    size = f"{path.stat().st_size:,} bytes"
+    with pytest.raises(InputError, match=rf"^{size} is over run.max_input_bytes \(100 bytes\)"):
         read_article(_item(path), max_bytes=100)
+
+
+def test_a_jsonl_line_over_the_size_limit_is_an_error_without_being_read_whole(
+    tmp_path: Path,
+) -> None:
+    """Only the limit and a byte past it are read (before, the whole line, however long,
+    and its size said "0.0 MB is over ... (0.0 MB)")."""
+    path = tmp_path / "feed.jsonl"
+    path.write_text(json.dumps({"id": "a", "text": ARTICLE * 400}) + "\n", encoding="utf-8")
+    [item] = discover(path)
+    with pytest.raises(InputError, match=r"^the line is longer than run.max_input_bytes \(1,000"):
+        read_article(item, max_bytes=1000)
+    assert read_article(item, max_bytes=1 << 20).text.startswith(ARTICLE)
 
 
 def test_emoji_and_mixed_scripts_pass_through(tmp_path: Path) -> None:
