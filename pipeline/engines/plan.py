@@ -163,7 +163,7 @@ def _fill(plan: Plan, out_dir: StoragePath, inputs: Inputs, config: PipelineConf
             if seq is None:  # an earlier input holds its id: it gets another
                 item, clash = assign_id(item, store.owner)
                 if clash is not None:
-                    store.add_note(clash.owner.position, clash.note)
+                    store.add_clash_note(clash.owner.position, clash.note)
                 seq = store.add(item, id_key(item.id), record_name(item.id))
                 assert seq is not None, "assign_id gives an id no input holds"
             pending.append((seq, item))

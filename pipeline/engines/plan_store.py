@@ -15,7 +15,7 @@ import sqlite3
 from collections.abc import Iterator
 from typing import Any
 
-from pipeline.inputs.ids import Owner
+from pipeline.inputs.ids import Owner, clash_noted
 from pipeline.inputs.items import InputItem
 
 _SCHEMA = """
@@ -103,10 +103,12 @@ class PlanStore:
         self.count += 1
         return seq
 
-    def add_note(self, seq: int, note: str) -> None:
+    def add_clash_note(self, seq: int, note: str) -> None:
+        """The input at `seq` keeps its id; another had it too (inputs.ids.clash_noted)."""
         item = self.item(seq)
-        notes = json.dumps([*item.notes, note])
-        self.db.execute("UPDATE items SET notes = ? WHERE seq = ?", (notes, seq))
+        notes = clash_noted(item, note)
+        if notes != item.notes:
+            self.db.execute("UPDATE items SET notes = ? WHERE seq = ?", (json.dumps(notes), seq))
 
     def set_done(self, seqs: list[int]) -> None:
         """These inputs are done already (a finished record made from the same source)."""

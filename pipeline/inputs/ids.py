@@ -65,8 +65,20 @@ def _free_id(item: InputItem, owner_of: OwnerOf) -> str:
     return candidate
 
 
-def with_note(item: InputItem, note: str) -> InputItem:
-    return dataclasses.replace(item, notes=(*item.notes, note))
+# The input keeping an id names the first few that clashed with it, then says more did:
+# a table whose id column repeats one value must not give one record 100,000 warnings.
+MAX_CLASH_NOTES = 5
+
+
+def clash_noted(owner: InputItem, note: str) -> tuple[str, ...]:
+    """The owner's notes with a clash's `note`: one per clash up to MAX_CLASH_NOTES, then
+    one saying that more inputs have the id (each of their own records names the owner)."""
+    notes = owner.notes
+    clashes = sum(1 for n in notes if n.startswith(f"id {owner.id!r} is also the id of "))
+    if clashes < MAX_CLASH_NOTES:
+        return (*notes, note)
+    more = f"id {owner.id!r} is the id of more inputs too; each of their records names this one"
+    return notes if more in notes else (*notes, more)
 
 
 def unique_ids(items: Iterable[InputItem]) -> list[InputItem]:
@@ -76,8 +88,10 @@ def unique_ids(items: Iterable[InputItem]) -> list[InputItem]:
     for item in items:
         item, clash = assign_id(item, owners.get)
         if clash is not None:
-            position = clash.owner.position
-            out[position] = with_note(out[position], clash.note)
+            owner = out[clash.owner.position]
+            out[clash.owner.position] = dataclasses.replace(
+                owner, notes=clash_noted(owner, clash.note)
+            )
         owners[id_key(item.id)] = Owner(len(out), item.id, item.where)
         out.append(item)
     return out
