@@ -40,6 +40,8 @@ EXTRAS = {
     "abfss": "azure",
 }
 
+BACKENDS = {"s3": "s3fs", "gcs": "gcsfs", "azure": "adlfs"}  # the package each extra brings
+
 _filesystems: dict[str, Any] = {}
 _filesystems_lock = threading.Lock()
 
@@ -94,6 +96,9 @@ def _open_filesystem(protocol: str) -> Any:
     except ImportError as exc:
         raise RunRefusedError(_missing(protocol, str(exc))) from None
     except ValueError as exc:  # "Protocol not known"
+        if protocol in EXTRAS:  # only its backend, once installed, registers it (abfss)
+            reason = f"{exc}; {BACKENDS[EXTRAS[protocol]]} registers it"
+            raise RunRefusedError(_missing(protocol, reason)) from None
         raise RunRefusedError(
             f"{protocol}:// is not a storage id2en can reach ({exc}); use a local folder or "
             "a URL fsspec knows (s3://, gs://, az://, ...)"

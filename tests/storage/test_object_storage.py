@@ -78,15 +78,20 @@ def test_urls_are_object_paths_and_everything_else_stays_local() -> None:
         ("abfss", "adlfs", "azure"),
     ],
 )
+@pytest.mark.parametrize("known", [True, False], ids=["known-to-fsspec", "registered-by-backend"])
 def test_a_missing_backend_names_the_extra_to_install(
-    monkeypatch: pytest.MonkeyPatch, protocol: str, backend: str, extra: str
+    monkeypatch: pytest.MonkeyPatch, protocol: str, backend: str, extra: str, known: bool
 ) -> None:
     """The backend made unimportable, as where it is not installed: fsspec's own reason,
-    then the install line for the store."""
-    from fsspec.registry import _registry  # the backends fsspec has loaded, by protocol
+    then the install line for the store. Some protocols (abfss) only the installed backend
+    registers: without it fsspec says "Protocol not known", which must not read as a store
+    id2en cannot reach (a fresh machine without adlfs said so)."""
+    from fsspec.registry import _registry, known_implementations
 
     monkeypatch.setitem(sys.modules, backend, None)  # `import backend` raises ImportError
     monkeypatch.delitem(_registry, protocol, raising=False)  # as if not loaded yet
+    if not known:
+        monkeypatch.delitem(known_implementations, protocol, raising=False)
     objects.forget_filesystems()
     try:
         with pytest.raises(RunRefusedError) as refused:
