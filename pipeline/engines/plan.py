@@ -18,7 +18,7 @@ from typing import Any
 from pipeline.config import PipelineConfig
 from pipeline.engines.plan_store import PlanStore
 from pipeline.inputs.discovery import Found, find_inputs
-from pipeline.inputs.ids import assign_id, id_key
+from pipeline.inputs.ids import assign_id
 from pipeline.inputs.items import InputItem
 from pipeline.inputs.reader import iter_items
 from pipeline.inputs.tables import TableOptions
@@ -26,7 +26,6 @@ from pipeline.output.records import (
     RECORDS_DIR,
     SOURCE_DIGEST,
     read_records,
-    record_name,
     record_status,
 )
 from pipeline.progress import progress_bar
@@ -106,7 +105,7 @@ class Plan:
 
     def written(self, ids: list[str]) -> None:
         """These inputs' records were written (or tried: a failed write leaves none)."""
-        self.store.set_has_record([id_key(article_id) for article_id in ids])
+        self.store.set_has_record(ids)
 
     def folders(self) -> set[Any]:
         return self.store.folders()
@@ -159,12 +158,12 @@ def _fill(plan: Plan, out_dir: StoragePath, inputs: Inputs, config: PipelineConf
     )
     with closing(bar):
         for item in inputs.items():
-            seq = store.add(item, id_key(item.id), record_name(item.id))
+            seq = store.add(item)
             if seq is None:  # an earlier input holds its id: it gets another
                 item, clash = assign_id(item, store.owner)
                 if clash is not None:
                     store.add_clash_note(clash.owner.position, clash.note)
-                seq = store.add(item, id_key(item.id), record_name(item.id))
+                seq = store.add(item)
                 assert seq is not None, "assign_id gives an id no input holds"
             pending.append((seq, item))
             if len(pending) >= plan.size:
@@ -196,7 +195,7 @@ def _settle(
             logger.info("%s changed since its record was made; translating it again", item.where)
         plan.todo += 1
     plan.store.set_done(done)
-    plan.store.set_has_record([id_key(article_id) for article_id in records])
+    plan.store.set_has_record(list(records))
 
 
 def _done_state(record: dict[str, Any] | None, item: InputItem, config: PipelineConfig) -> str:

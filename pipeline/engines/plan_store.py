@@ -15,19 +15,19 @@ import sqlite3
 from collections.abc import Iterator
 from typing import Any
 
-from pipeline.inputs.ids import Owner, clash_noted
+from pipeline.inputs.ids import Owner, clash_noted, id_key
 from pipeline.inputs.items import InputItem
+from pipeline.output.records import record_name
 
 _SCHEMA = """
-CREATE TABLE sources (source INTEGER PRIMARY KEY, proto BLOB NOT NULL);
 CREATE TABLE items (
     seq INTEGER PRIMARY KEY,  -- the input's place in path order, from 0
     id BLOB NOT NULL,  -- UTF-8 (surrogatepass): sorts as Python sorts str
     key BLOB NOT NULL UNIQUE,  -- inputs.ids.id_key of the id
-    record TEXT NOT NULL,  -- where its record is (output.records.record_path)
+    record TEXT NOT NULL,  -- its record's name under records/ (output.records.record_name)
     todo INTEGER NOT NULL DEFAULT 1,
     has_record INTEGER NOT NULL DEFAULT 0,  -- found when planning, or written since
-    source INTEGER NOT NULL,
+    source INTEGER NOT NULL,  -- what it shares with its file's inputs (_Source, in memory)
     line INTEGER,
     offset INTEGER,
     notes TEXT,
@@ -76,9 +76,9 @@ class PlanStore:
 
     # -- writing ------------------------------------------------------------------------
 
-    def add(self, item: InputItem, key: str, record: str) -> int | None:
-        """Store `item` under its id's `key` (inputs.ids.id_key) and return its place; None,
-        storing nothing, when an earlier input holds that key."""
+    def add(self, item: InputItem) -> int | None:
+        """Store `item` and return its place; None, storing nothing, when an earlier input
+        holds its id (ignoring case and normalisation: inputs.ids.id_key)."""
         source = self._source_of(item)
         seq = self.count
         added = self.db.execute(
@@ -88,8 +88,8 @@ class PlanStore:
             (
                 seq,
                 _blob(item.id),
-                _blob(key),
-                record,
+                _blob(id_key(item.id)),
+                record_name(item.id),
                 source,
                 item.line,
                 item.offset,
@@ -114,9 +114,9 @@ class PlanStore:
         """These inputs are done already (a finished record made from the same source)."""
         self.db.executemany("UPDATE items SET todo = 0 WHERE seq = ?", [(s,) for s in seqs])
 
-    def set_has_record(self, keys: list[str]) -> None:
-        """These inputs (by id key) have a record: found, or written by this run."""
-        rows = [(_blob(key),) for key in keys]
+    def set_has_record(self, ids: list[str]) -> None:
+        """These inputs (by id) have a record: found, or written by this run."""
+        rows = [(_blob(id_key(article_id)),) for article_id in ids]
         self.db.executemany("UPDATE items SET has_record = 1 WHERE key = ?", rows)
 
     def _source_of(self, item: InputItem) -> int:
@@ -181,7 +181,7 @@ class PlanStore:
             yield _text(article_id)
 
     def has_record(self, record: str) -> bool:
-        """Whether `record` (a record's path) belongs to one of the inputs."""
+        """Whether `record` (a record's name under records/) belongs to one of the inputs."""
         if not self._record_index:  # built when first asked: only resumed runs ask
             self.db.execute("CREATE INDEX items_record ON items (record)")
             self._record_index = True

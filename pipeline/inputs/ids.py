@@ -52,8 +52,13 @@ def assign_id(item: InputItem, owner_of: OwnerOf) -> tuple[InputItem, Clash | No
     note = f"id {item.id!r} is also the id of {first.where}; recorded as {new_id!r}"
     logger.warning("%s: %s", item.where, note)
     renamed = dataclasses.replace(item, id=new_id, notes=(*item.notes, note))
-    other = f"id {first.id!r} is also the id of {item.where}, recorded as {new_id!r}"
+    other = f"{_clash_prefix(first.id)}{item.where}, recorded as {new_id!r}"
     return renamed, Clash(first, other)
+
+
+def _clash_prefix(owner_id: str) -> str:
+    """How a clash's note on the input keeping the id begins (clash_noted counts them)."""
+    return f"id {owner_id!r} is also the id of "
 
 
 def _free_id(item: InputItem, owner_of: OwnerOf) -> str:
@@ -74,7 +79,7 @@ def clash_noted(owner: InputItem, note: str) -> tuple[str, ...]:
     """The owner's notes with a clash's `note`: one per clash up to MAX_CLASH_NOTES, then
     one saying that more inputs have the id (each of their own records names the owner)."""
     notes = owner.notes
-    clashes = sum(1 for n in notes if n.startswith(f"id {owner.id!r} is also the id of "))
+    clashes = sum(1 for n in notes if n.startswith(_clash_prefix(owner.id)))
     if clashes < MAX_CLASH_NOTES:
         return (*notes, note)
     more = f"id {owner.id!r} is the id of more inputs too; each of their records names this one"
